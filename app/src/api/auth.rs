@@ -1,0 +1,190 @@
+//! Sign-up, sign-in, sign-out and "who am I" for the portal.
+
+use super::ApiError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The signed-in account, as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// Public account id.
+    pub id: String,
+    /// The account's email address.
+    pub email: String,
+    /// Whether the operator pages are open to it.
+    pub is_operator: bool,
+    /// The day the account was created, formatted on the server (e.g. "22 Nov 2026, UTC") so that
+    /// server and browser render the same text.
+    pub member_since: String,
+}
+
+/// A password on its way from the form to the server. It must serialise to travel, but it never prints.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordInput(pub String);
+
+impl fmt::Debug for PasswordInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordInput(<redacted>)")
+    }
+}
+
+/// Where to go after signing in: `next` when it is a path on this site, else home. Stops a crafted link
+/// from bouncing a freshly signed-in user to another site.
+pub fn safe_next_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// Percent-encodes a path for use as the `next` query parameter.
+pub fn encode_next(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Creates an account, signs it in and answers with the path to go to next.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
+    use crate::api::server_context::{internal, reject, service};
+    use crate::domain::accounts::{CreateAccountError, create_account, password::{Password, PasswordHasher}};
+    use crate::domain::clock::SharedClock;
+    use crate::domain::sessions;
+    use std::sync::Arc;
+
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let hasher = service::<Arc<PasswordHasher>>()?;
+    let clock = service::<SharedClock>()?;
+    let session = session().await?;
+    let account = match create_account(&db, &hasher, clock.as_ref(), &email, &Password::new(password.0), false).await {
+        Ok(account) => account,
+        Err(CreateAccountError::Email(err)) => return Err(reject(ApiError::invalid("email", err.to_string()))),
+        Err(CreateAccountError::EmailTaken) => {
+            return Err(reject(ApiError::invalid("email", CreateAccountError::EmailTaken.to_string())));
+        }
+        Err(CreateAccountError::Password(err)) => return Err(reject(ApiError::invalid("password", err.to_string()))),
+        Err(err) => return Err(internal("sign-up failed", &err)),
+    };
+    sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
+    tracing::info!(account_id = %account.id, "account created");
+    Ok(safe_next_path(next.as_deref()))
+}
+
+/// Signs in and answers with the path to go to next.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
+    use crate::api::server_context::{ClientIp, internal, reject, service};
+    use crate::domain::accounts::password::{Password, PasswordHasher};
+    use crate::domain::clock::SharedClock;
+    use crate::domain::sessions;
+    use crate::domain::sign_in::{SignInError, SignInServices, sign_in};
+    use crate::domain::throttle::ThrottlePolicy;
+    use std::sync::Arc;
+
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let hasher = service::<Arc<PasswordHasher>>()?;
+    let clock = service::<SharedClock>()?;
+    let policy = service::<ThrottlePolicy>()?;
+    let session = session().await?;
+    let client_ip = leptos_axum::extract::<axum::Extension<ClientIp>>().await.ok().and_then(|ext| ext.0.0);
+    let services = SignInServices { hasher: &hasher, clock: clock.as_ref(), policy: &policy };
+    let account = match sign_in(&db, services, &email, &Password::new(password.0), client_ip).await {
+        Ok(account) => account,
+        Err(SignInError::InvalidCredentials) => {
+            tracing::info!("sign-in refused: invalid credentials");
+            return Err(reject(ApiError::InvalidCredentials));
+        }
+        Err(SignInError::Throttled { retry_after }) => {
+            let retry_after_secs = u64::try_from(retry_after.num_milliseconds()).unwrap_or(0).div_ceil(1000).max(1);
+            tracing::info!(retry_after_secs, "sign-in refused: throttled");
+            return Err(reject(ApiError::Throttled { retry_after_secs }));
+        }
+        Err(err) => return Err(internal("sign-in failed", &err)),
+    };
+    sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
+    tracing::info!(account_id = %account.id, "signed in");
+    Ok(safe_next_path(next.as_deref()))
+}
+
+/// Signs out, deleting the session on the server.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ApiError> {
+    use crate::api::server_context::internal;
+    let session = session().await?;
+    crate::domain::sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))
+}
+
+/// The signed-in account, or `None` for a signed-out visitor.
+#[server(endpoint = "current_account", input = server_fn::codec::GetUrl)]
+pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
+    use crate::api::server_context::{internal, service};
+    use crate::domain::{accounts::find_account, clock::SharedClock, sessions};
+
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    let policy = service::<sessions::SessionPolicy>()?;
+    let session = session().await?;
+    let Some(account_id) = sessions::signed_in_account(&session, &policy, clock.now())
+        .await
+        .map_err(|err| internal("session read failed", &err))?
+    else {
+        return Ok(None);
+    };
+    match find_account(&db, &account_id).await {
+        Ok(Some(account)) => Ok(Some(AccountView {
+            member_since: account.created_at.format("%-d %b %Y").to_string(),
+            id: account.id,
+            email: account.email,
+            is_operator: account.is_operator,
+        })),
+        // The account is gone (deleted elsewhere): the session is worthless.
+        Ok(None) => {
+            sessions::end(&session).await.map_err(|err| internal("session end failed", &err))?;
+            Ok(None)
+        }
+        Err(err) => Err(internal("account lookup failed", &err)),
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn session() -> Result<tower_sessions::Session, ApiError> {
+    use crate::api::server_context::internal;
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|err| internal("session layer missing", &err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_paths_stay_on_this_site() {
+        assert_eq!(safe_next_path(Some("/keys?page=2")), "/keys?page=2");
+        for hostile in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb"] {
+            assert_eq!(safe_next_path(Some(hostile)), "/", "{hostile}");
+        }
+        assert_eq!(safe_next_path(None), "/");
+    }
+
+    #[test]
+    fn next_paths_are_percent_encoded() {
+        assert_eq!(encode_next("/keys?page=2&x=a b"), "/keys%3Fpage%3D2%26x%3Da%20b");
+    }
+}

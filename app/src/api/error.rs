@@ -1,0 +1,94 @@
+//! The one error type every server function returns, shared by the server and the browser.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, in words a user can act on. Database and other internal error text never
+/// reaches this type: it is logged on the server and replaced by [`ApiError::Internal`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    /// A field (or, with no field, the request) was refused.
+    #[error("{message}")]
+    Invalid {
+        /// The form field at fault, for showing the message next to it.
+        field: Option<String>,
+        /// What to change.
+        message: String,
+    },
+    /// Unknown email or wrong password.
+    #[error("Email or password is incorrect.")]
+    InvalidCredentials,
+    /// Too many failed sign-ins.
+    #[error("Too many failed sign-ins. Try again in {}.", wait_in_words(*retry_after_secs))]
+    Throttled {
+        /// Seconds until the next attempt will be checked.
+        retry_after_secs: u64,
+    },
+    /// The request needs a signed-in session.
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    /// A failure on the server that the user cannot fix.
+    #[error("Something went wrong on our side. Please try again in a moment.")]
+    Internal,
+    /// The request never got a proper answer (network down, server restarting).
+    #[error("Latchkey could not be reached. Check your connection and try again.")]
+    Unreachable,
+}
+
+impl ApiError {
+    /// A refusal of one form field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: Some(field.to_owned()), message: message.into() }
+    }
+
+    /// The message for `field`, if this error is about it.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field: Some(f), message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether this error belongs to a single field rather than the whole form.
+    pub fn is_field_error(&self) -> bool {
+        matches!(self, Self::Invalid { field: Some(_), .. })
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::Invalid {
+                field: None,
+                message: "The request was incomplete. Reload the page and try again.".into(),
+            },
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => Self::Unreachable,
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// "1 second", "45 seconds", "3 minutes": how long to wait, rounded up to what a person would say.
+pub fn wait_in_words(secs: u64) -> String {
+    match secs {
+        0 | 1 => "1 second".into(),
+        2..=89 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_naturally() {
+        assert_eq!(wait_in_words(1), "1 second");
+        assert_eq!(wait_in_words(32), "32 seconds");
+        assert_eq!(wait_in_words(900), "15 minutes");
+        assert_eq!(wait_in_words(121), "3 minutes");
+    }
+}

@@ -1,0 +1,9 @@
+//! Server functions and the wire types they exchange with the browser. Each server function is thin:
+//! read the request, call the domain, map the answer.
+
+pub mod auth;
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod server_context;
+
+pub use error::ApiError;

@@ -1,0 +1,47 @@
+//! How server functions reach the services the server provides, and report errors with the right status.
+
+use super::ApiError;
+use http::{HeaderValue, StatusCode, header::RETRY_AFTER};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use std::net::IpAddr;
+
+/// The client's address, as the server's middleware determined it; put into request extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// A service the server put into the context, or `Internal` (and a log line) when it is missing.
+pub fn service<T: Clone + Send + Sync + 'static>() -> Result<T, ApiError> {
+    use_context::<T>().ok_or_else(|| {
+        tracing::error!(service = std::any::type_name::<T>(), "service missing from server context");
+        ApiError::Internal
+    })
+}
+
+/// Sets the HTTP status (and `Retry-After`) that matches `err`, and hands it back for returning.
+pub fn reject(err: ApiError) -> ApiError {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.set_status(status_of(&err));
+        if let ApiError::Throttled { retry_after_secs } = &err {
+            response.insert_header(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+    }
+    err
+}
+
+/// Logs an internal failure and turns it into the generic error a user sees.
+pub fn internal(context: &str, err: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %err, "{context}");
+    reject(ApiError::Internal)
+}
+
+/// The HTTP status for each error.
+pub fn status_of(err: &ApiError) -> StatusCode {
+    match err {
+        ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Unreachable => StatusCode::BAD_GATEWAY,
+    }
+}

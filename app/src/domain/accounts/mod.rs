@@ -1,0 +1,96 @@
+//! Accounts: creating them and reading them back. Signing in lives in [`crate::domain::sign_in`].
+
+pub mod email;
+pub mod password;
+
+use crate::domain::clock::Clock;
+use crate::domain::storage::accounts;
+use chrono::{DateTime, Utc};
+use email::{Email, EmailError};
+use password::{HashingError, Password, PasswordError, PasswordHasher};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
+
+/// An account as the rest of the product sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Public, opaque id.
+    pub id: String,
+    /// Normalised email address.
+    pub email: String,
+    /// Whether the account may use the operator pages.
+    pub is_operator: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<accounts::Model> for Account {
+    fn from(row: accounts::Model) -> Self {
+        Self { id: row.id, email: row.email, is_operator: row.is_operator, created_at: row.created_at }
+    }
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAccountError {
+    /// The email address was refused.
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    /// The password was refused.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// Another account has this address.
+    #[error("An account with this email already exists. Sign in instead.")]
+    EmailTaken,
+    /// Hashing failed.
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// Creates an account with `email` and `password`.
+pub async fn create_account(
+    db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    email: &str,
+    password: &Password,
+    is_operator: bool,
+) -> Result<Account, CreateAccountError> {
+    let email = Email::parse(email)?;
+    password.check_new()?;
+    if find_row_by_email(db, &email).await?.is_some() {
+        return Err(CreateAccountError::EmailTaken);
+    }
+    let password_hash = hasher.hash(password).await?;
+    let now = clock.now();
+    let row = accounts::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        is_operator: Set(is_operator),
+        created_at: Set(now),
+        password_changed_at: Set(now),
+    };
+    match row.insert(db).await {
+        Ok(row) => Ok(row.into()),
+        // Two sign-ups with one address at the same moment: the index decides, the loser hears why.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(CreateAccountError::EmailTaken)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The account with this id, if there is one.
+pub async fn find_account(db: &impl ConnectionTrait, id: &str) -> Result<Option<Account>, DbErr> {
+    Ok(accounts::Entity::find_by_id(id.to_owned()).one(db).await?.map(Account::from))
+}
+
+pub(crate) async fn find_row_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<accounts::Model>, DbErr> {
+    accounts::Entity::find().filter(accounts::Column::Email.eq(email.as_str())).one(db).await
+}

@@ -1,0 +1,12 @@
+//! Everything Latchkey knows, with no HTTP and no views: accounts, sign-in, sessions and storage.
+//! Compiled only with the `ssr` feature; the wasm bundle never sees it.
+
+pub mod accounts;
+pub mod clock;
+pub mod database;
+pub mod sessions;
+pub mod sign_in;
+pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod throttle;

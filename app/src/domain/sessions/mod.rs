@@ -1,0 +1,76 @@
+//! Portal sign-in sessions: what a signed-in session holds and when it ends.
+
+pub mod store;
+
+use chrono::{DateTime, Duration, Utc};
+use store::ACCOUNT_ID_KEY;
+use tower_sessions::Session;
+
+const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+const SEEN_AT_KEY: &str = "seen_at";
+
+/// How long sessions last.
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle_timeout: Duration::hours(12), absolute_lifetime: Duration::days(7) }
+    }
+}
+
+/// How often a busy session is written back to extend its idle timeout; bounds writes to one a minute.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// A session could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("session storage failed: {0}")]
+pub struct SessionError(#[from] tower_sessions::session::Error);
+
+/// Marks `session` as signed in to `account_id`, under a fresh session id so that an id planted
+/// before sign-in is worthless after it.
+pub async fn begin(session: &Session, account_id: &str, now: DateTime<Utc>) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    session.insert(ACCOUNT_ID_KEY, account_id).await?;
+    session.insert(SIGNED_IN_AT_KEY, now.timestamp()).await?;
+    session.insert(SEEN_AT_KEY, now.timestamp()).await?;
+    Ok(())
+}
+
+/// The account signed in on `session`, if any and if the session has outlived neither limit.
+/// Ends the session when its absolute lifetime is over.
+pub async fn signed_in_account(
+    session: &Session,
+    policy: &SessionPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, SessionError> {
+    let Some(account_id) = session.get::<String>(ACCOUNT_ID_KEY).await? else {
+        return Ok(None);
+    };
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT_KEY).await?.and_then(|t| DateTime::from_timestamp(t, 0));
+    let seen_at = session.get::<i64>(SEEN_AT_KEY).await?.and_then(|t| DateTime::from_timestamp(t, 0));
+    let (Some(signed_in_at), Some(seen_at)) = (signed_in_at, seen_at) else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    if now - signed_in_at >= policy.absolute_lifetime || now - seen_at >= policy.idle_timeout {
+        session.flush().await?;
+        return Ok(None);
+    }
+    if now - seen_at >= TOUCH_EVERY {
+        // Writing the session pushes its expiry out by the idle timeout.
+        session.insert(SEEN_AT_KEY, now.timestamp()).await?;
+    }
+    Ok(Some(account_id))
+}
+
+/// Signs out: deletes the session server-side, so its cookie is worthless from now on.
+pub async fn end(session: &Session) -> Result<(), SessionError> {
+    session.flush().await?;
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Signing in: throttling, then the password check, with one answer for every kind of failure.
+
+use crate::domain::accounts::email::{Email, normalize};
+use crate::domain::accounts::password::{HashingError, Password, PasswordHasher};
+use crate::domain::accounts::{Account, find_row_by_email};
+use crate::domain::clock::Clock;
+use crate::domain::throttle::{self, Subject, ThrottlePolicy};
+use chrono::Duration;
+use sea_orm::{ConnectionTrait, DbErr};
+use std::net::IpAddr;
+
+/// Why a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown email or wrong password; deliberately indistinguishable.
+    #[error("Email or password is incorrect.")]
+    InvalidCredentials,
+    /// Too many recent failures for this email or client address.
+    #[error("Too many failed sign-ins.")]
+    Throttled {
+        /// How long until the next attempt will be checked.
+        retry_after: Duration,
+    },
+    /// Hashing failed.
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// Everything needed to check one sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInServices<'a> {
+    /// Checks the password.
+    pub hasher: &'a PasswordHasher,
+    /// Supplies the time.
+    pub clock: &'a dyn Clock,
+    /// Decides the waits.
+    pub policy: &'a ThrottlePolicy,
+}
+
+/// Checks `email` and `password` from `client_ip`.
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    services: SignInServices<'_>,
+    email: &str,
+    password: &Password,
+    client_ip: Option<IpAddr>,
+) -> Result<Account, SignInError> {
+    let email_subject = Subject::Email(normalize(email));
+    let mut subjects = vec![email_subject.clone()];
+    subjects.extend(client_ip.map(Subject::Ip));
+
+    if let Some(retry_after) = throttle::blocked_for(db, services.clock, &subjects).await? {
+        return Err(SignInError::Throttled { retry_after });
+    }
+
+    let row = match Email::parse(email) {
+        Ok(email) => find_row_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+    let matches = services.hasher.verify(password, row.as_ref().map(|row| row.password_hash.as_str())).await?;
+    match row {
+        Some(row) if matches => {
+            throttle::clear(db, &email_subject).await?;
+            Ok(row.into())
+        }
+        _ => {
+            for subject in &subjects {
+                throttle::record_failure(db, services.clock, services.policy, subject).await?;
+            }
+            Err(SignInError::InvalidCredentials)
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! sea-orm entities: one module per table, matching the migrations crate.
+
+pub mod accounts;
+pub mod sessions;
+pub mod sign_in_throttles;

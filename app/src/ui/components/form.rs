@@ -1,0 +1,81 @@
+//! Labelled form fields with inline messages, and the banner for errors that belong to no field.
+
+use crate::api::ApiError;
+use leptos::prelude::*;
+
+/// Checks a field's value as the user leaves it; `Some(message)` when it will be refused.
+pub type Validator = fn(&str) -> Option<String>;
+
+/// A labelled input with an optional hint and an inline error: the error from the server when the last
+/// submission was refused for this field, or the validator's verdict when the user left the field.
+#[component]
+pub fn Field(
+    /// The visible label, which is also the input's accessible name.
+    label: &'static str,
+    /// The form field name sent to the server.
+    name: &'static str,
+    /// The input type.
+    #[prop(default = "text")]
+    kind: &'static str,
+    /// The `autocomplete` token.
+    #[prop(default = "off")]
+    autocomplete: &'static str,
+    /// Help shown under the input.
+    #[prop(optional)]
+    hint: Option<&'static str>,
+    /// Most characters the input accepts.
+    #[prop(optional)]
+    maxlength: Option<u32>,
+    /// Checked when the user leaves the field.
+    #[prop(optional)]
+    validate: Option<Validator>,
+    /// The last answer from the server for this form.
+    #[prop(into)]
+    result: Signal<Option<ApiError>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let local_error = RwSignal::new(None::<String>);
+    let error = Memo::new(move |_| local_error.get().or_else(|| result.get().and_then(|err| err.message_for(name))));
+    let describedby = hint.map_or_else(|| error_id.clone(), |_| format!("{hint_id} {error_id}"));
+
+    view! {
+        <div class="field" class:field-invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                maxlength=maxlength
+                aria-describedby=describedby
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                on:input=move |_| local_error.set(None)
+                on:blur=move |ev| {
+                    if let Some(check) = validate {
+                        let value = event_target_value(&ev);
+                        local_error.set(if value.is_empty() { None } else { check(&value) });
+                    }
+                }
+            />
+            {hint.map(|text| view! { <p class="field-hint" id=hint_id>{text}</p> })}
+            <p class="field-error" id=error_id aria-live="polite">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// A banner for a refusal that belongs to the whole form (wrong password, throttling, server trouble).
+#[component]
+pub fn FormAlert(
+    /// The last answer from the server for this form.
+    #[prop(into)]
+    result: Signal<Option<ApiError>>,
+) -> impl IntoView {
+    let message = move || result.get().filter(|err| !err.is_field_error()).map(|err| err.to_string());
+    view! {
+        <div class="form-alert" role="alert">
+            {move || message().map(|text| view! { <p class="alert alert-error">{text}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,50 @@
+//! Pages only for signed-in visitors, and pages only for signed-out ones.
+
+use crate::api::auth::{AccountView, encode_next};
+use crate::ui::session::use_session;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+
+/// Renders `page` for the signed-in account; sends a signed-out visitor to sign-in, remembering where
+/// they were going.
+#[component]
+pub fn RequireAccount(
+    /// The page to render for the signed-in account.
+    page: fn(AccountView) -> AnyView,
+) -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let here = format!("{}{}", location.pathname.get_untracked(), query_suffix(&location.search.get_untracked()));
+                Suspend::new(async move {
+                    match session.account.await {
+                        Ok(Some(account)) => page(account),
+                        Ok(None) => view! { <Redirect path=format!("/sign-in?next={}", encode_next(&here))/> }.into_any(),
+                        Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// Sends a signed-in visitor home (for the sign-in and sign-up pages).
+#[component]
+pub fn RedirectIfSignedIn() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
+            })}
+        </Suspense>
+    }
+}
+
+fn query_suffix(search: &str) -> String {
+    let search = search.trim_start_matches('?');
+    if search.is_empty() { String::new() } else { format!("?{search}") }
+}

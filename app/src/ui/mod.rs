@@ -1,0 +1,59 @@
+//! The portal: server-rendered, hydrated in the browser.
+
+pub mod components;
+mod header;
+pub mod pages;
+mod security;
+pub mod session;
+
+use header::SiteHeader;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+use pages::{HomePage, NotFoundPage, SignInPage, SignUpPage};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    security::set_content_security_policy();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The portal's root component: header, routes and the session shared by every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    session::provide_session();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
+        <Title formatter=|title: String| if title.is_empty() { "Latchkey".to_owned() } else { format!("{title} · Latchkey") }/>
+        <Router>
+            <SiteHeader/>
+            <main class="page" id="main">
+                // Pages that depend on the session render whole on the server, so that a redirect to
+                // sign-in is a real HTTP redirect rather than a flash of the wrong page.
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

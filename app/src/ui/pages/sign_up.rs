@@ -1,0 +1,63 @@
+//! `/sign-up`.
+
+use crate::api::auth::{SignUp, encode_next, safe_next_path};
+use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::guard::RedirectIfSignedIn;
+use crate::ui::session::reload_on_success;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The sign-up form.
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = safe_next_path(query.get_untracked().get("next").as_deref());
+    let sign_in_href = if next == "/" { "/sign-in".to_owned() } else { format!("/sign-in?next={}", encode_next(&next)) };
+    let action = ServerAction::<SignUp>::new();
+    reload_on_success(move || action.value().get(), Clone::clone);
+    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let pending = action.pending();
+
+    view! {
+        <Title text="Create an account"/>
+        <RedirectIfSignedIn/>
+        <section class="auth-card" aria-labelledby="sign-up-title">
+            <h1 id="sign-up-title">"Create your account"</h1>
+            <p class="lede">"Issue, roll and revoke API keys yourself."</p>
+            <ActionForm action attr:novalidate=true attr:class="form">
+                <FormAlert result/>
+                <input type="hidden" name="next" value=next/>
+                <Field label="Email" name="email" kind="email" autocomplete="email" maxlength=254 validate=check_email result/>
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters; 12 or more is better. A passphrase of a few words works well."
+                    validate=check_password
+                    result
+                />
+                <button type="submit" class="button button-primary button-block" disabled=pending>
+                    {move || if pending.get() { "Creating account…" } else { "Sign up" }}
+                </button>
+            </ActionForm>
+            <p class="auth-switch">"Already have an account? " <a href=sign_in_href>"Sign in"</a></p>
+        </section>
+    }
+}
+
+/// A first look in the browser; the server has the last word.
+fn check_email(value: &str) -> Option<String> {
+    let value = value.trim();
+    let plausible = value.rsplit_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    (!plausible).then(|| "Enter an email address like name@example.com.".to_owned())
+}
+
+fn check_password(value: &str) -> Option<String> {
+    match value.chars().count() {
+        0..8 => Some("Use at least 8 characters; 12 or more is better.".to_owned()),
+        129.. => Some("Use at most 128 characters.".to_owned()),
+        _ => None,
+    }
+}

@@ -1,0 +1,38 @@
+//! The signed-in account, loaded once per page load and shared by the header and the pages.
+
+use crate::api::ApiError;
+use crate::api::auth::{AccountView, current_account};
+use leptos::prelude::*;
+
+/// The current session as the UI sees it.
+#[derive(Clone, Copy)]
+pub struct SessionState {
+    /// The signed-in account, or `None` when signed out.
+    pub account: Resource<Result<Option<AccountView>, ApiError>>,
+}
+
+/// Loads the session and shares it with every component below.
+pub fn provide_session() {
+    let account = Resource::new(|| (), |_| current_account());
+    provide_context(SessionState { account });
+}
+
+/// The session provided by [`provide_session`].
+pub fn use_session() -> SessionState {
+    expect_context::<SessionState>()
+}
+
+/// After a sign-in, sign-up or sign-out succeeds, loads `target(value)` as a whole new page, so that
+/// everything on it is rendered for the new session.
+pub fn reload_on_success<T, V, F>(value: V, target: F)
+where
+    T: 'static,
+    V: Fn() -> Option<Result<T, ApiError>> + 'static,
+    F: Fn(&T) -> String + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = value() {
+            let _ = window().location().set_href(&target(&done));
+        }
+    });
+}

@@ -1,0 +1,6 @@
+//! Domain tests: accounts, sign-in and sessions, each on SQLite and on PostgreSQL, without HTTP.
+
+mod accounts;
+mod sessions;
+mod sign_in;
+mod support;

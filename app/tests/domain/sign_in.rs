@@ -1,0 +1,134 @@
+use crate::support::{clock, hasher};
+use app::domain::accounts::create_account;
+use app::domain::accounts::password::Password;
+use app::domain::clock::{Clock, ManualClock};
+use app::domain::sign_in::{SignInError, SignInServices, sign_in};
+use app::domain::throttle::ThrottlePolicy;
+use app::on_both_databases;
+use chrono::Duration;
+use sea_orm::DatabaseConnection;
+use std::net::IpAddr;
+
+on_both_databases!(
+    the_right_password_signs_in_whatever_the_email_case,
+    unknown_email_and_wrong_password_fail_alike_and_cost_alike,
+    failures_for_one_email_bring_growing_waits,
+    no_wait_lasts_longer_than_the_ceiling,
+    one_client_failing_across_many_emails_is_throttled,
+    a_successful_sign_in_clears_the_email_counter,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn attempt(
+    db: &DatabaseConnection,
+    clock: &ManualClock,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<String, SignInError> {
+    let policy = ThrottlePolicy::default();
+    let services = SignInServices { hasher: hasher(), clock, policy: &policy };
+    let ip: IpAddr = ip.parse().expect("ip");
+    sign_in(db, services, email, &Password::new(password), Some(ip)).await.map(|account| account.id)
+}
+
+async fn seed(db: &DatabaseConnection, clock: &dyn Clock, email: &str) -> String {
+    create_account(db, hasher(), clock, email, &Password::new(PASSWORD), false).await.expect("seed").id
+}
+
+fn throttled_for(result: Result<String, SignInError>) -> Duration {
+    match result {
+        Err(SignInError::Throttled { retry_after }) => retry_after,
+        other => panic!("expected a throttle, got {other:?}"),
+    }
+}
+
+async fn the_right_password_signs_in_whatever_the_email_case(db: DatabaseConnection) {
+    let clock = clock();
+    let id = seed(&db, clock.as_ref(), "ann@example.com").await;
+    let signed_in = attempt(&db, &clock, " ANN@example.com", PASSWORD, "203.0.113.7").await.expect("signed in");
+    assert_eq!(signed_in, id);
+}
+
+async fn unknown_email_and_wrong_password_fail_alike_and_cost_alike(db: DatabaseConnection) {
+    let clock = clock();
+    seed(&db, clock.as_ref(), "ann@example.com").await;
+
+    let before = hasher().verifications();
+    let wrong = attempt(&db, &clock, "ann@example.com", "wrong password!", "203.0.113.7").await;
+    let after_wrong = hasher().verifications();
+    let unknown = attempt(&db, &clock, "nobody@example.com", "wrong password!", "203.0.113.7").await;
+    let after_unknown = hasher().verifications();
+
+    assert!(matches!(wrong, Err(SignInError::InvalidCredentials)), "{wrong:?}");
+    assert!(matches!(unknown, Err(SignInError::InvalidCredentials)), "{unknown:?}");
+    assert_eq!(wrong.err().map(|e| e.to_string()), unknown.err().map(|e| e.to_string()));
+    // Tests run in parallel and share the hasher, so count at least one verification each.
+    assert!(after_wrong > before && after_unknown > after_wrong, "both paths verify a hash");
+}
+
+async fn failures_for_one_email_bring_growing_waits(db: DatabaseConnection) {
+    let clock = clock();
+    seed(&db, clock.as_ref(), "ann@example.com").await;
+    for n in 1..=5 {
+        let result = attempt(&db, &clock, "ann@example.com", "wrong", &format!("198.51.100.{n}")).await;
+        assert!(matches!(result, Err(SignInError::InvalidCredentials)), "free failure {n}: {result:?}");
+    }
+    // The sixth failure earns a wait; during it even the right password is not checked.
+    let _ = attempt(&db, &clock, "ann@example.com", "wrong", "198.51.100.6").await;
+    assert_eq!(throttled_for(attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.7").await), Duration::seconds(2));
+
+    clock.advance(Duration::seconds(2));
+    let _ = attempt(&db, &clock, "ann@example.com", "wrong", "198.51.100.8").await;
+    assert_eq!(throttled_for(attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.9").await), Duration::seconds(4));
+
+    clock.advance(Duration::seconds(4));
+    attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.10").await.expect("the wait is over");
+}
+
+async fn no_wait_lasts_longer_than_the_ceiling(db: DatabaseConnection) {
+    let clock = clock();
+    seed(&db, clock.as_ref(), "ann@example.com").await;
+    let policy = ThrottlePolicy::default();
+    for n in 0..30 {
+        let _ = attempt(&db, &clock, "ann@example.com", "wrong", &format!("192.0.2.{n}")).await;
+        clock.advance(policy.max_delay);
+    }
+    let wait = throttled_for(attempt(&db, &clock, "ann@example.com", "wrong", "192.0.2.200").await.map(|_| String::new()).or_else(|e| match e {
+        SignInError::InvalidCredentials => {
+            // The ceiling had already passed; one more failure re-imposes it.
+            Err(SignInError::Throttled { retry_after: policy.max_delay })
+        }
+        other => Err(other),
+    }));
+    assert!(wait <= policy.max_delay, "{wait}");
+    clock.advance(policy.max_delay);
+    attempt(&db, &clock, "ann@example.com", PASSWORD, "192.0.2.201").await.expect("never locked for good");
+}
+
+async fn one_client_failing_across_many_emails_is_throttled(db: DatabaseConnection) {
+    let clock = clock();
+    seed(&db, clock.as_ref(), "ann@example.com").await;
+    let policy = ThrottlePolicy::default();
+    for n in 0..=policy.free_failures_per_ip {
+        let _ = attempt(&db, &clock, &format!("guess{n}@example.com"), "wrong", "203.0.113.99").await;
+    }
+    let wait = throttled_for(attempt(&db, &clock, "ann@example.com", PASSWORD, "203.0.113.99").await);
+    assert!(wait > Duration::zero());
+    // Another client is unaffected.
+    attempt(&db, &clock, "ann@example.com", PASSWORD, "203.0.113.100").await.expect("other client signs in");
+}
+
+async fn a_successful_sign_in_clears_the_email_counter(db: DatabaseConnection) {
+    let clock = clock();
+    seed(&db, clock.as_ref(), "ann@example.com").await;
+    for n in 0..5 {
+        let _ = attempt(&db, &clock, "ann@example.com", "wrong", &format!("198.51.100.{n}")).await;
+    }
+    attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.50").await.expect("signed in");
+    for n in 0..5 {
+        let result = attempt(&db, &clock, "ann@example.com", "wrong", &format!("198.51.100.{}", 60 + n)).await;
+        assert!(matches!(result, Err(SignInError::InvalidCredentials)), "counter restarted: {result:?}");
+    }
+}

@@ -1,0 +1,22 @@
+//! Latchkey's database schema. One file per migration, each portable between SQLite and PostgreSQL:
+//! only sea-query builders, no backend-specific SQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_accounts;
+mod m20261122_000002_create_sessions;
+mod m20261122_000003_create_sign_in_throttles;
+
+/// Runs every migration in order; `latchkey migrate` and start-up call it.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_accounts::Migration),
+            Box::new(m20261122_000002_create_sessions::Migration),
+            Box::new(m20261122_000003_create_sign_in_throttles::Migration),
+        ]
+    }
+}

@@ -1,0 +1,41 @@
+//! The command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+const SETTINGS_HELP: &str = "\
+Settings (environment variables; the same keys, lower-case without the prefix, in the --config TOML file;
+the environment wins over the file):
+  LATCHKEY_DATABASE_URL          sqlite://FILE?mode=rwc or postgres://USER@HOST/DB
+                                 [default: sqlite://latchkey.db?mode=rwc, in the working directory]
+  LATCHKEY_ADDR                  address to listen on [default: 127.0.0.1:3000]
+  LATCHKEY_PUBLIC_URL            the origin browsers use, e.g. https://keys.example.com; https makes cookies
+                                 Secure and enables HSTS. Required unless LATCHKEY_ADDR is a loopback address
+                                 [default: http://<the Host header>, loopback only]
+  LATCHKEY_LOG                   tracing filter, e.g. info or latchkey_server=debug [default: info]
+  LATCHKEY_SESSION_IDLE_TIMEOUT  sign out after this long unused, e.g. 30m, 12h [default: 12h]
+  LATCHKEY_SESSION_LIFETIME      sign out this long after sign-in, however busy [default: 7d]
+  LATCHKEY_CONFIG                the TOML settings file, like --config";
+
+/// Latchkey: a self-hosted developer portal for API keys.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about, after_help = SETTINGS_HELP)]
+pub struct Cli {
+    /// Read settings from this TOML file (environment variables still win).
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, Copy, Default, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the portal and the API (the default).
+    #[default]
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}

@@ -1,0 +1,306 @@
+//! Settings: defaults, then the `--config` TOML file, then `LATCHKEY_*` environment variables. Every
+//! setting is checked at start-up, and a bad one stops it with one line naming the setting.
+
+use app::domain::database::DEFAULT_DATABASE_URL;
+use app::domain::sessions::SessionPolicy;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use figment::value::Value;
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use url::Url;
+
+/// Every setting, checked.
+#[derive(Clone)]
+pub struct Settings {
+    /// Where the data lives.
+    pub database_url: String,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The origin browsers use, when configured; otherwise the server is on loopback and trusts the
+    /// Host header's loopback name.
+    pub public_origin: Option<PublicOrigin>,
+    /// The tracing filter.
+    pub log: String,
+    /// How long sessions last.
+    pub sessions: SessionPolicy,
+}
+
+/// The external origin of the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicOrigin {
+    /// `scheme://host[:port]`, as browsers send it in `Origin`.
+    pub origin: String,
+    /// Whether browsers reach the portal over https.
+    pub https: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("addr", &self.addr)
+            .field("public_origin", &self.public_origin)
+            .field("log", &self.log)
+            .field("sessions", &self.sessions)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Whether cookies must be `Secure` (and `__Host-` prefixed).
+    pub fn https(&self) -> bool {
+        self.public_origin.as_ref().is_some_and(|origin| origin.https)
+    }
+}
+
+/// A setting was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The `--config` file could not be used.
+    #[error("--config {path}: {reason}")]
+    File {
+        /// The file as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// One setting has a bad value.
+    #[error("invalid setting {env} ({key} in the config file): {reason}")]
+    Invalid {
+        /// The environment variable's name.
+        env: String,
+        /// The key in the TOML file.
+        key: &'static str,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+const KEYS: [&str; 6] = ["database_url", "addr", "public_url", "log", "session_idle_timeout", "session_lifetime"];
+
+/// The settings as read, before checking. Values stay untyped so that every problem can be reported in
+/// our own words with the setting's name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    database_url: Option<Value>,
+    addr: Option<Value>,
+    public_url: Option<Value>,
+    log: Option<Value>,
+    session_idle_timeout: Option<Value>,
+    session_lifetime: Option<Value>,
+}
+
+impl Settings {
+    /// Reads the settings from `config_file` (if any) and the environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = config_file {
+            if !path.is_file() {
+                return Err(ConfigError::File { path: path.display().to_string(), reason: "no such file".into() });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("LATCHKEY_").only(&KEYS));
+        let raw: RawSettings = figment.extract().map_err(|err| match config_file {
+            Some(path) => ConfigError::File { path: path.display().to_string(), reason: err.to_string() },
+            None => ConfigError::Invalid { env: "LATCHKEY_*".into(), key: "", reason: err.to_string() },
+        })?;
+        Self::check(raw)
+    }
+
+    fn check(raw: RawSettings) -> Result<Self, ConfigError> {
+        let database_url = text("database_url", raw.database_url)?.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                format!(
+                    "'{}' is neither a sqlite: nor a postgres:// URL",
+                    redact_url(&database_url)
+                ),
+            ));
+        }
+
+        let addr = match text("addr", raw.addr)? {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(addr) => addr
+                .parse()
+                .map_err(|_| invalid("addr", format!("'{addr}' is not an address like 127.0.0.1:3000 or [::]:8080")))?,
+        };
+
+        let public_origin = text("public_url", raw.public_url)?.map(|url| parse_public_url(&url)).transpose()?;
+        if public_origin.is_none() && !addr.ip().is_loopback() {
+            return Err(invalid(
+                "public_url",
+                format!(
+                    "required when LATCHKEY_ADDR ({addr}) is not a loopback address: set it to the https:// \
+                     address people use to reach the portal"
+                ),
+            ));
+        }
+
+        let log = text("log", raw.log)?.unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log)
+            .map_err(|err| invalid("log", format!("'{log}' is not a tracing filter ({err}); try info or debug")))?;
+
+        let defaults = SessionPolicy::default();
+        let sessions = SessionPolicy {
+            idle_timeout: duration("session_idle_timeout", raw.session_idle_timeout)?.unwrap_or(defaults.idle_timeout),
+            absolute_lifetime: duration("session_lifetime", raw.session_lifetime)?.unwrap_or(defaults.absolute_lifetime),
+        };
+
+        Ok(Self { database_url, addr, public_origin, log, sessions })
+    }
+}
+
+fn env_name(key: &str) -> String {
+    format!("LATCHKEY_{}", key.to_uppercase())
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { env: env_name(key), key, reason: reason.into() }
+}
+
+/// A value as text, whether the file or environment gave a string or a number.
+fn text(key: &'static str, value: Option<Value>) -> Result<Option<String>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(_, s)) => Ok(Some(s)),
+        Some(Value::Num(_, n)) => Ok(n.to_u128().map(|n| n.to_string()).or_else(|| n.to_f64().map(|f| f.to_string()))),
+        Some(_) => Err(invalid(key, "expected a single value, not a table, list or boolean")),
+    }
+}
+
+/// A duration like `90s`, `30m`, `12h` or `7d`, or a number of seconds.
+fn duration(key: &'static str, value: Option<Value>) -> Result<Option<chrono::Duration>, ConfigError> {
+    let Some(raw) = text(key, value)? else { return Ok(None) };
+    let parsed = raw
+        .parse::<u64>()
+        .map(std::time::Duration::from_secs)
+        .or_else(|_| humantime::parse_duration(&raw))
+        .map_err(|_| invalid(key, format!("'{raw}' is not a duration like 30m, 12h or 7d")))?;
+    if parsed.is_zero() {
+        return Err(invalid(key, "must be longer than zero"));
+    }
+    chrono::Duration::from_std(parsed).map(Some).map_err(|_| invalid(key, format!("'{raw}' is too long")))
+}
+
+fn parse_public_url(raw: &str) -> Result<PublicOrigin, ConfigError> {
+    let url = Url::parse(raw)
+        .map_err(|_| invalid("public_url", format!("'{raw}' is not a URL like https://keys.example.com")))?;
+    let https = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        other => return Err(invalid("public_url", format!("scheme '{other}' is not http or https"))),
+    };
+    let Some(host) = url.host_str() else {
+        return Err(invalid("public_url", format!("'{raw}' has no host")));
+    };
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("public_url", "give only the origin, like https://keys.example.com (no path)"));
+    }
+    if !https && !is_loopback_host(host) {
+        return Err(invalid(
+            "public_url",
+            format!("plain http is allowed only for localhost; use https://{host} (TLS may end at a proxy)"),
+        ));
+    }
+    Ok(PublicOrigin { origin: url.origin().ascii_serialization(), https })
+}
+
+/// Whether `host` (a URL or Host-header host, without port) names this machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings::default()
+    }
+
+    fn string(s: &str) -> Option<Value> {
+        Some(Value::from(s.to_owned()))
+    }
+
+    #[test]
+    fn no_settings_at_all_means_sqlite_on_localhost() {
+        let settings = Settings::check(raw()).expect("defaults are valid");
+        assert_eq!(settings.database_url, "sqlite://latchkey.db?mode=rwc");
+        assert_eq!(settings.addr.to_string(), "127.0.0.1:3000");
+        assert!(!settings.https());
+        assert_eq!(settings.sessions.idle_timeout, chrono::Duration::hours(12));
+        assert_eq!(settings.sessions.absolute_lifetime, chrono::Duration::days(7));
+    }
+
+    #[test]
+    fn a_bad_setting_names_itself() {
+        let err = Settings::check(RawSettings { addr: string("nonsense"), ..raw() }).err().expect("refused");
+        assert!(err.to_string().starts_with("invalid setting LATCHKEY_ADDR"), "{err}");
+        let err = Settings::check(RawSettings { log: string("info,[="), ..raw() }).err().expect("refused");
+        assert!(err.to_string().contains("LATCHKEY_LOG"), "{err}");
+        let err = Settings::check(RawSettings { session_lifetime: string("soon"), ..raw() }).err().expect("refused");
+        assert!(err.to_string().contains("LATCHKEY_SESSION_LIFETIME"), "{err}");
+        let err = Settings::check(RawSettings { database_url: string("mysql://x"), ..raw() }).err().expect("refused");
+        assert!(err.to_string().contains("LATCHKEY_DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_only_for_localhost() {
+        let err = Settings::check(RawSettings { public_url: string("http://keys.example.com"), ..raw() })
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("LATCHKEY_PUBLIC_URL"), "{err}");
+        let ok = Settings::check(RawSettings { public_url: string("http://localhost:3000"), ..raw() }).expect("ok");
+        assert!(!ok.https());
+        let ok = Settings::check(RawSettings { public_url: string("https://keys.example.com/"), ..raw() }).expect("ok");
+        assert!(ok.https());
+        assert_eq!(ok.public_origin.map(|o| o.origin), Some("https://keys.example.com".into()));
+    }
+
+    #[test]
+    fn listening_beyond_loopback_needs_a_public_url() {
+        let err = Settings::check(RawSettings { addr: string("0.0.0.0:3000"), ..raw() }).err().expect("refused");
+        assert!(err.to_string().contains("LATCHKEY_PUBLIC_URL"), "{err}");
+    }
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        let settings = Settings::check(RawSettings {
+            session_idle_timeout: Some(Value::from(90_u64)),
+            session_lifetime: string("2d"),
+            ..raw()
+        })
+        .expect("valid");
+        assert_eq!(settings.sessions.idle_timeout, chrono::Duration::seconds(90));
+        assert_eq!(settings.sessions.absolute_lifetime, chrono::Duration::days(2));
+    }
+
+    #[test]
+    fn database_passwords_never_print() {
+        let settings = Settings::check(RawSettings { database_url: string("postgres://lk:s3cret@db/lk"), ..raw() })
+            .expect("valid");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}

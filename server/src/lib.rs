@@ -1,0 +1,10 @@
+//! The `latchkey` process: command line, settings, HTTP router and middleware, start-up and shutdown.
+//! Handlers here stay thin; what Latchkey knows lives in `app::domain`.
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod router;
+pub mod run;

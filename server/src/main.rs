@@ -1,0 +1,40 @@
+//! `latchkey`: the binary.
+
+use clap::Parser;
+use latchkey_server::cli::{Cli, Command};
+use latchkey_server::config::Settings;
+use latchkey_server::run;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => return fail(&err),
+    };
+    run::init_tracing(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&err),
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command.unwrap_or_default() {
+            Command::Serve => run::serve(settings).await,
+            Command::Migrate => run::migrate(&settings).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            fail(&err)
+        }
+    }
+}
+
+/// One line on stderr, the channel an operator watches when start-up fails.
+fn fail(err: &dyn std::fmt::Display) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "latchkey: {err}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,5 @@
+//! Layers every request passes through.
+
+pub mod client_ip;
+pub mod origin;
+pub mod security_headers;

@@ -1,0 +1,139 @@
+//! The HTTP surface: which path goes where, and the layers around it.
+
+use crate::assets;
+use crate::health;
+use crate::middleware::client_ip::record_client_ip;
+use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
+use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
+use app::domain::accounts::password::PasswordHasher;
+use app::domain::clock::SharedClock;
+use app::domain::sessions::SessionPolicy;
+use app::domain::sessions::store::DatabaseSessionStore;
+use app::domain::throttle::ThrottlePolicy;
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
+
+/// Largest request body accepted anywhere; a sign-in form is a few hundred bytes.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// Longest a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything the handlers and server functions need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' rendering options.
+    pub leptos_options: LeptosOptions,
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Password hashing.
+    pub hasher: Arc<PasswordHasher>,
+    /// The time.
+    pub clock: SharedClock,
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Sign-in throttling.
+    pub throttle: ThrottlePolicy,
+    /// How the portal is reached from browsers.
+    pub web: WebPolicy,
+}
+
+/// How browsers reach the portal.
+#[derive(Debug, Clone, Default)]
+pub struct WebPolicy {
+    /// The configured public origin, if any.
+    pub public_origin: Option<String>,
+    /// Whether browsers use https: Secure `__Host-` cookies and HSTS.
+    pub https: bool,
+}
+
+impl AppState {
+    /// Puts the services into the Leptos context of a render or server function call.
+    fn provide_services(&self) {
+        provide_context(self.db.clone());
+        provide_context(self.hasher.clone());
+        provide_context(self.clock.clone());
+        provide_context(self.sessions.clone());
+        provide_context(self.throttle.clone());
+    }
+}
+
+/// The name of the session cookie: `__Host-` prefixed over https, which browsers only accept when the
+/// cookie is Secure, host-only and for the whole site.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https { "__Host-latchkey_session" } else { "latchkey_session" }
+}
+
+/// Builds the whole router; tests call it without a socket.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let store = DatabaseSessionStore::new(state.db.clone(), state.clock.clone());
+    let idle = time::Duration::seconds(state.sessions.idle_timeout.num_seconds());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(session_cookie_name(state.web.https))
+        .with_secure(state.web.https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let origin_policy = Arc::new(OriginPolicy { public_origin: state.web.public_origin.clone() });
+    let header_policy = HeaderPolicy { hsts: state.web.https };
+
+    let render_context = {
+        let state = state.clone();
+        move || state.provide_services()
+    };
+    let shell_options = state.leptos_options.clone();
+    let not_found = leptos_axum::render_app_to_stream_with_context(render_context.clone(), {
+        let options = shell_options.clone();
+        move || shell(options.clone())
+    });
+
+    let portal = Router::new()
+        .route("/api/{*function}", get(server_function).post(server_function))
+        .leptos_routes_with_context(&state, routes, render_context, move || shell(shell_options.clone()))
+        .fallback(not_found)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(origin_policy, refuse_cross_site));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/pkg/{*path}", get(assets::bundle_file))
+        .route("/favicon.svg", get(assets::favicon))
+        .merge(portal)
+        .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
+        .layer(axum::middleware::from_fn(record_client_ip))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(
+            // Method and path only: query strings, headers and bodies may carry secrets.
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn server_function(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || state.provide_services(), request).await
+}

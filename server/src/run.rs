@@ -1,0 +1,150 @@
+//! Start-up, background tasks and graceful shutdown.
+
+use crate::config::{Settings, redact_url};
+use crate::router::{AppState, WebPolicy, app};
+use app::domain::accounts::password::PasswordHasher;
+use app::domain::clock::{SharedClock, SystemClock};
+use app::domain::database::{PoolSettings, connect, migrate as apply_migrations};
+use app::domain::sessions::store::DatabaseSessionStore;
+use app::domain::throttle::ThrottlePolicy;
+use leptos::config::{Env, LeptosOptions};
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// Why the process could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {reason}")]
+    Database {
+        /// The URL, password redacted.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    /// Password hashing could not be set up.
+    #[error("password hashing could not be set up")]
+    Hashing,
+}
+
+/// Installs the log subscriber; `filter` was checked when the settings were loaded.
+pub fn init_tracing(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
+    let failed = |err: sea_orm::DbErr| RunError::Database {
+        url: redact_url(&settings.database_url),
+        reason: err.to_string(),
+    };
+    let db = connect(&settings.database_url, &PoolSettings::default()).await.map_err(failed)?;
+    apply_migrations(&db).await.map_err(failed)?;
+    Ok(db)
+}
+
+/// `latchkey migrate`.
+pub async fn migrate(settings: &Settings) -> Result<(), RunError> {
+    let db = open_database(settings).await?;
+    tracing::info!(database = %redact_url(&settings.database_url), "migrations applied");
+    let _ = db.close().await;
+    Ok(())
+}
+
+/// The Leptos options for a server listening on `addr`. Set in code, not read from Cargo.toml, so that
+/// the binary runs from any working directory.
+pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(Env::PROD)
+        .build()
+}
+
+/// `latchkey serve`: migrates, then serves until SIGTERM or Ctrl-C.
+pub async fn serve(settings: Settings) -> Result<(), RunError> {
+    let db = open_database(&settings).await?;
+    let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(concurrency))
+        .await
+        .map_err(|_| RunError::Hashing)?
+        .map_err(|_| RunError::Hashing)?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let state = AppState {
+        leptos_options: leptos_options(settings.addr),
+        db: db.clone(),
+        hasher: Arc::new(hasher),
+        clock: clock.clone(),
+        sessions: settings.sessions.clone(),
+        throttle: ThrottlePolicy::default(),
+        web: WebPolicy {
+            public_origin: settings.public_origin.as_ref().map(|o| o.origin.clone()),
+            https: settings.https(),
+        },
+    };
+    let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
+
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .map_err(|source| RunError::Listen { addr: settings.addr, source })?;
+    let shown = settings.public_origin.as_ref().map_or_else(|| format!("http://{}", settings.addr), |o| o.origin.clone());
+    tracing::info!(addr = %settings.addr, database = %redact_url(&settings.database_url), "Latchkey is listening on {shown}");
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(RunError::Serve)?;
+
+    cleanup.abort();
+    let _ = db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn delete_expired_sessions(store: DatabaseSessionStore) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.delete_expired().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired sessions deleted"),
+            Err(err) => tracing::warn!(error = %err, "could not delete expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
