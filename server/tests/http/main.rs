@@ -1,0 +1,8 @@
+//! HTTP tests: real requests through the whole router (middleware, pages, server functions), no socket.
+
+mod accounts;
+mod hardening;
+mod health;
+mod pages;
+mod sessions;
+mod support;

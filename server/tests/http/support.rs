@@ -1,0 +1,153 @@
+use app::domain::accounts::password::PasswordHasher;
+use app::domain::clock::{ManualClock, SharedClock};
+use app::domain::database::{PoolSettings, connect, migrate};
+use app::domain::sessions::SessionPolicy;
+use app::domain::throttle::ThrottlePolicy;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use latchkey_server::router::{AppState, WebPolicy, app};
+use latchkey_server::run::leptos_options;
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tower::ServiceExt;
+
+pub const HOST: &str = "127.0.0.1:3000";
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn hasher() -> Arc<PasswordHasher> {
+    static HASHER: OnceLock<Arc<PasswordHasher>> = OnceLock::new();
+    HASHER.get_or_init(|| Arc::new(PasswordHasher::new(2).expect("hasher"))).clone()
+}
+
+/// A portal on a fresh in-memory database, with a clock the test moves.
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    pub clock: Arc<ManualClock>,
+}
+
+/// One response, body read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The value of the session cookie this response sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookie().and_then(|c| c.split(';').next().map(str::to_owned)).filter(|c| !c.ends_with('='))
+    }
+
+    /// The raw Set-Cookie header.
+    pub fn set_cookie(&self) -> Option<String> {
+        self.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_web(WebPolicy::default()).await
+    }
+
+    pub async fn with_web(web: WebPolicy) -> Self {
+        let db = connect("sqlite::memory:", &PoolSettings::default()).await.expect("sqlite");
+        migrate(&db).await.expect("migrate");
+        let clock = Arc::new(ManualClock::at(Utc::now()));
+        let shared: SharedClock = clock.clone();
+        let state = AppState {
+            leptos_options: leptos_options(HOST.parse().expect("addr")),
+            db: db.clone(),
+            hasher: hasher(),
+            clock: shared,
+            sessions: SessionPolicy::default(),
+            throttle: ThrottlePolicy::default(),
+            web,
+        };
+        Self { router: app(state), db, clock }
+    }
+
+    pub async fn send(&self, mut request: Request<Body>) -> Reply {
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 50000))));
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// A GET as a browser navigating sends it.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).expect("request")).await
+    }
+
+    /// A form POST as the portal's own pages send it.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Reply {
+        let body = fields.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(body)).expect("request")).await
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> Reply {
+        self.post_form("/api/sign_up", &[("email", email), ("password", password), ("next", "")], None).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str, cookie: Option<&str>) -> Reply {
+        self.post_form("/api/sign_in", &[("email", email), ("password", password), ("next", "")], cookie).await
+    }
+
+    /// Signs up `email` and answers the session cookie.
+    pub async fn signed_up(&self, email: &str) -> String {
+        let reply = self.sign_up(email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.session_cookie().expect("session cookie")
+    }
+
+    /// The account the cookie is signed in as, per the API.
+    pub async fn whoami(&self, cookie: &str) -> serde_json::Value {
+        let request = Request::builder()
+            .uri("/api/current_account")
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request");
+        let reply = self.send(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        serde_json::from_str(&reply.body).expect("json")
+    }
+}
+
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
