@@ -49,10 +49,7 @@ pub async fn bundle_file(Path(path): Path<String>, headers: HeaderMap) -> Respon
 
 /// `GET /favicon.svg`.
 pub async fn favicon() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
-        FAVICON,
-    )
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], FAVICON)
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {

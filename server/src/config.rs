@@ -120,10 +120,7 @@ impl Settings {
         {
             return Err(invalid(
                 "database_url",
-                format!(
-                    "'{}' is neither a sqlite: nor a postgres:// URL",
-                    redact_url(&database_url)
-                ),
+                format!("'{}' is neither a sqlite: nor a postgres:// URL", redact_url(&database_url)),
             ));
         }
 
@@ -152,7 +149,8 @@ impl Settings {
         let defaults = SessionPolicy::default();
         let sessions = SessionPolicy {
             idle_timeout: duration("session_idle_timeout", raw.session_idle_timeout)?.unwrap_or(defaults.idle_timeout),
-            absolute_lifetime: duration("session_lifetime", raw.session_lifetime)?.unwrap_or(defaults.absolute_lifetime),
+            absolute_lifetime: duration("session_lifetime", raw.session_lifetime)?
+                .unwrap_or(defaults.absolute_lifetime),
         };
 
         Ok(Self { database_url, addr, public_origin, log, sessions })
@@ -255,21 +253,20 @@ mod tests {
 
     #[test]
     fn a_bad_setting_names_itself() {
-        let err = Settings::check(RawSettings { addr: string("nonsense"), ..raw() }).err().expect("refused");
+        let err = Settings::check(RawSettings { addr: string("nonsense"), ..raw() }).expect_err("refused");
         assert!(err.to_string().starts_with("invalid setting LATCHKEY_ADDR"), "{err}");
-        let err = Settings::check(RawSettings { log: string("info,[="), ..raw() }).err().expect("refused");
+        let err = Settings::check(RawSettings { log: string("info,[="), ..raw() }).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_LOG"), "{err}");
-        let err = Settings::check(RawSettings { session_lifetime: string("soon"), ..raw() }).err().expect("refused");
+        let err = Settings::check(RawSettings { session_lifetime: string("soon"), ..raw() }).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_SESSION_LIFETIME"), "{err}");
-        let err = Settings::check(RawSettings { database_url: string("mysql://x"), ..raw() }).err().expect("refused");
+        let err = Settings::check(RawSettings { database_url: string("mysql://x"), ..raw() }).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_DATABASE_URL"), "{err}");
     }
 
     #[test]
     fn plain_http_is_only_for_localhost() {
         let err = Settings::check(RawSettings { public_url: string("http://keys.example.com"), ..raw() })
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_PUBLIC_URL"), "{err}");
         let ok = Settings::check(RawSettings { public_url: string("http://localhost:3000"), ..raw() }).expect("ok");
         assert!(!ok.https());
@@ -280,7 +277,7 @@ mod tests {
 
     #[test]
     fn listening_beyond_loopback_needs_a_public_url() {
-        let err = Settings::check(RawSettings { addr: string("0.0.0.0:3000"), ..raw() }).err().expect("refused");
+        let err = Settings::check(RawSettings { addr: string("0.0.0.0:3000"), ..raw() }).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_PUBLIC_URL"), "{err}");
     }
 

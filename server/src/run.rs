@@ -41,17 +41,22 @@ pub enum RunError {
     Hashing,
 }
 
-/// Installs the log subscriber; `filter` was checked when the settings were loaded.
+/// Installs the log subscriber; `filter` was checked when the settings were loaded. Logs go to stderr:
+/// stdout is for values commands print, so that scripts can capture them.
 pub fn init_tracing(filter: &str) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
-    let failed = |err: sea_orm::DbErr| RunError::Database {
-        url: redact_url(&settings.database_url),
-        reason: err.to_string(),
-    };
+    let failed =
+        |err: sea_orm::DbErr| RunError::Database { url: redact_url(&settings.database_url), reason: err.to_string() };
     let db = connect(&settings.database_url, &PoolSettings::default()).await.map_err(failed)?;
     apply_migrations(&db).await.map_err(failed)?;
     Ok(db)
@@ -68,12 +73,7 @@ pub async fn migrate(settings: &Settings) -> Result<(), RunError> {
 /// The Leptos options for a server listening on `addr`. Set in code, not read from Cargo.toml, so that
 /// the binary runs from any working directory.
 pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("latchkey")
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .env(Env::PROD)
-        .build()
+    LeptosOptions::builder().output_name("latchkey").site_pkg_dir("pkg").site_addr(addr).env(Env::PROD).build()
 }
 
 /// `latchkey serve`: migrates, then serves until SIGTERM or Ctrl-C.
@@ -102,7 +102,8 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .map_err(|source| RunError::Listen { addr: settings.addr, source })?;
-    let shown = settings.public_origin.as_ref().map_or_else(|| format!("http://{}", settings.addr), |o| o.origin.clone());
+    let shown =
+        settings.public_origin.as_ref().map_or_else(|| format!("http://{}", settings.addr), |o| o.origin.clone());
     tracing::info!(addr = %settings.addr, database = %redact_url(&settings.database_url), "Latchkey is listening on {shown}");
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

@@ -63,7 +63,10 @@ pub fn encode_next(path: &str) -> String {
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
     use crate::api::server_context::{internal, reject, service};
-    use crate::domain::accounts::{CreateAccountError, create_account, password::{Password, PasswordHasher}};
+    use crate::domain::accounts::{
+        CreateAccountError, create_account,
+        password::{Password, PasswordHasher},
+    };
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions;
     use std::sync::Arc;
@@ -165,9 +168,7 @@ pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
 #[cfg(feature = "ssr")]
 async fn session() -> Result<tower_sessions::Session, ApiError> {
     use crate::api::server_context::internal;
-    leptos_axum::extract::<tower_sessions::Session>()
-        .await
-        .map_err(|err| internal("session layer missing", &err))
+    leptos_axum::extract::<tower_sessions::Session>().await.map_err(|err| internal("session layer missing", &err))
 }
 
 #[cfg(test)]

@@ -35,17 +35,11 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if in_memory {
             // Each connection to an in-memory database is a database of its own: keep exactly one, forever.
-            options
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None::<Duration>)
-                .max_lifetime(None::<Duration>);
+            options.max_connections(1).min_connections(1).idle_timeout(None::<Duration>).max_lifetime(None::<Duration>);
         }
         options.map_sqlx_sqlite_opts(move |opts| {
-            let opts = opts
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
-                .synchronous(SqliteSynchronous::Normal);
+            let opts =
+                opts.foreign_keys(true).busy_timeout(Duration::from_secs(5)).synchronous(SqliteSynchronous::Normal);
             if in_memory { opts } else { opts.journal_mode(SqliteJournalMode::Wal) }
         });
     }

@@ -77,12 +77,7 @@ pub async fn blocked_for(
     let now = clock.now();
     let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
     let rows = Entity::find().filter(Column::Subject.is_in(keys)).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| row.blocked_until)
-        .filter(|until| *until > now)
-        .map(|until| until - now)
-        .max())
+    Ok(rows.into_iter().filter_map(|row| row.blocked_until).filter(|until| *until > now).map(|until| until - now).max())
 }
 
 /// Counts one failure against `subject` and sets its block.
@@ -113,10 +108,8 @@ pub async fn record_failure(
         )
         .exec_without_returning(db)
         .await?;
-    let failures = Entity::find_by_id(key.clone())
-        .one(db)
-        .await?
-        .map_or(1, |row| u32::try_from(row.failures).unwrap_or(u32::MAX));
+    let failures =
+        Entity::find_by_id(key.clone()).one(db).await?.map_or(1, |row| u32::try_from(row.failures).unwrap_or(u32::MAX));
     if let Some(delay) = delay_after(policy, failures, subject.free_failures(policy)) {
         Entity::update_many()
             .col_expr(Column::BlockedUntil, Expr::value(now + delay))

@@ -1,8 +1,9 @@
 //! The signed-in account, loaded once per page load and shared by the header and the pages.
 
 use crate::api::ApiError;
-use crate::api::auth::{AccountView, current_account};
+use crate::api::auth::{AccountView, current_account, encode_next, safe_next_path};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// The current session as the UI sees it.
 #[derive(Clone, Copy)]
@@ -35,4 +36,12 @@ where
             let _ = window().location().set_href(&target(&done));
         }
     });
+}
+
+/// Where this sign-in or sign-up page sends the visitor afterwards (its `?next=`), and a link to `other`
+/// (the sign-up page from sign-in, and back) that keeps that destination.
+pub fn next_and_switch_link(other: &str) -> (String, String) {
+    let next = safe_next_path(use_query_map().get_untracked().get("next").as_deref());
+    let link = if next == "/" { other.to_owned() } else { format!("{other}?next={}", encode_next(&next)) };
+    (next, link)
 }

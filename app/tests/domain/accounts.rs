@@ -15,9 +15,8 @@ on_both_databases!(
 async fn sign_up_stores_a_normalised_email_and_only_an_argon2id_hash(db: DatabaseConnection) {
     let clock = clock();
     let password = Password::new("correct horse battery staple");
-    let account = create_account(&db, hasher(), clock.as_ref(), "  Ann@Example.COM ", &password, false)
-        .await
-        .expect("created");
+    let account =
+        create_account(&db, hasher(), clock.as_ref(), "  Ann@Example.COM ", &password, false).await.expect("created");
     assert_eq!(account.email, "ann@example.com");
     assert!(!account.is_operator);
 

@@ -53,6 +53,7 @@ async fn repeated_failures_get_429_with_retry_after_and_the_wait_in_words() {
     assert!(throttled.body.contains("Throttled"), "{}", throttled.body);
 
     app.clock.advance(chrono::Duration::seconds(2));
-    let cookie = app.sign_in("ann@example.com", PASSWORD, None).await.session_cookie().expect("signed in after the wait");
+    let cookie =
+        app.sign_in("ann@example.com", PASSWORD, None).await.session_cookie().expect("signed in after the wait");
     assert_eq!(app.whoami(&cookie).await["email"], "ann@example.com");
 }

@@ -34,7 +34,11 @@ async fn the_sign_in_page_renders_a_labelled_form() {
     let app = TestApp::new().await;
     let reply = app.get("/sign-in?next=/", None).await;
     assert_eq!(reply.status, StatusCode::OK);
-    for needle in [r#"<label for="field-email">Email</label>"#, r#"<label for="field-password">Password</label>"#, ">Sign in</button>"] {
+    for needle in [
+        r#"<label for="field-email">Email</label>"#,
+        r#"<label for="field-password">Password</label>"#,
+        ">Sign in</button>",
+    ] {
         assert!(reply.body.contains(needle), "missing {needle}");
     }
 }
@@ -47,4 +51,3 @@ async fn unknown_paths_answer_404_with_a_page() {
     assert!(reply.body.contains("Page not found"));
     assert!(reply.header(header::CONTENT_TYPE.as_str()).is_some_and(|t| t.starts_with("text/html")));
 }
-

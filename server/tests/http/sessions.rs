@@ -24,7 +24,10 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
         .header("host", "keys.example.com")
         .header("origin", "https://keys.example.com")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(format!("email=ann%40example.com&password={}&next=", crate::support::encode(PASSWORD))))
+        .body(axum::body::Body::from(format!(
+            "email=ann%40example.com&password={}&next=",
+            crate::support::encode(PASSWORD)
+        )))
         .expect("request");
     let reply = app.send(request).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);

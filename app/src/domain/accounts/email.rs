@@ -81,7 +81,16 @@ mod tests {
 
     #[test]
     fn addresses_without_a_domain_or_local_part_are_refused() {
-        for bad in ["ann", "ann@", "@example.com", "ann@localhost", "ann@exa mple.com", "a b@example.com", "ann@.com", "ann@example..com"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@localhost",
+            "ann@exa mple.com",
+            "a b@example.com",
+            "ann@.com",
+            "ann@example..com",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Invalid), "{bad}");
         }
     }

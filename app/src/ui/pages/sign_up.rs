@@ -1,19 +1,16 @@
 //! `/sign-up`.
 
-use crate::api::auth::{SignUp, encode_next, safe_next_path};
+use crate::api::auth::SignUp;
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RedirectIfSignedIn;
-use crate::ui::session::reload_on_success;
+use crate::ui::session::{next_and_switch_link, reload_on_success};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// The sign-up form.
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let query = use_query_map();
-    let next = safe_next_path(query.get_untracked().get("next").as_deref());
-    let sign_in_href = if next == "/" { "/sign-in".to_owned() } else { format!("/sign-in?next={}", encode_next(&next)) };
+    let (next, sign_in_href) = next_and_switch_link("/sign-in");
     let action = ServerAction::<SignUp>::new();
     reload_on_success(move || action.value().get(), Clone::clone);
     let result = Signal::derive(move || action.value().get().and_then(Result::err));

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy for the server and the wasm builds, unit and integration
+# tests on SQLite and PostgreSQL, and the Playwright suite in Chromium against the release binary.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source .ci/tools.sh --browser
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "format"
+cargo fmt --all --check
+
+step "clippy: server build (ssr)"
+cargo clippy --locked -p migrations -p server --all-targets -- -D warnings
+cargo clippy --locked -p app --features ssr,testing --all-targets -- -D warnings
+
+step "clippy: browser build (wasm32, hydrate)"
+cargo clippy --locked -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "PostgreSQL for the tests"
+export LATCHKEY_TEST_POSTGRES_URL="${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export LATCHKEY_TEST_REQUIRE_POSTGRES=1
+if ! pg_isready -q -d "$LATCHKEY_TEST_POSTGRES_URL" 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -d "$LATCHKEY_TEST_POSTGRES_URL" && break; sleep 1; done
+  pg_isready -d "$LATCHKEY_TEST_POSTGRES_URL" || { echo "PostgreSQL is not reachable at $LATCHKEY_TEST_POSTGRES_URL" >&2; exit 1; }
+fi
+# Databases left by an interrupted earlier run.
+psql -q -d "$LATCHKEY_TEST_POSTGRES_URL" -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'lk\_test\_%'" |
+  while read -r db; do psql -q -d "$LATCHKEY_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+# app is tested with ssr alone: the workspace-wide build would merge ssr and hydrate into one that never ships.
+cargo nextest run --locked -p app --features ssr,testing
+cargo nextest run --locked -p migrations -p server
+
+step "release build"
+cargo leptos build --release --precompress
+
+step "browser tests (Playwright, Chromium)"
+cd end2end
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test

@@ -1,0 +1,63 @@
+// Shared steps and checks for the portal's browser tests.
+import { expect, test as base, type Page } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A fresh address per test, so tests never share an account. */
+export function newEmail(): string {
+  return `user-${randomBytes(6).toString('hex')}@example.com`;
+}
+
+/**
+ * Fails the test on any console error or uncaught exception: hydration mismatches, CSP refusals, panics,
+ * missing files. Two kinds of 4xx are expected rather than errors: a server function refusing bad input
+ * (`/api/…`, which the page then explains) and a page the test opened knowing it does not exist.
+ */
+export const test = base.extend<{ consoleErrors: string[] }>({
+  consoleErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() !== 'error') return;
+        const text = message.text();
+        const source = new URL(message.location().url || 'about:blank', 'http://x');
+        const refusal = /status of 4\d\d/.test(text);
+        if (refusal && (source.pathname.startsWith('/api/') || source.pathname.startsWith('/no-such-'))) return;
+        errors.push(`${text} (${message.location().url})`);
+      });
+      page.on('pageerror', (error) => errors.push(error.message));
+      await use(errors);
+      expect(errors, 'the browser console stayed clean').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+/** Opens `path` and waits until the page has hydrated, so that forms run through the app, not a bare POST. */
+export async function open(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await hydrated(page);
+}
+
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+export async function signUp(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await open(page, '/sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.waitForURL('/');
+  await hydrated(page);
+}
+
+export async function signOut(page: Page): Promise<void> {
+  await page.getByLabel('Account menu').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/sign-in/);
+  await hydrated(page);
+}

@@ -1,0 +1,49 @@
+import { expect, newEmail, open, signUp, test } from '../support/fixtures';
+import path from 'node:path';
+
+// Screenshots land in test-results/screens for a person to look at; the assertions catch what a person
+// would notice at a glance: content cut off or scrolling sideways, and controls without visible focus.
+const screens = path.join(__dirname, '..', 'test-results', 'screens');
+
+for (const { name, width, height } of [
+  { name: 'phone', width: 375, height: 740 },
+  { name: 'desktop', width: 1280, height: 800 },
+]) {
+  test(`pages fit a ${name} screen without sideways scrolling`, async ({ page }) => {
+    await page.setViewportSize({ width, height });
+    for (const route of ['/sign-in', '/sign-up', '/no-such-page']) {
+      await open(page, route);
+      await page.screenshot({ path: path.join(screens, `${name}${route.replaceAll('/', '_')}.png`), fullPage: true });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${route} scrolls sideways`).toBeLessThanOrEqual(0);
+    }
+    await open(page, '/sign-up');
+    await page.getByLabel('Email').fill('someone@example');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await expect(page.getByText('Enter an email address like name@example.com.')).toBeVisible();
+    await page.screenshot({ path: path.join(screens, `${name}_sign-up-errors.png`), fullPage: true });
+
+    await signUp(page, newEmail());
+    await page.screenshot({ path: path.join(screens, `${name}_home.png`), fullPage: true });
+    await page.getByLabel('Account menu').click();
+    await page.screenshot({ path: path.join(screens, `${name}_home_menu.png`) });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, 'home scrolls sideways').toBeLessThanOrEqual(0);
+  });
+}
+
+test('keyboard focus is visible on form controls', async ({ page }) => {
+  await open(page, '/sign-in');
+  await page.getByLabel('Email').focus();
+  await page.keyboard.press('Tab');
+  const focused = page.getByLabel('Password');
+  await expect(focused).toBeFocused();
+  const ring = await focused.evaluate((el) => getComputedStyle(el).boxShadow);
+  expect(ring).not.toBe('none');
+  await page.keyboard.press('Tab');
+  const button = page.getByRole('button', { name: 'Sign in' });
+  await expect(button).toBeFocused();
+  const outline = await button.evaluate((el) => getComputedStyle(el).outlineStyle);
+  expect(outline).not.toBe('none');
+});
