@@ -4,22 +4,27 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 const SETTINGS_HELP: &str = "\
-Settings (environment variables; the same keys, lower-case without the prefix, in the --config TOML file;
-the environment wins over the file):
-  LATCHKEY_DATABASE_URL          sqlite://FILE?mode=rwc or postgres://USER@HOST/DB
+Settings: environment variables, or the same keys in lower case without LATCHKEY_ in the
+--config TOML file. The environment wins over the file.
+  LATCHKEY_DATABASE_URL          sqlite://FILE?mode=rwc or postgres://USER:PASSWORD@HOST/DB
                                  [default: sqlite://latchkey.db?mode=rwc, in the working directory]
   LATCHKEY_ADDR                  address to listen on [default: 127.0.0.1:3000]
-  LATCHKEY_PUBLIC_URL            the origin browsers use, e.g. https://keys.example.com; https makes cookies
-                                 Secure and enables HSTS. Required unless LATCHKEY_ADDR is a loopback address
-                                 [default: http://<the Host header>, loopback only]
-  LATCHKEY_LOG                   tracing filter, e.g. info or latchkey_server=debug [default: info]
-  LATCHKEY_SESSION_IDLE_TIMEOUT  sign out after this long unused, e.g. 30m, 12h [default: 12h]
+  LATCHKEY_PUBLIC_URL            the origin browsers use, e.g. https://keys.example.com
+                                 https: Secure cookies and HSTS; http only for localhost.
+                                 Required unless LATCHKEY_ADDR is a loopback address.
+  LATCHKEY_LOG                   tracing filter, e.g. info or debug [default: info]
+  LATCHKEY_SESSION_IDLE_TIMEOUT  sign out after this long unused, e.g. 30m [default: 12h]
   LATCHKEY_SESSION_LIFETIME      sign out this long after sign-in, however busy [default: 7d]
   LATCHKEY_CONFIG                the TOML settings file, like --config";
 
 /// Latchkey: a self-hosted developer portal for API keys.
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about, after_help = SETTINGS_HELP)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: a self-hosted developer portal for API keys.",
+    after_help = SETTINGS_HELP
+)]
 pub struct Cli {
     /// Read settings from this TOML file (environment variables still win).
     #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]

@@ -26,10 +26,7 @@ fn main() -> ExitCode {
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!("{err}");
-            fail(&err)
-        }
+        Err(err) => fail(&err),
     }
 }
 

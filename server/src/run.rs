@@ -55,10 +55,14 @@ pub fn init_tracing(filter: &str) {
 }
 
 async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
-    let failed =
-        |err: sea_orm::DbErr| RunError::Database { url: redact_url(&settings.database_url), reason: err.to_string() };
-    let db = connect(&settings.database_url, &PoolSettings::default()).await.map_err(failed)?;
-    apply_migrations(&db).await.map_err(failed)?;
+    let failed = |what: &str, err: sea_orm::DbErr| RunError::Database {
+        url: redact_url(&settings.database_url),
+        reason: format!("{what}: {err}"),
+    };
+    let db = connect(&settings.database_url, &PoolSettings::default())
+        .await
+        .map_err(|err| failed("cannot connect (is it running, and is LATCHKEY_DATABASE_URL right?)", err))?;
+    apply_migrations(&db).await.map_err(|err| failed("cannot apply migrations", err))?;
     Ok(db)
 }
 

@@ -104,6 +104,12 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
     let policy = service::<ThrottlePolicy>()?;
+    if email.trim().is_empty() {
+        return Err(reject(ApiError::invalid("email", "Enter your email address.")));
+    }
+    if password.0.is_empty() {
+        return Err(reject(ApiError::invalid("password", "Enter your password.")));
+    }
     let session = session().await?;
     let client_ip = leptos_axum::extract::<axum::Extension<ClientIp>>().await.ok().and_then(|ext| ext.0.0);
     let services = SignInServices { hasher: &hasher, clock: clock.as_ref(), policy: &policy };

@@ -39,7 +39,11 @@ where
                     std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
                     "{POSTGRES_URL_VAR} must be set when LATCHKEY_TEST_REQUIRE_POSTGRES is"
                 );
-                tracing::warn!("skipped: {POSTGRES_URL_VAR} is not set");
+                // Test output is the only place a developer will see this.
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so this test did not run on PostgreSQL");
+                }
                 return;
             };
             let (db, name, admin) = create_postgres_database(&server_url).await;

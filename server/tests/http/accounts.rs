@@ -57,3 +57,14 @@ async fn repeated_failures_get_429_with_retry_after_and_the_wait_in_words() {
         app.sign_in("ann@example.com", PASSWORD, None).await.session_cookie().expect("signed in after the wait");
     assert_eq!(app.whoami(&cookie).await["email"], "ann@example.com");
 }
+
+#[tokio::test]
+async fn sign_in_with_an_empty_field_says_which_one() {
+    let app = TestApp::new().await;
+    for (email, password, field) in [("", PASSWORD, "email"), ("ann@example.com", "", "password")] {
+        let reply = app.sign_in(email, password, None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let body: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        assert_eq!(body["Invalid"]["field"], field, "{}", reply.body);
+    }
+}
