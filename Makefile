@@ -1,8 +1,12 @@
 # The two commands a newcomer needs (see README.md). Each installs its tools when they are missing.
 .PHONY: run test build
 
-## Build the release binary and start the portal on SQLite at http://127.0.0.1:3000.
-run:
+BINARY := target/release/latchkey
+# Everything the release binary is built from; make rebuilds only when one of these is newer than it.
+SOURCES := Cargo.toml Cargo.lock $(shell find app frontend server migrations style -type f -not -name '*.db*')
+
+## Build the release binary (when sources changed) and start the portal on SQLite at http://127.0.0.1:3000.
+run: $(BINARY)
 	.ci/serve.sh
 
 ## Run every check and test: fmt, clippy (ssr and wasm32), SQLite and PostgreSQL tests, Playwright.
@@ -10,5 +14,8 @@ test:
 	.ci/test.sh
 
 ## Build target/release/latchkey (browser bundle embedded) without starting it.
-build:
+build: $(BINARY)
+
+$(BINARY): $(SOURCES)
 	.ci/build.sh
+	@touch $@

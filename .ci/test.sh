@@ -38,7 +38,7 @@ cargo nextest run --locked -p app --features ssr,testing
 cargo nextest run --locked -p migrations -p server
 
 step "release build"
-cargo leptos build --release --precompress
+make --no-print-directory build
 
 step "browser tests (Playwright, Chromium)"
 cd end2end
