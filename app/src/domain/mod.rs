@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod clock;
 pub mod database;
+pub mod keys;
+pub mod random;
 pub mod sessions;
 pub mod sign_in;
 pub mod storage;

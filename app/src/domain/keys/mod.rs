@@ -1,0 +1,4 @@
+//! API keys: their format, and what an account can do with its keys.
+
+pub mod base62;
+pub mod format;
