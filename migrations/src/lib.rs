@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_sessions;
 mod m20261122_000003_create_sign_in_throttles;
+mod m20261122_000004_create_api_keys;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_accounts::Migration),
             Box::new(m20261122_000002_create_sessions::Migration),
             Box::new(m20261122_000003_create_sign_in_throttles::Migration),
+            Box::new(m20261122_000004_create_api_keys::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod database;
 pub mod keys;
 pub mod random;
+pub mod scopes;
 pub mod sessions;
 pub mod sign_in;
 pub mod storage;

@@ -2,3 +2,4 @@
 
 pub mod base62;
 pub mod format;
+pub mod manage;

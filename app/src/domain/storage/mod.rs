@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table, matching the migrations crate.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod sessions;
 pub mod sign_in_throttles;

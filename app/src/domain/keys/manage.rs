@@ -1,0 +1,424 @@
+//! What an account can do with its own keys: create, list, view, edit, roll and revoke. Every query is
+//! filtered by the owning account, so another account's key id behaves exactly like one that does not
+//! exist.
+
+use super::format::{self, KeyPrefix, PlaintextKey};
+use crate::domain::clock::Clock;
+use crate::domain::random::RandomError;
+use crate::domain::scopes::{ScopeCatalogue, ScopeError};
+use crate::domain::storage::api_keys::{ActiveModel, Column, Entity, Model};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionSession, TransactionTrait,
+};
+
+/// Longest key name.
+pub const MAX_NAME_CHARS: usize = 64;
+/// A key this close to expiry is flagged "expires soon".
+pub const EXPIRES_SOON: Duration = Duration::days(7);
+
+/// The operator's rules for keys.
+#[derive(Debug, Clone)]
+pub struct KeyPolicy {
+    /// The deployment's key prefix.
+    pub prefix: KeyPrefix,
+    /// Most live (neither revoked nor expired) keys one account may hold.
+    pub max_keys_per_account: u64,
+    /// Longest lifetime a key may be given, if the operator set one.
+    pub max_lifetime: Option<Duration>,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        Self { prefix: KeyPrefix::default(), max_keys_per_account: 100, max_lifetime: None }
+    }
+}
+
+/// A key as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Public id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// The owner's name for it.
+    pub name: String,
+    /// e.g. `lk_3Fa9…`.
+    pub hint: String,
+    /// Scope names, in catalogue order.
+    pub scopes: Vec<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last edited.
+    pub updated_at: DateTime<Utc>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Its successor, if rolled.
+    pub rolled_into: Option<String>,
+    /// Last verification.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Where a key stands at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Works, and will for more than a week (or forever).
+    Active,
+    /// Works, but expires within a week.
+    ExpiresSoon,
+    /// Rolled; works until its grace period ends.
+    Rolled {
+        /// The end of the grace period.
+        valid_until: DateTime<Utc>,
+    },
+    /// Past its expiry (or its grace period).
+    Expired,
+    /// Revoked.
+    Revoked,
+}
+
+impl ApiKey {
+    /// The key's status at `now`.
+    pub fn status(&self, now: DateTime<Utc>) -> KeyStatus {
+        match (self.revoked_at, self.expires_at, &self.rolled_into) {
+            (Some(_), _, _) => KeyStatus::Revoked,
+            (None, Some(expiry), _) if expiry <= now => KeyStatus::Expired,
+            (None, Some(valid_until), Some(_)) => KeyStatus::Rolled { valid_until },
+            (None, Some(expiry), None) if expiry - now <= EXPIRES_SOON => KeyStatus::ExpiresSoon,
+            _ => KeyStatus::Active,
+        }
+    }
+}
+
+/// What a new key should be.
+#[derive(Debug, Clone, Default)]
+pub struct NewKey {
+    /// Name (required).
+    pub name: String,
+    /// Scope names (at least one).
+    pub scopes: Vec<String>,
+    /// Expiry, or never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to a key; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New scopes.
+    pub scopes: Option<Vec<String>>,
+    /// New expiry: `Some(None)` means never.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// How long a rolled key keeps working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grace {
+    /// It stops at once.
+    None,
+    /// One hour.
+    OneHour,
+    /// A day.
+    OneDay,
+    /// A week.
+    OneWeek,
+}
+
+impl Grace {
+    /// The grace period's length.
+    pub fn duration(self) -> Duration {
+        match self {
+            Self::None => Duration::zero(),
+            Self::OneHour => Duration::hours(1),
+            Self::OneDay => Duration::hours(24),
+            Self::OneWeek => Duration::days(7),
+        }
+    }
+}
+
+/// Why a key operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// No such key for this account (whether it exists for another account or not at all).
+    #[error("No such key.")]
+    NotFound,
+    /// A setting was refused; `field` names the form field.
+    #[error("{message}")]
+    Invalid {
+        /// `name`, `scopes` or `expires_at`.
+        field: &'static str,
+        /// What to change.
+        message: String,
+    },
+    /// The account holds as many live keys as allowed.
+    #[error("You have {0} active keys, the most allowed. Revoke a key you no longer use, then try again.")]
+    LimitReached(u64),
+    /// The key is revoked or rolled and can no longer be changed.
+    #[error("{0}")]
+    Finished(&'static str),
+    /// The OS random source failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> KeyError {
+    KeyError::Invalid { field, message: message.into() }
+}
+
+fn check_name(name: &str) -> Result<String, KeyError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("name", "Give the key a name, such as where it will be used."));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(invalid("name", "Use a name of at most 64 characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("name", "The name cannot contain control characters."));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_scopes(catalogue: &ScopeCatalogue, scopes: &[String]) -> Result<Vec<String>, KeyError> {
+    catalogue.choose(scopes).map_err(|err: ScopeError| invalid("scopes", err.to_string()))
+}
+
+fn check_expiry(
+    policy: &KeyPolicy,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, KeyError> {
+    match (expires_at, policy.max_lifetime) {
+        (Some(expiry), _) if expiry <= now => Err(invalid("expires_at", "Choose an expiry in the future.")),
+        (Some(expiry), Some(max)) if expiry > now + max => Err(invalid(
+            "expires_at",
+            format!("Keys may live at most {} days here. Choose an earlier expiry.", max.num_days()),
+        )),
+        (None, Some(max)) => Err(invalid(
+            "expires_at",
+            format!("Keys must expire here, at most {} days from now. Choose an expiry.", max.num_days()),
+        )),
+        (expiry, _) => Ok(expiry),
+    }
+}
+
+fn to_key(row: Model) -> ApiKey {
+    ApiKey {
+        scopes: serde_json::from_str(&row.scopes).unwrap_or_default(),
+        id: row.id,
+        account_id: row.account_id,
+        name: row.name,
+        hint: row.hint,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        rolled_into: row.rolled_into,
+        last_used_at: row.last_used_at,
+    }
+}
+
+fn scopes_json(scopes: &[String]) -> Result<String, KeyError> {
+    serde_json::to_string(scopes).map_err(|err| KeyError::Database(DbErr::Custom(err.to_string())))
+}
+
+async fn live_keys(db: &impl ConnectionTrait, account_id: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::RevokedAt.is_null())
+        .filter(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)))
+        .count(db)
+        .await
+}
+
+async fn owned_row(db: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<Model, KeyError> {
+    Entity::find()
+        .filter(Column::Id.eq(key_id))
+        .filter(Column::AccountId.eq(account_id))
+        .one(db)
+        .await?
+        .ok_or(KeyError::NotFound)
+}
+
+/// Everything a key operation needs besides the database.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyServices<'a> {
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// The operator's rules.
+    pub policy: &'a KeyPolicy,
+    /// The scopes keys may carry.
+    pub catalogue: &'a ScopeCatalogue,
+}
+
+/// Creates a key for `account_id`; the plaintext is returned here and nowhere else, ever.
+pub async fn create_key(
+    db: &impl TransactionTrait,
+    services: KeyServices<'_>,
+    account_id: &str,
+    new: &NewKey,
+) -> Result<(ApiKey, PlaintextKey), KeyError> {
+    let now = services.clock.now();
+    let name = check_name(&new.name)?;
+    let scopes = check_scopes(services.catalogue, &new.scopes)?;
+    let expires_at = check_expiry(services.policy, now, new.expires_at)?;
+    let txn = db.begin().await?;
+    let live = live_keys(&txn, account_id, now).await?;
+    if live >= services.policy.max_keys_per_account {
+        return Err(KeyError::LimitReached(live));
+    }
+    let (row, plaintext) =
+        insert_key(&txn, &services.policy.prefix, account_id, &name, &scopes, expires_at, now).await?;
+    txn.commit().await?;
+    Ok((to_key(row), plaintext))
+}
+
+async fn insert_key(
+    db: &impl ConnectionTrait,
+    prefix: &KeyPrefix,
+    account_id: &str,
+    name: &str,
+    scopes: &[String],
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(Model, PlaintextKey), KeyError> {
+    let plaintext = format::generate(prefix)?;
+    let row = ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        account_id: Set(account_id.to_owned()),
+        key_hash: Set(format::hash(&plaintext).as_hex().to_owned()),
+        hint: Set(format::hint(&plaintext)),
+        name: Set(name.to_owned()),
+        scopes: Set(scopes_json(scopes)?),
+        created_at: Set(now),
+        updated_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        rolled_into: Set(None),
+        rolled_at: Set(None),
+        last_used_at: Set(None),
+        last_used_ip: Set(None),
+        meta: Set(None),
+        ip_allowlist: Set(None),
+        ratelimit_limit: Set(None),
+        ratelimit_window_seconds: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((row, plaintext))
+}
+
+/// The account's keys, newest first.
+pub async fn list_keys(db: &impl ConnectionTrait, account_id: &str) -> Result<Vec<ApiKey>, DbErr> {
+    let rows = Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(to_key).collect())
+}
+
+/// One of the account's keys.
+pub async fn find_key(db: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<ApiKey, KeyError> {
+    owned_row(db, account_id, key_id).await.map(to_key)
+}
+
+/// Changes a key's name, scopes or expiry. Revoked and rolled keys cannot change.
+pub async fn update_key(
+    db: &impl ConnectionTrait,
+    services: KeyServices<'_>,
+    account_id: &str,
+    key_id: &str,
+    changes: &KeyChanges,
+) -> Result<ApiKey, KeyError> {
+    let now = services.clock.now();
+    let row = owned_row(db, account_id, key_id).await?;
+    if row.revoked_at.is_some() {
+        return Err(KeyError::Finished("This key is revoked and can no longer be changed."));
+    }
+    if row.rolled_into.is_some() {
+        return Err(KeyError::Finished("This key was rolled; change its successor instead."));
+    }
+    let mut active: ActiveModel = row.into();
+    if let Some(name) = &changes.name {
+        active.name = Set(check_name(name)?);
+    }
+    if let Some(scopes) = &changes.scopes {
+        active.scopes = Set(scopes_json(&check_scopes(services.catalogue, scopes)?)?);
+    }
+    if let Some(expires_at) = changes.expires_at {
+        active.expires_at = Set(check_expiry(services.policy, now, expires_at)?);
+    }
+    active.updated_at = Set(now);
+    Ok(to_key(active.update(db).await?))
+}
+
+/// Rolls a key: a successor with the same settings, shown once; the old key keeps working for `grace`
+/// (never past its own expiry), then answers EXPIRED.
+pub async fn roll_key(
+    db: &impl TransactionTrait,
+    services: KeyServices<'_>,
+    account_id: &str,
+    key_id: &str,
+    grace: Grace,
+) -> Result<(ApiKey, PlaintextKey), KeyError> {
+    let now = services.clock.now();
+    let txn = db.begin().await?;
+    let old = owned_row(&txn, account_id, key_id).await?;
+    if old.revoked_at.is_some() {
+        return Err(KeyError::Finished("This key is revoked; create a new key instead."));
+    }
+    if old.rolled_into.is_some() {
+        return Err(KeyError::Finished("This key was already rolled; roll its successor instead."));
+    }
+    if old.expires_at.is_some_and(|expiry| expiry <= now) {
+        return Err(KeyError::Finished("This key has expired; create a new key instead."));
+    }
+    let scopes: Vec<String> = serde_json::from_str(&old.scopes).unwrap_or_default();
+    let (successor, plaintext) =
+        insert_key(&txn, &services.policy.prefix, account_id, &old.name, &scopes, old.expires_at, now).await?;
+    // The successor inherits everything the owner or a service configured.
+    let mut inherit: ActiveModel = successor.clone().into();
+    inherit.meta = Set(old.meta.clone());
+    inherit.ip_allowlist = Set(old.ip_allowlist.clone());
+    inherit.ratelimit_limit = Set(old.ratelimit_limit);
+    inherit.ratelimit_window_seconds = Set(old.ratelimit_window_seconds);
+    inherit.update(&txn).await?;
+
+    let grace_end = now + grace.duration();
+    let old_expiry = old.expires_at.map_or(grace_end, |expiry| expiry.min(grace_end));
+    let mut rolled: ActiveModel = old.into();
+    rolled.rolled_into = Set(Some(successor.id.clone()));
+    rolled.rolled_at = Set(Some(now));
+    rolled.expires_at = Set(Some(old_expiry));
+    rolled.updated_at = Set(now);
+    rolled.update(&txn).await?;
+    txn.commit().await?;
+    Ok((to_key(successor), plaintext))
+}
+
+/// Revokes a key at once. Revoking a revoked key changes nothing.
+pub async fn revoke_key(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    account_id: &str,
+    key_id: &str,
+) -> Result<ApiKey, KeyError> {
+    let row = owned_row(db, account_id, key_id).await?;
+    if row.revoked_at.is_some() {
+        return Ok(to_key(row));
+    }
+    let now = clock.now();
+    let mut active: ActiveModel = row.into();
+    active.revoked_at = Set(Some(now));
+    active.updated_at = Set(now);
+    Ok(to_key(active.update(db).await?))
+}
