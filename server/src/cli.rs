@@ -15,6 +15,11 @@ Settings: environment variables, or the same keys in lower case without LATCHKEY
   LATCHKEY_LOG                   tracing filter, e.g. info or debug [default: info]
   LATCHKEY_SESSION_IDLE_TIMEOUT  sign out after this long unused, e.g. 30m [default: 12h]
   LATCHKEY_SESSION_LIFETIME      sign out this long after sign-in, however busy [default: 7d]
+  LATCHKEY_KEY_PREFIX            API key prefix, 2-12 of a-z 0-9 [default: lk]
+  LATCHKEY_MAX_KEYS_PER_ACCOUNT  live keys one account may hold [default: 100]
+  LATCHKEY_MAX_KEY_LIFETIME      longest expiry a key may get, e.g. 90d [default: none]
+  LATCHKEY_SCOPES                scope catalogue as name=description;name=description
+                                 (in the file: [[scopes]] tables) [default: an example catalogue]
   LATCHKEY_CONFIG                the TOML settings file, like --config";
 
 /// Latchkey: a self-hosted developer portal for API keys.

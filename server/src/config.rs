@@ -2,6 +2,9 @@
 //! setting is checked at start-up, and a bad one stops it with one line naming the setting.
 
 use app::domain::database::DEFAULT_DATABASE_URL;
+use app::domain::keys::format::KeyPrefix;
+use app::domain::keys::manage::KeyPolicy;
+use app::domain::scopes::{Scope, ScopeCatalogue};
 use app::domain::sessions::SessionPolicy;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -26,6 +29,10 @@ pub struct Settings {
     pub log: String,
     /// How long sessions last.
     pub sessions: SessionPolicy,
+    /// Key prefix and limits.
+    pub keys: KeyPolicy,
+    /// The scopes keys may carry.
+    pub scopes: ScopeCatalogue,
 }
 
 /// The external origin of the portal.
@@ -45,6 +52,8 @@ impl fmt::Debug for Settings {
             .field("public_origin", &self.public_origin)
             .field("log", &self.log)
             .field("sessions", &self.sessions)
+            .field("keys", &self.keys)
+            .field("scopes", &self.scopes)
             .finish()
     }
 }
@@ -79,7 +88,18 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: [&str; 6] = ["database_url", "addr", "public_url", "log", "session_idle_timeout", "session_lifetime"];
+const KEYS: [&str; 10] = [
+    "database_url",
+    "addr",
+    "public_url",
+    "log",
+    "session_idle_timeout",
+    "session_lifetime",
+    "key_prefix",
+    "max_keys_per_account",
+    "max_key_lifetime",
+    "scopes",
+];
 
 /// The settings as read, before checking. Values stay untyped so that every problem can be reported in
 /// our own words with the setting's name.
@@ -92,6 +112,10 @@ struct RawSettings {
     log: Option<Value>,
     session_idle_timeout: Option<Value>,
     session_lifetime: Option<Value>,
+    key_prefix: Option<Value>,
+    max_keys_per_account: Option<Value>,
+    max_key_lifetime: Option<Value>,
+    scopes: Option<Value>,
 }
 
 impl Settings {
@@ -153,7 +177,28 @@ impl Settings {
                 .unwrap_or(defaults.absolute_lifetime),
         };
 
-        Ok(Self { database_url, addr, public_origin, log, sessions })
+        let key_defaults = KeyPolicy::default();
+        let keys = KeyPolicy {
+            prefix: match text("key_prefix", raw.key_prefix)? {
+                None => key_defaults.prefix,
+                Some(prefix) => {
+                    KeyPrefix::new(&prefix).map_err(|err| invalid("key_prefix", format!("'{prefix}': {err}")))?
+                }
+            },
+            max_keys_per_account: match text("max_keys_per_account", raw.max_keys_per_account)? {
+                None => key_defaults.max_keys_per_account,
+                Some(max) => max.parse::<u64>().ok().filter(|max| (1..=100_000).contains(max)).ok_or_else(|| {
+                    invalid("max_keys_per_account", format!("'{max}' is not a number from 1 to 100000"))
+                })?,
+            },
+            max_lifetime: duration("max_key_lifetime", raw.max_key_lifetime)?,
+        };
+        let scopes = match raw.scopes {
+            None => ScopeCatalogue::example(),
+            Some(value) => ScopeCatalogue::new(scope_list(value)?).map_err(|err| invalid("scopes", err.to_string()))?,
+        };
+
+        Ok(Self { database_url, addr, public_origin, log, sessions, keys, scopes })
     }
 }
 
@@ -187,6 +232,30 @@ fn duration(key: &'static str, value: Option<Value>) -> Result<Option<chrono::Du
         return Err(invalid(key, "must be longer than zero"));
     }
     chrono::Duration::from_std(parsed).map(Some).map_err(|_| invalid(key, format!("'{raw}' is too long")))
+}
+
+/// The scope catalogue: `[[scopes]]` tables in the file, or `name=description;name=description` in
+/// `LATCHKEY_SCOPES`.
+fn scope_list(value: Value) -> Result<Vec<Scope>, ConfigError> {
+    if let Value::String(_, list) = &value {
+        return list
+            .split(';')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| match entry.split_once('=') {
+                Some((name, description)) => {
+                    Ok(Scope { name: name.trim().to_owned(), description: description.trim().to_owned() })
+                }
+                None => Err(invalid("scopes", format!("'{entry}' should be name=description"))),
+            })
+            .collect();
+    }
+    value.deserialize::<Vec<Scope>>().map_err(|_| {
+        invalid(
+            "scopes",
+            "expected [[scopes]] tables with name and description, or name=description;... in the environment",
+        )
+    })
 }
 
 fn parse_public_url(raw: &str) -> Result<PublicOrigin, ConfigError> {
@@ -291,6 +360,53 @@ mod tests {
         .expect("valid");
         assert_eq!(settings.sessions.idle_timeout, chrono::Duration::seconds(90));
         assert_eq!(settings.sessions.absolute_lifetime, chrono::Duration::days(2));
+    }
+
+    #[test]
+    fn the_scope_catalogue_comes_from_the_file_or_the_environment() {
+        let settings = Settings::check(raw()).expect("defaults");
+        assert_eq!(settings.scopes, ScopeCatalogue::example());
+
+        let from_env = Settings::check(RawSettings {
+            scopes: string("orders:read=Read orders; orders:write = Change orders"),
+            ..raw()
+        })
+        .expect("valid");
+        let names: Vec<&str> = from_env.scopes.scopes().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["orders:read", "orders:write"]);
+
+        let toml = "[[scopes]]\nname = \"billing:read\"\ndescription = \"Read invoices\"\n";
+        let raw_file: RawSettings = Figment::from(Toml::string(toml)).extract().expect("toml");
+        let from_file = Settings::check(raw_file).expect("valid");
+        assert_eq!(from_file.scopes.scopes()[0].name, "billing:read");
+
+        let err = Settings::check(RawSettings { scopes: string("Orders=Read"), ..raw() }).expect_err("refused");
+        assert!(err.to_string().contains("LATCHKEY_SCOPES"), "{err}");
+    }
+
+    #[test]
+    fn key_settings_are_checked() {
+        let settings = Settings::check(RawSettings {
+            key_prefix: string("acme"),
+            max_keys_per_account: Some(Value::from(5_u64)),
+            max_key_lifetime: string("90d"),
+            ..raw()
+        })
+        .expect("valid");
+        assert_eq!(settings.keys.prefix.as_str(), "acme");
+        assert_eq!(settings.keys.max_keys_per_account, 5);
+        assert_eq!(settings.keys.max_lifetime, Some(chrono::Duration::days(90)));
+        for bad in [
+            RawSettings { key_prefix: string("ACME"), ..raw() },
+            RawSettings { max_keys_per_account: string("0"), ..raw() },
+        ] {
+            let err = Settings::check(bad).expect_err("refused");
+            assert!(
+                err.to_string().contains("LATCHKEY_KEY_PREFIX")
+                    || err.to_string().contains("LATCHKEY_MAX_KEYS_PER_ACCOUNT"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@ use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
 use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::SharedClock;
+use app::domain::keys::manage::KeyPolicy;
+use app::domain::scopes::ScopeCatalogue;
 use app::domain::sessions::SessionPolicy;
 use app::domain::sessions::store::DatabaseSessionStore;
 use app::domain::throttle::ThrottlePolicy;
@@ -50,6 +52,10 @@ pub struct AppState {
     pub sessions: SessionPolicy,
     /// Sign-in throttling.
     pub throttle: ThrottlePolicy,
+    /// Key prefix and limits.
+    pub keys: KeyPolicy,
+    /// The scopes keys may carry.
+    pub scopes: ScopeCatalogue,
     /// How the portal is reached from browsers.
     pub web: WebPolicy,
 }
@@ -71,6 +77,8 @@ impl AppState {
         provide_context(self.clock.clone());
         provide_context(self.sessions.clone());
         provide_context(self.throttle.clone());
+        provide_context(self.keys.clone());
+        provide_context(self.scopes.clone());
     }
 }
 

@@ -96,6 +96,8 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         clock: clock.clone(),
         sessions: settings.sessions.clone(),
         throttle: ThrottlePolicy::default(),
+        keys: settings.keys.clone(),
+        scopes: settings.scopes.clone(),
         web: WebPolicy {
             public_origin: settings.public_origin.as_ref().map(|o| o.origin.clone()),
             https: settings.https(),

@@ -1,6 +1,8 @@
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::{ManualClock, SharedClock};
 use app::domain::database::{PoolSettings, connect, migrate};
+use app::domain::keys::manage::KeyPolicy;
+use app::domain::scopes::ScopeCatalogue;
 use app::domain::sessions::SessionPolicy;
 use app::domain::throttle::ThrottlePolicy;
 use axum::Router;
@@ -73,6 +75,8 @@ impl TestApp {
             clock: shared,
             sessions: SessionPolicy::default(),
             throttle: ThrottlePolicy::default(),
+            keys: KeyPolicy::default(),
+            scopes: ScopeCatalogue::example(),
             web,
         };
         Self { router: app(state), db, clock }
