@@ -62,11 +62,12 @@ pub fn encode_next(path: &str) -> String {
 /// Creates an account, signs it in and answers with the path to go to next.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
-    use crate::api::server_context::{internal, reject, service};
+    use crate::api::server_context::{client, internal, reject, service};
     use crate::domain::accounts::{
         CreateAccountError, create_account,
         password::{Password, PasswordHasher},
     };
+    use crate::domain::activity::{self, EventKind, NewEvent, Origin};
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions;
     use std::sync::Arc;
@@ -85,6 +86,13 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
         Err(err) => return Err(internal("sign-up failed", &err)),
     };
     sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
+    let origin = Origin { actor: account.email.clone(), client: client() };
+    for kind in [EventKind::AccountCreated, EventKind::SignedIn] {
+        let event = NewEvent { account_id: &account.id, kind, key: None, detail: None };
+        activity::record(&db, clock.as_ref(), &origin, event)
+            .await
+            .map_err(|err| internal("activity log failed", &err))?;
+    }
     tracing::info!(account_id = %account.id, "account created");
     Ok(safe_next_path(next.as_deref()))
 }
@@ -92,7 +100,7 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
 /// Signs in and answers with the path to go to next.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
-    use crate::api::server_context::{ClientIp, internal, reject, service};
+    use crate::api::server_context::{client, internal, reject, service};
     use crate::domain::accounts::password::{Password, PasswordHasher};
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions;
@@ -111,9 +119,8 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
         return Err(reject(ApiError::invalid("password", "Enter your password.")));
     }
     let session = session().await?;
-    let client_ip = leptos_axum::extract::<axum::Extension<ClientIp>>().await.ok().and_then(|ext| ext.0.0);
     let services = SignInServices { hasher: &hasher, clock: clock.as_ref(), policy: &policy };
-    let account = match sign_in(&db, services, &email, &Password::new(password.0), client_ip).await {
+    let account = match sign_in(&db, services, &email, &Password::new(password.0), &client()).await {
         Ok(account) => account,
         Err(SignInError::InvalidCredentials) => {
             tracing::info!("sign-in refused: invalid credentials");
@@ -134,9 +141,29 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
 /// Signs out, deleting the session on the server.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
-    use crate::api::server_context::internal;
+    use crate::api::server_context::{client, internal, service};
+    use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+    use crate::domain::{accounts::find_account, clock::SharedClock, sessions};
+
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    let policy = service::<sessions::SessionPolicy>()?;
     let session = session().await?;
-    crate::domain::sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))
+    let signed_in = sessions::signed_in_account(&session, &policy, clock.now())
+        .await
+        .map_err(|err| internal("session read failed", &err))?;
+    let account = match signed_in {
+        Some(id) => find_account(&db, &id).await.map_err(|err| internal("account lookup failed", &err))?,
+        None => None,
+    };
+    if let Some(account) = account {
+        let origin = Origin { actor: account.email, client: client() };
+        let event = NewEvent { account_id: &account.id, kind: EventKind::SignedOut, key: None, detail: None };
+        activity::record(&db, clock.as_ref(), &origin, event)
+            .await
+            .map_err(|err| internal("activity log failed", &err))?;
+    }
+    sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))
 }
 
 /// The signed-in account, or `None` for a signed-out visitor.

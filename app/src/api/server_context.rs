@@ -10,6 +10,18 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub Option<IpAddr>);
 
+/// Where the current request came from: the client address the middleware recorded and the user agent.
+pub fn client() -> crate::domain::activity::Client {
+    let parts = use_context::<http::request::Parts>();
+    let ip = parts.as_ref().and_then(|parts| parts.extensions.get::<ClientIp>()).and_then(|ip| ip.0);
+    let user_agent = parts
+        .as_ref()
+        .and_then(|parts| parts.headers.get(http::header::USER_AGENT))
+        .and_then(|agent| agent.to_str().ok())
+        .map(str::to_owned);
+    crate::domain::activity::Client { ip, user_agent }
+}
+
 /// A service the server put into the context, or `Internal` (and a log line) when it is missing.
 pub fn service<T: Clone + Send + Sync + 'static>() -> Result<T, ApiError> {
     use_context::<T>().ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! Compiled only with the `ssr` feature; the wasm bundle never sees it.
 
 pub mod accounts;
+pub mod activity;
 pub mod clock;
 pub mod database;
 pub mod keys;

@@ -3,11 +3,11 @@
 use crate::domain::accounts::email::{Email, normalize};
 use crate::domain::accounts::password::{HashingError, Password, PasswordHasher};
 use crate::domain::accounts::{Account, find_row_by_email};
+use crate::domain::activity::{self, Client, EventKind, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::throttle::{self, Subject, ThrottlePolicy};
 use chrono::Duration;
 use sea_orm::{ConnectionTrait, DbErr};
-use std::net::IpAddr;
 
 /// Why a sign-in failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,11 +46,11 @@ pub async fn sign_in(
     services: SignInServices<'_>,
     email: &str,
     password: &Password,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<Account, SignInError> {
     let email_subject = Subject::Email(normalize(email));
     let mut subjects = vec![email_subject.clone()];
-    subjects.extend(client_ip.map(Subject::Ip));
+    subjects.extend(client.ip.map(Subject::Ip));
 
     if let Some(retry_after) = throttle::blocked_for(db, services.clock, &subjects).await? {
         return Err(SignInError::Throttled { retry_after });
@@ -61,12 +61,19 @@ pub async fn sign_in(
         Err(_) => None,
     };
     let matches = services.hasher.verify(password, row.as_ref().map(|row| row.password_hash.as_str())).await?;
+    let origin = Origin { actor: normalize(email), client: client.clone() };
     match row {
         Some(row) if matches => {
             throttle::clear(db, &email_subject).await?;
+            let event = NewEvent { account_id: &row.id, kind: EventKind::SignedIn, key: None, detail: None };
+            activity::record(db, services.clock, &origin, event).await?;
             Ok(row.into())
         }
         _ => {
+            if let Some(row) = &row {
+                let event = NewEvent { account_id: &row.id, kind: EventKind::SignInFailed, key: None, detail: None };
+                activity::record(db, services.clock, &origin, event).await?;
+            }
             for subject in &subjects {
                 throttle::record_failure(db, services.clock, services.policy, subject).await?;
             }

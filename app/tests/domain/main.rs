@@ -1,6 +1,7 @@
 //! Domain tests: accounts, sign-in and sessions, each on SQLite and on PostgreSQL, without HTTP.
 
 mod accounts;
+mod activity;
 mod keys;
 mod sessions;
 mod sign_in;

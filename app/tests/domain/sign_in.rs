@@ -1,6 +1,7 @@
 use crate::support::{clock, hasher};
 use app::domain::accounts::create_account;
 use app::domain::accounts::password::Password;
+use app::domain::activity::Client;
 use app::domain::clock::{Clock, ManualClock};
 use app::domain::sign_in::{SignInError, SignInServices, sign_in};
 use app::domain::throttle::ThrottlePolicy;
@@ -30,7 +31,8 @@ async fn attempt(
     let policy = ThrottlePolicy::default();
     let services = SignInServices { hasher: hasher(), clock, policy: &policy };
     let ip: IpAddr = ip.parse().expect("ip");
-    sign_in(db, services, email, &Password::new(password), Some(ip)).await.map(|account| account.id)
+    let client = Client { ip: Some(ip), user_agent: Some("tests".into()) };
+    sign_in(db, services, email, &Password::new(password), &client).await.map(|account| account.id)
 }
 
 async fn seed(db: &DatabaseConnection, clock: &dyn Clock, email: &str) -> String {

@@ -78,3 +78,21 @@ async fn the_database_never_sees_the_session_cookie() {
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].id_hash.contains(&id) && !rows[0].data.contains(&id));
 }
+
+#[tokio::test]
+async fn sign_up_sign_out_and_sign_in_are_logged_with_address_and_user_agent() {
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    app.post_form("/api/sign_out", &[], Some(&cookie)).await;
+    app.sign_in("ann@example.com", "wrong password", None).await;
+    let account =
+        app.whoami(&app.sign_in("ann@example.com", PASSWORD, None).await.session_cookie().expect("cookie")).await;
+    let id = account["id"].as_str().expect("id");
+    let log = app::domain::activity::list(&app.db, id, 1, 50).await.expect("log");
+    let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["sign_in", "sign_in.failed", "sign_out", "sign_in", "account.created"]);
+    for event in &log.events {
+        assert_eq!(event.client_ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(event.user_agent.as_deref(), Some(crate::support::USER_AGENT));
+    }
+}

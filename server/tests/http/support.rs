@@ -21,6 +21,7 @@ use tower::ServiceExt;
 pub const HOST: &str = "127.0.0.1:3000";
 pub const ORIGIN: &str = "http://127.0.0.1:3000";
 pub const PASSWORD: &str = "correct horse battery staple";
+pub const USER_AGENT: &str = "latchkey-http-tests/1.0";
 
 fn hasher() -> Arc<PasswordHasher> {
     static HASHER: OnceLock<Arc<PasswordHasher>> = OnceLock::new();
@@ -84,6 +85,9 @@ impl TestApp {
 
     pub async fn send(&self, mut request: Request<Body>) -> Reply {
         request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 50000))));
+        if !request.headers().contains_key(header::USER_AGENT) {
+            request.headers_mut().insert(header::USER_AGENT, header::HeaderValue::from_static(USER_AGENT));
+        }
         let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();

@@ -3,6 +3,7 @@
 //! exist.
 
 use super::format::{self, KeyPrefix, PlaintextKey};
+use crate::domain::activity::{self, EventKind, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::random::RandomError;
 use crate::domain::scopes::{ScopeCatalogue, ScopeError};
@@ -262,6 +263,7 @@ pub struct KeyServices<'a> {
 pub async fn create_key(
     db: &impl TransactionTrait,
     services: KeyServices<'_>,
+    origin: &Origin,
     account_id: &str,
     new: &NewKey,
 ) -> Result<(ApiKey, PlaintextKey), KeyError> {
@@ -276,6 +278,10 @@ pub async fn create_key(
     }
     let (row, plaintext) =
         insert_key(&txn, &services.policy.prefix, account_id, &name, &scopes, expires_at, now).await?;
+    let detail = format!("scopes {}; {}", scopes.join(", "), expiry_words(expires_at));
+    let event =
+        NewEvent { account_id, kind: EventKind::KeyCreated, key: Some((&row.id, &row.name)), detail: Some(detail) };
+    activity::record(&txn, services.clock, origin, event).await?;
     txn.commit().await?;
     Ok((to_key(row), plaintext))
 }
@@ -333,32 +339,65 @@ pub async fn find_key(db: &impl ConnectionTrait, account_id: &str, key_id: &str)
 
 /// Changes a key's name, scopes or expiry. Revoked and rolled keys cannot change.
 pub async fn update_key(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     services: KeyServices<'_>,
+    origin: &Origin,
     account_id: &str,
     key_id: &str,
     changes: &KeyChanges,
 ) -> Result<ApiKey, KeyError> {
     let now = services.clock.now();
-    let row = owned_row(db, account_id, key_id).await?;
+    let txn = db.begin().await?;
+    let row = owned_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked and can no longer be changed."));
     }
     if row.rolled_into.is_some() {
         return Err(KeyError::Finished("This key was rolled; change its successor instead."));
     }
+    let before = to_key(row.clone());
     let mut active: ActiveModel = row.into();
+    let mut said = Vec::new();
     if let Some(name) = &changes.name {
-        active.name = Set(check_name(name)?);
+        let name = check_name(name)?;
+        if name != before.name {
+            said.push(format!("name {} → {name}", before.name));
+        }
+        active.name = Set(name);
     }
     if let Some(scopes) = &changes.scopes {
-        active.scopes = Set(scopes_json(&check_scopes(services.catalogue, scopes)?)?);
+        let scopes = check_scopes(services.catalogue, scopes)?;
+        if scopes != before.scopes {
+            said.push(format!("scopes {} → {}", before.scopes.join(", "), scopes.join(", ")));
+        }
+        active.scopes = Set(scopes_json(&scopes)?);
     }
     if let Some(expires_at) = changes.expires_at {
-        active.expires_at = Set(check_expiry(services.policy, now, expires_at)?);
+        let expires_at = check_expiry(services.policy, now, expires_at)?;
+        if expires_at != before.expires_at {
+            said.push(format!("{} → {}", expiry_words(before.expires_at), expiry_words(expires_at)));
+        }
+        active.expires_at = Set(expires_at);
+    }
+    if said.is_empty() {
+        return Ok(before);
     }
     active.updated_at = Set(now);
-    Ok(to_key(active.update(db).await?))
+    let updated = active.update(&txn).await?;
+    let event = NewEvent {
+        account_id,
+        kind: EventKind::KeyUpdated,
+        key: Some((&updated.id, &updated.name)),
+        detail: Some(said.join("; ")),
+    };
+    activity::record(&txn, services.clock, origin, event).await?;
+    txn.commit().await?;
+    Ok(to_key(updated))
+}
+
+/// "expires 2026-12-01 12:00 UTC" or "never expires", for the activity log.
+fn expiry_words(expires_at: Option<DateTime<Utc>>) -> String {
+    expires_at.map_or_else(|| "never expires".to_owned(), |at| format!("expires {}", at.format("%Y-%m-%d %H:%M UTC")))
 }
 
 /// Rolls a key: a successor with the same settings, shown once; the old key keeps working for `grace`
@@ -366,6 +405,7 @@ pub async fn update_key(
 pub async fn roll_key(
     db: &impl TransactionTrait,
     services: KeyServices<'_>,
+    origin: &Origin,
     account_id: &str,
     key_id: &str,
     grace: Grace,
@@ -400,19 +440,30 @@ pub async fn roll_key(
     rolled.rolled_at = Set(Some(now));
     rolled.expires_at = Set(Some(old_expiry));
     rolled.updated_at = Set(now);
-    rolled.update(&txn).await?;
+    let rolled = rolled.update(&txn).await?;
+    let detail =
+        format!("successor {}; this key works until {}", successor.hint, old_expiry.format("%Y-%m-%d %H:%M UTC"));
+    let event = NewEvent {
+        account_id,
+        kind: EventKind::KeyRolled,
+        key: Some((&rolled.id, &rolled.name)),
+        detail: Some(detail),
+    };
+    activity::record(&txn, services.clock, origin, event).await?;
     txn.commit().await?;
     Ok((to_key(successor), plaintext))
 }
 
 /// Revokes a key at once. Revoking a revoked key changes nothing.
 pub async fn revoke_key(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     clock: &dyn Clock,
+    origin: &Origin,
     account_id: &str,
     key_id: &str,
 ) -> Result<ApiKey, KeyError> {
-    let row = owned_row(db, account_id, key_id).await?;
+    let txn = db.begin().await?;
+    let row = owned_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
         return Ok(to_key(row));
     }
@@ -420,5 +471,10 @@ pub async fn revoke_key(
     let mut active: ActiveModel = row.into();
     active.revoked_at = Set(Some(now));
     active.updated_at = Set(now);
-    Ok(to_key(active.update(db).await?))
+    let revoked = active.update(&txn).await?;
+    let event =
+        NewEvent { account_id, kind: EventKind::KeyRevoked, key: Some((&revoked.id, &revoked.name)), detail: None };
+    activity::record(&txn, clock, origin, event).await?;
+    txn.commit().await?;
+    Ok(to_key(revoked))
 }

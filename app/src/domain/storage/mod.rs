@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table, matching the migrations crate.
 
 pub mod accounts;
+pub mod activity_events;
 pub mod api_keys;
 pub mod sessions;
 pub mod sign_in_throttles;
