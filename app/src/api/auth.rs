@@ -75,7 +75,7 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
     let db = service::<sea_orm::DatabaseConnection>()?;
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
-    let session = session().await?;
+    let session = crate::api::server_context::session().await?;
     let account = match create_account(&db, &hasher, clock.as_ref(), &email, &Password::new(password.0), false).await {
         Ok(account) => account,
         Err(CreateAccountError::Email(err)) => return Err(reject(ApiError::invalid("email", err.to_string()))),
@@ -118,7 +118,7 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
     if password.0.is_empty() {
         return Err(reject(ApiError::invalid("password", "Enter your password.")));
     }
-    let session = session().await?;
+    let session = crate::api::server_context::session().await?;
     let services = SignInServices { hasher: &hasher, clock: clock.as_ref(), policy: &policy };
     let account = match sign_in(&db, services, &email, &Password::new(password.0), &client()).await {
         Ok(account) => account,
@@ -148,7 +148,7 @@ pub async fn sign_out() -> Result<(), ApiError> {
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
     let policy = service::<sessions::SessionPolicy>()?;
-    let session = session().await?;
+    let session = crate::api::server_context::session().await?;
     let signed_in = sessions::signed_in_account(&session, &policy, clock.now())
         .await
         .map_err(|err| internal("session read failed", &err))?;
@@ -175,7 +175,7 @@ pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
     let policy = service::<sessions::SessionPolicy>()?;
-    let session = session().await?;
+    let session = crate::api::server_context::session().await?;
     let Some(account_id) = sessions::signed_in_account(&session, &policy, clock.now())
         .await
         .map_err(|err| internal("session read failed", &err))?
@@ -196,12 +196,6 @@ pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
         }
         Err(err) => Err(internal("account lookup failed", &err)),
     }
-}
-
-#[cfg(feature = "ssr")]
-async fn session() -> Result<tower_sessions::Session, ApiError> {
-    use crate::api::server_context::internal;
-    leptos_axum::extract::<tower_sessions::Session>().await.map_err(|err| internal("session layer missing", &err))
 }
 
 #[cfg(test)]

@@ -28,6 +28,15 @@ pub enum ApiError {
     /// The request needs a signed-in session.
     #[error("Sign in to continue.")]
     Unauthenticated,
+    /// No such thing for this account (whether it belongs to someone else or does not exist at all).
+    #[error("Not found. It may have been deleted, or the link may be mistyped.")]
+    NotFound,
+    /// The request is valid but the thing is in a state that forbids it (a revoked key cannot roll).
+    #[error("{message}")]
+    Conflict {
+        /// What is in the way, and what to do instead.
+        message: String,
+    },
     /// A failure on the server that the user cannot fix.
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 

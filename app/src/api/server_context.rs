@@ -52,8 +52,32 @@ pub fn status_of(err: &ApiError) -> StatusCode {
     match err {
         ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ApiError::NotFound => StatusCode::NOT_FOUND,
+        ApiError::Conflict { .. } => StatusCode::CONFLICT,
         ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ApiError::Unreachable => StatusCode::BAD_GATEWAY,
     }
+}
+
+/// The session of the current request.
+pub async fn session() -> Result<tower_sessions::Session, ApiError> {
+    leptos_axum::extract::<tower_sessions::Session>().await.map_err(|err| internal("session layer missing", &err))
+}
+
+/// The signed-in account of the current request, or `Unauthenticated` (401).
+pub async fn signed_in() -> Result<crate::domain::accounts::Account, ApiError> {
+    use crate::domain::{accounts::find_account, clock::SharedClock, sessions};
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    let policy = service::<sessions::SessionPolicy>()?;
+    let session = session().await?;
+    let account_id = sessions::signed_in_account(&session, &policy, clock.now())
+        .await
+        .map_err(|err| internal("session read failed", &err))?
+        .ok_or_else(|| reject(ApiError::Unauthenticated))?;
+    find_account(&db, &account_id)
+        .await
+        .map_err(|err| internal("account lookup failed", &err))?
+        .ok_or_else(|| reject(ApiError::Unauthenticated))
 }

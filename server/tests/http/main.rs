@@ -3,6 +3,7 @@
 mod accounts;
 mod hardening;
 mod health;
+mod keys;
 mod pages;
 mod sessions;
 mod support;

@@ -138,6 +138,18 @@ impl TestApp {
         reply.session_cookie().expect("session cookie")
     }
 
+    /// A GET of a server function, as the portal's own code sends it.
+    pub async fn get_json(&self, path: &str, cookie: &str) -> Reply {
+        let request = Request::builder()
+            .uri(path)
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+
     /// The account the cookie is signed in as, per the API.
     pub async fn whoami(&self, cookie: &str) -> serde_json::Value {
         let request = Request::builder()

@@ -1,0 +1,372 @@
+//! Server functions for the signed-in account's API keys, and the wire types the pages render. Times
+//! are formatted on the server, so the browser shows exactly what the server rendered.
+
+use super::ApiError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A key as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    /// Public id.
+    pub id: String,
+    /// The owner's name for it.
+    pub name: String,
+    /// e.g. `lk_3Fa9…`.
+    pub hint: String,
+    /// Scope names.
+    pub scopes: Vec<String>,
+    /// When it was created, for people.
+    pub created: String,
+    /// When it expires, for people ("Never" when it does not).
+    pub expires: String,
+    /// When it was last used, for people ("Never" until first use).
+    pub last_used: String,
+    /// Where it stands.
+    pub status: KeyStatusView,
+}
+
+/// A key's status, with the moment that matters for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatusView {
+    /// Works.
+    Active,
+    /// Works, expires within a week.
+    ExpiresSoon,
+    /// Rolled; works until the given time.
+    Rolled {
+        /// The end of the grace period, for people.
+        until: String,
+    },
+    /// No longer works: expired.
+    Expired,
+    /// No longer works: revoked.
+    Revoked,
+}
+
+impl KeyStatusView {
+    /// Whether the key still answers VALID.
+    pub fn is_live(&self) -> bool {
+        matches!(self, Self::Active | Self::ExpiresSoon | Self::Rolled { .. })
+    }
+}
+
+/// A key shown in full, once: the only type that carries a plaintext key to the browser. It never
+/// prints; it serialises because this one response must carry it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownKey(pub String);
+
+impl fmt::Debug for ShownKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShownKey(<redacted>)")
+    }
+}
+
+/// A new key (created or rolled) and its plaintext, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKeyShown {
+    /// The key's settings.
+    pub key: KeyView,
+    /// The key itself.
+    pub plaintext: ShownKey,
+}
+
+/// One scope of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeView {
+    /// The name services check.
+    pub name: String,
+    /// What it allows.
+    pub description: String,
+}
+
+/// One activity log entry, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    /// When.
+    pub when: String,
+    /// What, in words ("Key created").
+    pub what: String,
+    /// Who.
+    pub actor: String,
+    /// Which key (name), if any.
+    pub key_name: Option<String>,
+    /// Which key (id), if any.
+    pub key_id: Option<String>,
+    /// What changed.
+    pub detail: Option<String>,
+    /// From where.
+    pub client_ip: Option<String>,
+    /// With what.
+    pub user_agent: Option<String>,
+}
+
+/// A page of the activity log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityView {
+    /// Newest first.
+    pub events: Vec<EventView>,
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages.
+    pub pages: u64,
+}
+
+/// The choices of the expiry field.
+pub const EXPIRY_CHOICES: [(&str, &str); 5] =
+    [("never", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("custom", "On a date…")];
+
+/// The choices of the roll grace field.
+pub const GRACE_CHOICES: [(&str, &str); 4] =
+    [("none", "None: the old key stops now"), ("1h", "1 hour"), ("24h", "24 hours"), ("7d", "7 days")];
+
+/// The account's keys, newest first.
+#[server(endpoint = "keys/list", input = server_fn::codec::GetUrl)]
+pub async fn list_keys() -> Result<Vec<KeyView>, ApiError> {
+    use crate::api::server_context::{internal, service, signed_in};
+    use crate::domain::clock::SharedClock;
+    let account = signed_in().await?;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    let keys = crate::domain::keys::manage::list_keys(&db, &account.id)
+        .await
+        .map_err(|err| internal("listing keys failed", &err))?;
+    Ok(keys.iter().map(|key| server::key_view(key, clock.now())).collect())
+}
+
+/// One of the account's keys.
+#[server(endpoint = "keys/get", input = server_fn::codec::GetUrl)]
+pub async fn get_key(id: String) -> Result<KeyView, ApiError> {
+    use crate::api::server_context::{service, signed_in};
+    use crate::domain::clock::SharedClock;
+    let account = signed_in().await?;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    let key = crate::domain::keys::manage::find_key(&db, &account.id, &id).await.map_err(server::key_error)?;
+    Ok(server::key_view(&key, clock.now()))
+}
+
+/// The scopes a key may carry on this deployment.
+#[server(endpoint = "keys/scopes", input = server_fn::codec::GetUrl)]
+pub async fn scope_catalogue() -> Result<Vec<ScopeView>, ApiError> {
+    use crate::api::server_context::{service, signed_in};
+    signed_in().await?;
+    let catalogue = service::<crate::domain::scopes::ScopeCatalogue>()?;
+    Ok(catalogue
+        .scopes()
+        .iter()
+        .map(|scope| ScopeView { name: scope.name.clone(), description: scope.description.clone() })
+        .collect())
+}
+
+/// Creates a key and shows it, once. `expiry` is one of [`EXPIRY_CHOICES`]; `custom_date` (YYYY-MM-DD)
+/// goes with `custom`.
+#[server(endpoint = "keys/create")]
+pub async fn create_key(
+    name: String,
+    #[server(default)] scopes: Vec<String>,
+    expiry: String,
+    custom_date: Option<String>,
+) -> Result<NewKeyShown, ApiError> {
+    use crate::domain::keys::manage::{self, NewKey};
+    let ctx = server::KeyContext::load().await?;
+    let expires_at = server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?;
+    let new = NewKey { name, scopes, expires_at };
+    let (key, plaintext) = manage::create_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &new)
+        .await
+        .map_err(server::key_error)?;
+    server::no_store();
+    Ok(NewKeyShown { key: server::key_view(&key, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
+}
+
+/// Changes a key's name, scopes and expiry.
+#[server(endpoint = "keys/update")]
+pub async fn update_key(
+    id: String,
+    name: String,
+    #[server(default)] scopes: Vec<String>,
+    expiry: String,
+    custom_date: Option<String>,
+) -> Result<KeyView, ApiError> {
+    use crate::domain::keys::manage::{self, KeyChanges};
+    let ctx = server::KeyContext::load().await?;
+    let expires_at = match expiry.as_str() {
+        "keep" => None,
+        _ => Some(server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?),
+    };
+    let changes = KeyChanges { name: Some(name), scopes: Some(scopes), expires_at };
+    let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, &changes)
+        .await
+        .map_err(server::key_error)?;
+    Ok(server::key_view(&key, ctx.clock.now()))
+}
+
+/// Rolls a key: shows its successor once; the old key works for `grace` (one of [`GRACE_CHOICES`]).
+#[server(endpoint = "keys/roll")]
+pub async fn roll_key(id: String, grace: String) -> Result<NewKeyShown, ApiError> {
+    use crate::domain::keys::manage::{self, Grace};
+    let ctx = server::KeyContext::load().await?;
+    let grace = match grace.as_str() {
+        "none" => Grace::None,
+        "1h" => Grace::OneHour,
+        "24h" => Grace::OneDay,
+        "7d" => Grace::OneWeek,
+        _ => return Err(crate::api::server_context::reject(ApiError::invalid("grace", "Choose a grace period."))),
+    };
+    let (key, plaintext) = manage::roll_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, grace)
+        .await
+        .map_err(server::key_error)?;
+    server::no_store();
+    Ok(NewKeyShown { key: server::key_view(&key, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
+}
+
+/// Revokes a key, at once.
+#[server(endpoint = "keys/revoke")]
+pub async fn revoke_key(id: String) -> Result<KeyView, ApiError> {
+    let ctx = server::KeyContext::load().await?;
+    let key = crate::domain::keys::manage::revoke_key(&ctx.db, ctx.clock.as_ref(), &ctx.origin, &ctx.account.id, &id)
+        .await
+        .map_err(server::key_error)?;
+    Ok(server::key_view(&key, ctx.clock.now()))
+}
+
+/// A page of the account's activity log, newest first.
+#[server(endpoint = "activity", input = server_fn::codec::GetUrl)]
+pub async fn activity(page: Option<u64>) -> Result<ActivityView, ApiError> {
+    use crate::api::server_context::{internal, service, signed_in};
+    let account = signed_in().await?;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let log = crate::domain::activity::list(&db, &account.id, page.unwrap_or(1), 25)
+        .await
+        .map_err(|err| internal("activity log failed", &err))?;
+    Ok(ActivityView { events: log.events.iter().map(server::event_view).collect(), page: log.page, pages: log.pages })
+}
+
+/// Conversions between the domain and the wire, on the server only.
+#[cfg(feature = "ssr")]
+mod server {
+    use super::{EventView, KeyStatusView, KeyView};
+    use crate::api::ApiError;
+    use crate::api::server_context::{client, internal, reject, service, signed_in};
+    use crate::domain::accounts::Account;
+    use crate::domain::activity::{Event, EventKind, Origin};
+    use crate::domain::clock::SharedClock;
+    use crate::domain::keys::manage::{ApiKey, KeyError, KeyPolicy, KeyServices, KeyStatus};
+    use crate::domain::scopes::ScopeCatalogue;
+    use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+    /// What every key-changing server function needs.
+    pub struct KeyContext {
+        pub account: Account,
+        pub db: sea_orm::DatabaseConnection,
+        pub clock: SharedClock,
+        pub policy: KeyPolicy,
+        pub catalogue: ScopeCatalogue,
+        pub origin: Origin,
+    }
+
+    impl KeyContext {
+        pub async fn load() -> Result<Self, ApiError> {
+            let account = signed_in().await?;
+            let origin = Origin { actor: account.email.clone(), client: client() };
+            Ok(Self { account, db: service()?, clock: service()?, policy: service()?, catalogue: service()?, origin })
+        }
+
+        pub fn services(&self) -> KeyServices<'_> {
+            KeyServices { clock: self.clock.as_ref(), policy: &self.policy, catalogue: &self.catalogue }
+        }
+    }
+
+    /// Responses that carry a plaintext key must never be stored by a browser or proxy.
+    pub fn no_store() {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        }
+    }
+
+    pub fn key_error(err: KeyError) -> ApiError {
+        match err {
+            KeyError::NotFound => reject(ApiError::NotFound),
+            KeyError::Invalid { field, message } => reject(ApiError::invalid(field, message)),
+            KeyError::LimitReached(_) => reject(ApiError::Invalid { field: None, message: err.to_string() }),
+            KeyError::Finished(message) => reject(ApiError::Conflict { message: message.to_owned() }),
+            KeyError::Random(_) | KeyError::Database(_) => internal("key operation failed", &err),
+        }
+    }
+
+    /// The expiry a form chose: never, 7/30/90 days from now, or the end of a chosen day (UTC).
+    pub fn expiry(
+        choice: &str,
+        custom_date: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let days = |n| Ok(Some(now + Duration::days(n)));
+        match choice {
+            "never" => Ok(None),
+            "7" => days(7),
+            "30" => days(30),
+            "90" => days(90),
+            "custom" => {
+                let date = custom_date
+                    .map(str::trim)
+                    .and_then(|date| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+                    .ok_or_else(|| reject(ApiError::invalid("custom_date", "Enter a date like 2027-01-31.")))?;
+                let end_of_day = date.and_hms_opt(23, 59, 59).map(|at| at.and_utc());
+                match end_of_day {
+                    Some(at) if at > now => Ok(Some(at)),
+                    _ => Err(reject(ApiError::invalid("custom_date", "Choose a date in the future."))),
+                }
+            }
+            _ => Err(reject(ApiError::invalid("expiry", "Choose when the key expires."))),
+        }
+    }
+
+    pub fn when(at: DateTime<Utc>) -> String {
+        at.format("%-d %b %Y, %H:%M UTC").to_string()
+    }
+
+    pub fn key_view(key: &ApiKey, now: DateTime<Utc>) -> KeyView {
+        let status = match key.status(now) {
+            KeyStatus::Active => KeyStatusView::Active,
+            KeyStatus::ExpiresSoon => KeyStatusView::ExpiresSoon,
+            KeyStatus::Rolled { valid_until } => KeyStatusView::Rolled { until: when(valid_until) },
+            KeyStatus::Expired => KeyStatusView::Expired,
+            KeyStatus::Revoked => KeyStatusView::Revoked,
+        };
+        KeyView {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            hint: key.hint.clone(),
+            scopes: key.scopes.clone(),
+            created: when(key.created_at),
+            expires: key.expires_at.map_or_else(|| "Never".to_owned(), when),
+            last_used: key.last_used_at.map_or_else(|| "Never".to_owned(), when),
+            status,
+        }
+    }
+
+    pub fn event_view(event: &Event) -> EventView {
+        let what = match event.kind {
+            EventKind::AccountCreated => "Account created",
+            EventKind::SignedIn => "Signed in",
+            EventKind::SignInFailed => "Failed sign-in",
+            EventKind::SignedOut => "Signed out",
+            EventKind::PasswordChanged => "Password changed",
+            EventKind::KeyCreated => "Key created",
+            EventKind::KeyUpdated => "Key changed",
+            EventKind::KeyRolled => "Key rolled",
+            EventKind::KeyRevoked => "Key revoked",
+        };
+        EventView {
+            when: when(event.occurred_at),
+            what: what.to_owned(),
+            actor: event.actor.clone(),
+            key_name: event.key_name.clone(),
+            key_id: event.key_id.clone(),
+            detail: event.detail.clone(),
+            client_ip: event.client_ip.clone(),
+            user_agent: event.user_agent.clone(),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+use crate::support::{Reply, TestApp};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+fn json(reply: &Reply) -> Value {
+    serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {}", reply.body))
+}
+
+async fn create(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> Reply {
+    app.post_form("/api/keys/create", fields, Some(cookie)).await
+}
+
+fn is_default_key(text: &str) -> bool {
+    text.len() == 52 && text.starts_with("lk_") && text[3..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[tokio::test]
+async fn a_created_key_is_shown_once_never_stored_and_listed_by_its_hint() {
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let reply = create(
+        &app,
+        &cookie,
+        &[("name", "CI"), ("scopes[0]", "orders:read"), ("scopes[1]", "orders:write"), ("expiry", "30")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let shown = json(&reply);
+    let plaintext = shown["plaintext"].as_str().expect("plaintext").to_owned();
+    assert!(is_default_key(&plaintext), "{plaintext}");
+    assert_eq!(shown["key"]["scopes"], serde_json::json!(["orders:read", "orders:write"]));
+
+    let list = app.get_json("/api/keys/list", &cookie).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(!list.body.contains(&plaintext[3..]), "the list never carries the key");
+    assert_eq!(json(&list)[0]["hint"], shown["key"]["hint"]);
+    assert_eq!(json(&list)[0]["last_used"], "Never");
+}
+
+#[tokio::test]
+async fn another_accounts_key_is_not_found_for_every_function() {
+    let app = TestApp::new().await;
+    let ann = app.signed_up("ann@example.com").await;
+    let bob = app.signed_up("bob@example.com").await;
+    let created = create(&app, &ann, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
+    let id = json(&created)["key"]["id"].as_str().expect("id").to_owned();
+    let before = app.get_json(&format!("/api/keys/get?id={id}"), &ann).await.body;
+
+    let missing = app.get_json("/api/keys/get?id=no-such-key", &bob).await;
+    let foreign = app.get_json(&format!("/api/keys/get?id={id}"), &bob).await;
+    assert_eq!((foreign.status, &foreign.body), (missing.status, &missing.body), "same answer as a missing key");
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let attempts: [(&str, Vec<(&str, &str)>); 3] = [
+        ("/api/keys/update", vec![("id", &id), ("name", "mine"), ("scopes[0]", "orders:read"), ("expiry", "keep")]),
+        ("/api/keys/roll", vec![("id", &id), ("grace", "none")]),
+        ("/api/keys/revoke", vec![("id", &id)]),
+    ];
+    for (path, fields) in attempts {
+        let reply = app.post_form(path, &fields, Some(&bob)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.body);
+    }
+    assert_eq!(app.get_json(&format!("/api/keys/get?id={id}"), &ann).await.body, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn key_functions_need_a_signed_in_session() {
+    let app = TestApp::new().await;
+    let reply = app
+        .post_form("/api/keys/create", &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")], None)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn refusals_name_the_field() {
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let cases: [(Vec<(&str, &str)>, &str); 4] = [
+        (vec![("name", ""), ("scopes[0]", "orders:read"), ("expiry", "never")], "name"),
+        (vec![("name", "CI"), ("expiry", "never")], "scopes"),
+        (vec![("name", "CI"), ("scopes[0]", "admin"), ("expiry", "never")], "scopes"),
+        (
+            vec![("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "custom"), ("custom_date", "2001-01-01")],
+            "custom_date",
+        ),
+    ];
+    for (fields, field) in cases {
+        let reply = create(&app, &cookie, &fields).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}: {}", reply.body);
+        assert_eq!(json(&reply)["Invalid"]["field"], field, "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn rolling_shows_the_successor_once_and_marks_the_old_key_rolled() {
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let created = create(&app, &cookie, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
+    let old = json(&created);
+    let id = old["key"]["id"].as_str().expect("id");
+    let rolled = app.post_form("/api/keys/roll", &[("id", id), ("grace", "1h")], Some(&cookie)).await;
+    assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.body);
+    assert_eq!(rolled.header("cache-control"), Some("no-store"));
+    let successor = json(&rolled);
+    assert!(is_default_key(successor["plaintext"].as_str().expect("plaintext")));
+    assert_ne!(successor["plaintext"], old["plaintext"]);
+    let now_old = json(&app.get_json(&format!("/api/keys/get?id={id}"), &cookie).await);
+    assert!(now_old["status"]["Rolled"]["until"].is_string(), "{now_old}");
+
+    let revoked = app.post_form("/api/keys/revoke", &[("id", id)], Some(&cookie)).await;
+    assert_eq!(json(&revoked)["status"], "Revoked");
+    let again = app.post_form("/api/keys/roll", &[("id", id), ("grace", "none")], Some(&cookie)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+}
+
+#[tokio::test]
+async fn the_activity_log_lists_key_changes_for_the_owner_only() {
+    let app = TestApp::new().await;
+    let ann = app.signed_up("ann@example.com").await;
+    let bob = app.signed_up("bob@example.com").await;
+    create(&app, &ann, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
+    let log = json(&app.get_json("/api/activity", &ann).await);
+    let whats: Vec<&str> =
+        log["events"].as_array().expect("events").iter().filter_map(|e| e["what"].as_str()).collect();
+    assert_eq!(whats, ["Key created", "Signed in", "Account created"]);
+    let bobs = json(&app.get_json("/api/activity", &bob).await);
+    assert!(bobs["events"].as_array().expect("events").iter().all(|e| e["what"] != "Key created"));
+}
