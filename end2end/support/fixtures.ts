@@ -14,16 +14,21 @@ export function newEmail(): string {
  * missing files. Two kinds of 4xx are expected rather than errors: a server function refusing bad input
  * (`/api/…`, which the page then explains) and a page the test opened knowing it does not exist.
  */
-export const test = base.extend<{ consoleErrors: string[] }>({
+export const test = base.extend<{ expectedMissing: Set<string>; consoleErrors: string[] }>({
+  // Paths a test opens knowing they answer 404; add to it before opening them.
+  expectedMissing: async ({}, use) => {
+    await use(new Set<string>());
+  },
   consoleErrors: [
-    async ({ page }, use) => {
+    async ({ page, expectedMissing }, use) => {
       const errors: string[] = [];
       page.on('console', (message) => {
         if (message.type() !== 'error') return;
         const text = message.text();
         const source = new URL(message.location().url || 'about:blank', 'http://x');
         const refusal = /status of 4\d\d/.test(text);
-        if (refusal && (source.pathname.startsWith('/api/') || source.pathname.startsWith('/no-such-'))) return;
+        const expected = source.pathname.startsWith('/api/') || source.pathname.startsWith('/no-such-') || expectedMissing.has(source.pathname);
+        if (refusal && expected) return;
         errors.push(`${text} (${message.location().url})`);
       });
       page.on('pageerror', (error) => errors.push(error.message));

@@ -25,6 +25,25 @@ for (const { name, width, height } of [
     await page.screenshot({ path: path.join(screens, `${name}_sign-up-errors.png`), fullPage: true });
 
     await signUp(page, newEmail());
+    await page.screenshot({ path: path.join(screens, `${name}_keys-empty.png`), fullPage: true });
+    await open(page, '/keys/new');
+    await page.screenshot({ path: path.join(screens, `${name}_key-create.png`), fullPage: true });
+    await page.getByLabel('Name').fill('Billing service (production)');
+    await page.getByLabel('orders:read').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await expect(page.getByTestId('new-key')).toBeVisible();
+    await page.screenshot({ path: path.join(screens, `${name}_key-shown-once.png`), fullPage: true });
+    await page.getByRole('link', { name: 'Key settings' }).click();
+    await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+    await page.screenshot({ path: path.join(screens, `${name}_key-detail.png`), fullPage: true });
+    await open(page, '/activity');
+    await page.screenshot({ path: path.join(screens, `${name}_activity.png`), fullPage: true });
+    for (const route of ['/activity', '/keys/new']) {
+      await open(page, route);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(wide, `${route} scrolls sideways`).toBeLessThanOrEqual(0);
+    }
+    await open(page, '/');
     await page.screenshot({ path: path.join(screens, `${name}_home.png`), fullPage: true });
     await page.getByLabel('Account menu').click();
     await page.screenshot({ path: path.join(screens, `${name}_home_menu.png`) });

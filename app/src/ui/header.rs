@@ -20,7 +20,11 @@ pub fn SiteHeader() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match session.account.await {
-                                Ok(Some(account)) => view! { <AccountMenu account/> }.into_any(),
+                                Ok(Some(account)) => view! {
+                                    <a class="nav-link" href="/">"Keys"</a>
+                                    <a class="nav-link" href="/activity">"Activity"</a>
+                                    <AccountMenu account/>
+                                }.into_any(),
                                 _ => view! {
                                     <a class="nav-link" href="/sign-in">"Sign in"</a>
                                     <a class="button button-small" href="/sign-up">"Sign up"</a>

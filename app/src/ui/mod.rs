@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{HomePage, NotFoundPage, SignInPage, SignUpPage};
+use pages::{ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, SignInPage, SignUpPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,7 +56,10 @@ pub fn App() -> impl IntoView {
                 // Pages that depend on the session render whole on the server, so that a redirect to
                 // sign-in is a real HTTP redirect rather than a flash of the wrong page.
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=KeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/keys/new") view=NewKeyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/keys/:id") view=KeyDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 </Routes>

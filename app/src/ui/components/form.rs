@@ -29,6 +29,9 @@ pub fn Field(
     /// Checked when the user leaves the field.
     #[prop(optional)]
     validate: Option<Validator>,
+    /// The initial value.
+    #[prop(optional, into)]
+    value: Option<String>,
     /// The last answer from the server for this form.
     #[prop(into)]
     result: Signal<Option<ApiError>>,
@@ -49,6 +52,7 @@ pub fn Field(
                 type=kind
                 autocomplete=autocomplete
                 maxlength=maxlength
+                value=value
                 aria-describedby=describedby
                 aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
                 on:input=move |_| local_error.set(None)

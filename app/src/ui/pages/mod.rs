@@ -1,11 +1,17 @@
 //! One module per page.
 
-mod home;
+mod activity;
+mod key_detail;
+mod key_new;
+mod keys_list;
 mod not_found;
 mod sign_in;
 mod sign_up;
 
-pub use home::HomePage;
+pub use activity::ActivityPage;
+pub use key_detail::KeyDetailPage;
+pub use key_new::NewKeyPage;
+pub use keys_list::KeysPage;
 pub use not_found::NotFoundPage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;

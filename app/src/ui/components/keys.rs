@@ -1,0 +1,124 @@
+//! Pieces shared by the key pages: the status badge, scope checkboxes, the expiry field and the panel
+//! that shows a new key once.
+
+use crate::api::ApiError;
+use crate::api::keys::{EXPIRY_CHOICES, KeyStatusView, ScopeView, ShownKey};
+use leptos::prelude::*;
+
+/// The status of a key as a coloured badge.
+#[component]
+pub fn StatusBadge(status: KeyStatusView) -> impl IntoView {
+    let (class, text) = match &status {
+        KeyStatusView::Active => ("badge badge-active", "Active".to_owned()),
+        KeyStatusView::ExpiresSoon => ("badge badge-soon", "Expires soon".to_owned()),
+        KeyStatusView::Rolled { until } => ("badge badge-rolled", format!("Rolled, valid until {until}")),
+        KeyStatusView::Expired => ("badge badge-dead", "Expired".to_owned()),
+        KeyStatusView::Revoked => ("badge badge-dead", "Revoked".to_owned()),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+/// Checkboxes for the catalogue's scopes, with their descriptions; `checked` are ticked.
+#[component]
+pub fn ScopeChoices(
+    /// The catalogue.
+    scopes: Vec<ScopeView>,
+    /// The scopes ticked at first.
+    #[prop(optional)]
+    checked: Vec<String>,
+    /// The last answer from the server for this form.
+    #[prop(into)]
+    result: Signal<Option<ApiError>>,
+) -> impl IntoView {
+    let error = move || result.get().and_then(|err| err.message_for("scopes"));
+    view! {
+        <fieldset class="field scope-choices" class:field-invalid=move || error().is_some()>
+            <legend>"Scopes"</legend>
+            <p class="field-hint">"What the key may do. Services check these on every request."</p>
+            {scopes
+                .into_iter()
+                .enumerate()
+                .map(|(i, scope)| {
+                    let id = format!("scope-{i}");
+                    let label_for = id.clone();
+                    let is_checked = checked.contains(&scope.name);
+                    view! {
+                        <label class="scope" for=label_for>
+                            <input type="checkbox" id=id name=format!("scopes[{i}]") value=scope.name.clone() checked=is_checked/>
+                            <span>
+                                <code>{scope.name.clone()}</code>
+                                <span class="scope-description">{scope.description}</span>
+                            </span>
+                        </label>
+                    }
+                })
+                .collect_view()}
+            <p class="field-error" aria-live="polite">{error}</p>
+        </fieldset>
+    }
+}
+
+/// When the key expires: never, in 7/30/90 days, or on a chosen date. `keep` adds "keep as it is".
+#[component]
+pub fn ExpiryChoice(
+    /// Offer "Keep the current expiry" first (for editing).
+    #[prop(optional)]
+    keep: Option<String>,
+    /// The last answer from the server for this form.
+    #[prop(into)]
+    result: Signal<Option<ApiError>>,
+) -> impl IntoView {
+    let choice = RwSignal::new(if keep.is_some() { "keep".to_owned() } else { "30".to_owned() });
+    let error =
+        move || result.get().and_then(|err| err.message_for("expires_at").or_else(|| err.message_for("custom_date")));
+    view! {
+        <div class="field" class:field-invalid=move || error().is_some()>
+            <label for="field-expiry">"Expires"</label>
+            <select id="field-expiry" name="expiry" on:change=move |ev| choice.set(event_target_value(&ev))>
+                {keep.map(|current| view! { <option value="keep" selected=true>{format!("Keep: {current}")}</option> })}
+                {EXPIRY_CHOICES
+                    .iter()
+                    .map(|(value, label)| {
+                        let selected = *value == "30" && choice.get_untracked() == "30";
+                        view! { <option value=*value selected=selected>{*label}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <div class="field" class:hidden=move || choice.get() != "custom">
+                <label for="field-custom-date">"Expiry date"</label>
+                <input id="field-custom-date" type="date" name="custom_date"/>
+            </div>
+            <p class="field-error" aria-live="polite">{error}</p>
+        </div>
+    }
+}
+
+/// A new key, shown in full this once, with a Copy button.
+#[component]
+pub fn ShownOnce(
+    /// The key.
+    key: ShownKey,
+) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let text = key.0.clone();
+    let copy = move |_| {
+        let clipboard = window().navigator().clipboard();
+        let _ = clipboard.write_text(&text);
+        copied.set(true);
+    };
+    view! {
+        <section class="shown-once" aria-labelledby="shown-once-title">
+            <h2 id="shown-once-title">"Copy your new key now"</h2>
+            <p>
+                <strong>"This is the only time the key is shown."</strong>
+                " Latchkey keeps only a fingerprint of it: if you lose it, roll or revoke it and create another."
+            </p>
+            <div class="key-display">
+                <code data-testid="new-key">{key.0}</code>
+                <button type="button" class="button button-primary" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,72 @@
+//! `/activity`: the account's activity log.
+
+use crate::api::auth::AccountView;
+use crate::api::keys::activity;
+use crate::ui::components::guard::RequireAccount;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The activity page; `?page=N` pages back in time.
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    view! {
+        <Title text="Activity"/>
+        <RequireAccount page=activity_page/>
+    }
+}
+
+fn activity_page(_account: AccountView) -> AnyView {
+    let query = use_query_map();
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok());
+    let log = Resource::new(page, activity);
+    view! {
+        <div class="page-head">
+            <h1>"Activity"</h1>
+            <p class="lede">"Sign-ins and every change to your keys, newest first."</p>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading activity…"</p> }>
+            {move || Suspend::new(async move {
+                match log.await {
+                    Ok(log) => view! {
+                        <div class="table-wrap">
+                            <table class="activity">
+                                <thead><tr>
+                                    <th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Key"</th>
+                                    <th scope="col">"By"</th><th scope="col">"From"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {log.events.into_iter().map(|event| view! {
+                                        <tr>
+                                            <td data-label="When">{event.when}</td>
+                                            <td data-label="What">{event.what}{event.detail.map(|d| view! { <span class="detail">{d}</span> })}</td>
+                                            <td data-label="Key">{match (event.key_id, event.key_name) {
+                                                (Some(id), Some(name)) => view! { <a href=format!("/keys/{id}")>{name}</a> }.into_any(),
+                                                _ => view! { <span class="muted">"—"</span> }.into_any(),
+                                            }}</td>
+                                            <td data-label="By">{event.actor}</td>
+                                            <td data-label="From">
+                                                {event.client_ip.unwrap_or_else(|| "unknown".into())}
+                                                {event.user_agent.map(|agent| {
+                                                    let title = agent.clone();
+                                                    view! { <span class="detail" title=title>{agent}</span> }
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <nav class="pager" aria-label="Pages">
+                            {(log.page > 1).then(|| view! { <a class="button" href=format!("/activity?page={}", log.page - 1)>"Newer"</a> })}
+                            <span>{format!("Page {} of {}", log.page, log.pages)}</span>
+                            {(log.page < log.pages).then(|| view! { <a class="button" href=format!("/activity?page={}", log.page + 1)>"Older"</a> })}
+                        </nav>
+                    }.into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}

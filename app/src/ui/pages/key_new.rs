@@ -1,0 +1,71 @@
+//! `/keys/new`: create a key, then see it once.
+
+use crate::api::auth::AccountView;
+use crate::api::keys::{CreateKey, scope_catalogue};
+use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::guard::RequireAccount;
+use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The create-key page.
+#[component]
+pub fn NewKeyPage() -> impl IntoView {
+    view! {
+        <Title text="Create key"/>
+        <RequireAccount page=new_key_page/>
+    }
+}
+
+fn new_key_page(_account: AccountView) -> AnyView {
+    let scopes = Resource::new(|| (), |_| scope_catalogue());
+    let action = ServerAction::<CreateKey>::new();
+    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let created = move || action.value().get().and_then(Result::ok);
+    // The key lives only in this page's memory: leaving the page forgets it.
+    on_cleanup(move || action.value().set(None));
+    let pending = action.pending();
+    view! {
+        <div class="page-head">
+            <p class="breadcrumb"><a href="/">"API keys"</a></p>
+            <h1>"Create key"</h1>
+        </div>
+        {move || match created() {
+            Some(shown) => view! {
+                <ShownOnce key=shown.plaintext/>
+                <section class="card">
+                    <dl class="details">
+                        <div><dt>"Name"</dt><dd>{shown.key.name.clone()}</dd></div>
+                        <div><dt>"Scopes"</dt><dd>{shown.key.scopes.join(", ")}</dd></div>
+                        <div><dt>"Expires"</dt><dd>{shown.key.expires.clone()}</dd></div>
+                    </dl>
+                    <p class="actions">
+                        <a class="button button-primary" href="/">"Done"</a>
+                        <a class="button" href=format!("/keys/{}", shown.key.id)>"Key settings"</a>
+                    </p>
+                </section>
+            }.into_any(),
+            None => view! {
+                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match scopes.await {
+                            Ok(catalogue) => view! {
+                                <ActionForm action attr:class="card form" attr:novalidate=true>
+                                    <FormAlert result/>
+                                    <Field label="Name" name="name" maxlength=64 hint="Where the key is used, e.g. \"Billing service (production)\"." result/>
+                                    <ScopeChoices scopes=catalogue result/>
+                                    <ExpiryChoice result/>
+                                    <button type="submit" class="button button-primary" disabled=pending>
+                                        {move || if pending.get() { "Creating…" } else { "Create key" }}
+                                    </button>
+                                </ActionForm>
+                            }.into_any(),
+                            Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            }.into_any(),
+        }}
+    }
+    .into_any()
+}
