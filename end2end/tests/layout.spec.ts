@@ -38,7 +38,9 @@ for (const { name, width, height } of [
     await page.screenshot({ path: path.join(screens, `${name}_key-detail.png`), fullPage: true });
     await open(page, '/activity');
     await page.screenshot({ path: path.join(screens, `${name}_activity.png`), fullPage: true });
-    for (const route of ['/activity', '/keys/new']) {
+    await open(page, '/settings');
+    await page.screenshot({ path: path.join(screens, `${name}_settings.png`), fullPage: true });
+    for (const route of ['/activity', '/keys/new', '/settings']) {
       await open(page, route);
       const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(wide, `${route} scrolls sideways`).toBeLessThanOrEqual(0);

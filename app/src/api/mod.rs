@@ -1,6 +1,7 @@
 //! Server functions and the wire types they exchange with the browser. Each server function is thin:
 //! read the request, call the domain, map the answer.
 
+pub mod account;
 pub mod auth;
 pub mod error;
 pub mod keys;

@@ -54,6 +54,7 @@ fn AccountMenu(account: AccountView) -> impl IntoView {
             <div class="account-menu-panel">
                 <p class="account-menu-label">"Signed in as"</p>
                 <p class="account-menu-address">{account.email}</p>
+                <a class="menu-button menu-link" href="/settings">"Account settings"</a>
                 <ActionForm action=sign_out>
                     <button type="submit" class="menu-button">"Sign out"</button>
                 </ActionForm>

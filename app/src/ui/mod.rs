@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, SignInPage, SignUpPage};
+use pages::{ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, SettingsPage, SignInPage, SignUpPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys/new") view=NewKeyPage ssr=SsrMode::Async/>
                     <Route path=path!("/keys/:id") view=KeyDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 </Routes>

@@ -1,5 +1,6 @@
 //! Domain tests: accounts, sign-in and sessions, each on SQLite and on PostgreSQL, without HTTP.
 
+mod account_settings;
 mod accounts;
 mod activity;
 mod keys;

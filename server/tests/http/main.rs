@@ -1,5 +1,6 @@
 //! HTTP tests: real requests through the whole router (middleware, pages, server functions), no socket.
 
+mod account_settings;
 mod accounts;
 mod hardening;
 mod health;

@@ -94,3 +94,80 @@ pub(crate) async fn find_row_by_email(
 ) -> Result<Option<accounts::Model>, DbErr> {
     accounts::Entity::find().filter(accounts::Column::Email.eq(email.as_str())).one(db).await
 }
+
+/// Why a password change or account deletion was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountChangeError {
+    /// The current password given is wrong.
+    #[error("Your current password is not correct.")]
+    WrongPassword,
+    /// The new password breaks the rules.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// No such account (deleted meanwhile).
+    #[error("The account no longer exists.")]
+    NotFound,
+    /// Hashing failed.
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+async fn check_password(
+    db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
+    account_id: &str,
+    password: &Password,
+) -> Result<accounts::Model, AccountChangeError> {
+    let row = accounts::Entity::find_by_id(account_id.to_owned()).one(db).await?.ok_or(AccountChangeError::NotFound)?;
+    if hasher.verify(password, Some(&row.password_hash)).await? {
+        Ok(row)
+    } else {
+        Err(AccountChangeError::WrongPassword)
+    }
+}
+
+/// Sets a new password after checking the current one. Ending other sessions is the caller's part.
+pub async fn change_password(
+    db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    account_id: &str,
+    current: &Password,
+    new: &Password,
+) -> Result<(), AccountChangeError> {
+    let row = check_password(db, hasher, account_id, current).await?;
+    new.check_new()?;
+    let password_hash = hasher.hash(new).await?;
+    let mut active: accounts::ActiveModel = row.into();
+    active.password_hash = Set(password_hash);
+    active.password_changed_at = Set(clock.now());
+    active.update(db).await?;
+    Ok(())
+}
+
+/// Deletes an account after checking its password: every key is revoked first, then the account and,
+/// with it, its keys and activity log are removed. Ending its sessions is the caller's part.
+pub async fn delete_account(
+    db: &impl sea_orm::TransactionTrait,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    account_id: &str,
+    password: &Password,
+) -> Result<(), AccountChangeError> {
+    use crate::domain::storage::api_keys;
+    use sea_orm::TransactionSession;
+    let txn = db.begin().await?;
+    check_password(&txn, hasher, account_id, password).await?;
+    api_keys::Entity::update_many()
+        .col_expr(api_keys::Column::RevokedAt, sea_orm::sea_query::Expr::value(clock.now()))
+        .filter(api_keys::Column::AccountId.eq(account_id))
+        .filter(api_keys::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    accounts::Entity::delete_by_id(account_id.to_owned()).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@ mod key_detail;
 mod key_new;
 mod keys_list;
 mod not_found;
+mod settings;
 mod sign_in;
 mod sign_up;
 
@@ -13,5 +14,6 @@ pub use key_detail::KeyDetailPage;
 pub use key_new::NewKeyPage;
 pub use keys_list::KeysPage;
 pub use not_found::NotFoundPage;
+pub use settings::SettingsPage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;
