@@ -28,6 +28,10 @@ test('a new key is shown once, gone after reload, and listed by its hint', async
   await signUp(page, newEmail());
   await expect(page.getByText('No API keys yet')).toBeVisible();
   const key = await createKey(page, 'Billing service', ['orders:read']);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
 
   await page.reload();
   await hydrated(page);
