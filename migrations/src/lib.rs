@@ -8,6 +8,7 @@ mod m20261122_000002_create_sessions;
 mod m20261122_000003_create_sign_in_throttles;
 mod m20261122_000004_create_api_keys;
 mod m20261122_000005_create_activity_events;
+mod m20261122_000006_create_service_tokens;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_sign_in_throttles::Migration),
             Box::new(m20261122_000004_create_api_keys::Migration),
             Box::new(m20261122_000005_create_activity_events::Migration),
+            Box::new(m20261122_000006_create_service_tokens::Migration),
         ]
     }
 }

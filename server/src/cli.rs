@@ -20,6 +20,7 @@ Settings: environment variables, or the same keys in lower case without LATCHKEY
   LATCHKEY_MAX_KEY_LIFETIME      longest expiry a key may get, e.g. 90d [default: none]
   LATCHKEY_SCOPES                scope catalogue as name=description;name=description
                                  (in the file: [[scopes]] tables) [default: an example catalogue]
+  LATCHKEY_SERVICE_TOKEN_PREFIX  service token prefix, unlike the key prefix [default: lksvc]
   LATCHKEY_CONFIG                the TOML settings file, like --config";
 
 /// Latchkey: a self-hosted developer portal for API keys.
@@ -41,11 +42,56 @@ pub struct Cli {
 }
 
 /// The subcommands.
-#[derive(Debug, Clone, Copy, Default, Subcommand)]
+#[derive(Debug, Clone, Default, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the portal and the API (the default).
     #[default]
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage the service tokens the provider's services present to the /v1 API.
+    #[command(subcommand)]
+    ServiceToken(ServiceTokenCommand),
+}
+
+/// `latchkey account …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account and print its id. Without --password-stdin it cannot sign in to the portal; its
+    /// keys are managed through the API.
+    Create {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Give the account the operator pages.
+        #[arg(long)]
+        operator: bool,
+    },
+}
+
+/// `latchkey service-token …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ServiceTokenCommand {
+    /// Create a token and print it, once.
+    Create {
+        /// A name that says which service uses it.
+        #[arg(long)]
+        name: String,
+        /// What it may do: verify, keys:read, keys:write (repeat for several).
+        #[arg(long = "permission", value_name = "PERMISSION", required = true)]
+        permissions: Vec<String>,
+    },
+    /// List tokens (never their secret).
+    List,
+    /// Revoke a token by id, at once.
+    Revoke {
+        /// The token's id, from `service-token list`.
+        id: String,
+    },
 }

@@ -33,6 +33,8 @@ pub struct Settings {
     pub keys: KeyPolicy,
     /// The scopes keys may carry.
     pub scopes: ScopeCatalogue,
+    /// The prefix of service tokens, distinct from the key prefix.
+    pub service_token_prefix: KeyPrefix,
 }
 
 /// The external origin of the portal.
@@ -54,6 +56,7 @@ impl fmt::Debug for Settings {
             .field("sessions", &self.sessions)
             .field("keys", &self.keys)
             .field("scopes", &self.scopes)
+            .field("service_token_prefix", &self.service_token_prefix)
             .finish()
     }
 }
@@ -88,7 +91,8 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
+    "service_token_prefix",
     "database_url",
     "addr",
     "public_url",
@@ -116,6 +120,7 @@ struct RawSettings {
     max_keys_per_account: Option<Value>,
     max_key_lifetime: Option<Value>,
     scopes: Option<Value>,
+    service_token_prefix: Option<Value>,
 }
 
 impl Settings {
@@ -198,7 +203,17 @@ impl Settings {
             Some(value) => ScopeCatalogue::new(scope_list(value)?).map_err(|err| invalid("scopes", err.to_string()))?,
         };
 
-        Ok(Self { database_url, addr, public_origin, log, sessions, keys, scopes })
+        let service_token_prefix = match text("service_token_prefix", raw.service_token_prefix)? {
+            None => KeyPrefix::new("lksvc").map_err(|err| invalid("service_token_prefix", err.to_string()))?,
+            Some(prefix) => {
+                KeyPrefix::new(&prefix).map_err(|err| invalid("service_token_prefix", format!("'{prefix}': {err}")))?
+            }
+        };
+        if service_token_prefix == keys.prefix {
+            return Err(invalid("service_token_prefix", "must differ from LATCHKEY_KEY_PREFIX"));
+        }
+
+        Ok(Self { database_url, addr, public_origin, log, sessions, keys, scopes, service_token_prefix })
     }
 }
 

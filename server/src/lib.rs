@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod health;
 pub mod middleware;

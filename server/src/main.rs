@@ -3,7 +3,7 @@
 use clap::Parser;
 use latchkey_server::cli::{Cli, Command};
 use latchkey_server::config::Settings;
-use latchkey_server::run;
+use latchkey_server::{commands, run};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -22,6 +22,10 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or_default() {
             Command::Serve => run::serve(settings).await,
             Command::Migrate => run::migrate(&settings).await,
+            Command::Account(command) => {
+                commands::account(&settings, command, &mut std::io::stdin().lock(), &mut std::io::stdout()).await
+            }
+            Command::ServiceToken(command) => commands::service_token(&settings, command, &mut std::io::stdout()).await,
         }
     });
     match outcome {

@@ -39,6 +39,12 @@ pub enum RunError {
     /// Password hashing could not be set up.
     #[error("password hashing could not be set up")]
     Hashing,
+    /// An operator command was refused; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// Writing the command's output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
 }
 
 /// Installs the log subscriber; `filter` was checked when the settings were loaded. Logs go to stderr:
@@ -54,7 +60,7 @@ pub fn init_tracing(filter: &str) {
         .init();
 }
 
-async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
+pub(crate) async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
     let failed = |what: &str, err: sea_orm::DbErr| RunError::Database {
         url: redact_url(&settings.database_url),
         reason: format!("{what}: {err}"),

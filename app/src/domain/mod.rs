@@ -8,6 +8,7 @@ pub mod database;
 pub mod keys;
 pub mod random;
 pub mod scopes;
+pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in;
 pub mod storage;

@@ -2,7 +2,7 @@
 
 use crate::domain::accounts::email::{Email, normalize};
 use crate::domain::accounts::password::{HashingError, Password, PasswordHasher};
-use crate::domain::accounts::{Account, find_row_by_email};
+use crate::domain::accounts::{Account, find_row_by_email, usable_hash};
 use crate::domain::activity::{self, Client, EventKind, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::throttle::{self, Subject, ThrottlePolicy};
@@ -60,7 +60,7 @@ pub async fn sign_in(
         Ok(email) => find_row_by_email(db, &email).await?,
         Err(_) => None,
     };
-    let matches = services.hasher.verify(password, row.as_ref().map(|row| row.password_hash.as_str())).await?;
+    let matches = services.hasher.verify(password, row.as_ref().and_then(usable_hash)).await?;
     let origin = Origin { actor: normalize(email), client: client.clone() };
     match row {
         Some(row) if matches => {

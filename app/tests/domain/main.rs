@@ -4,6 +4,7 @@ mod account_settings;
 mod accounts;
 mod activity;
 mod keys;
+mod service_tokens;
 mod sessions;
 mod sign_in;
 mod support;

@@ -2,6 +2,7 @@
 
 mod account_settings;
 mod accounts;
+mod commands;
 mod hardening;
 mod health;
 mod keys;

@@ -49,6 +49,15 @@ pub enum CreateAccountError {
     Database(#[from] DbErr),
 }
 
+/// Stored instead of a hash for an account created without a password (managed through the API by the
+/// operator): no password ever matches it.
+pub const NO_PASSWORD: &str = "!";
+
+/// The stored hash, unless the account has no password.
+pub(crate) fn usable_hash(row: &accounts::Model) -> Option<&str> {
+    (row.password_hash != NO_PASSWORD).then_some(row.password_hash.as_str())
+}
+
 /// Creates an account with `email` and `password`.
 pub async fn create_account(
     db: &impl ConnectionTrait,
@@ -64,6 +73,31 @@ pub async fn create_account(
         return Err(CreateAccountError::EmailTaken);
     }
     let password_hash = hasher.hash(password).await?;
+    insert_account(db, clock, &email, password_hash, is_operator).await
+}
+
+/// Creates an account that cannot sign in to the portal (until it is given a password): for customers
+/// whose keys the operator manages through the API.
+pub async fn create_account_without_password(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    email: &str,
+    is_operator: bool,
+) -> Result<Account, CreateAccountError> {
+    let email = Email::parse(email)?;
+    if find_row_by_email(db, &email).await?.is_some() {
+        return Err(CreateAccountError::EmailTaken);
+    }
+    insert_account(db, clock, &email, NO_PASSWORD.to_owned(), is_operator).await
+}
+
+async fn insert_account(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    email: &Email,
+    password_hash: String,
+    is_operator: bool,
+) -> Result<Account, CreateAccountError> {
     let now = clock.now();
     let row = accounts::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -122,11 +156,7 @@ async fn check_password(
     password: &Password,
 ) -> Result<accounts::Model, AccountChangeError> {
     let row = accounts::Entity::find_by_id(account_id.to_owned()).one(db).await?.ok_or(AccountChangeError::NotFound)?;
-    if hasher.verify(password, Some(&row.password_hash)).await? {
-        Ok(row)
-    } else {
-        Err(AccountChangeError::WrongPassword)
-    }
+    if hasher.verify(password, usable_hash(&row)).await? { Ok(row) } else { Err(AccountChangeError::WrongPassword) }
 }
 
 /// Sets a new password after checking the current one. Ending other sessions is the caller's part.

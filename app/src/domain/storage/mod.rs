@@ -3,5 +3,6 @@
 pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
+pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;

@@ -1,0 +1,207 @@
+//! Service tokens: what the provider's services present to the `/v1` API. They follow the key format
+//! with a prefix of their own, are stored as SHA-256 only, and carry permissions.
+
+use crate::domain::clock::Clock;
+use crate::domain::keys::format::{self, KeyPrefix, PlaintextKey};
+use crate::domain::random::RandomError;
+use crate::domain::storage::service_tokens::{ActiveModel, Column, Entity, Model};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::fmt;
+use std::str::FromStr;
+
+/// What a service token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    /// `POST /v1/keys/verify`.
+    Verify,
+    /// Read keys through the management API.
+    KeysRead,
+    /// Create, change, roll and revoke keys through the management API.
+    KeysWrite,
+}
+
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Self; 3] = [Self::Verify, Self::KeysRead, Self::KeysWrite];
+
+    /// The name operators use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::KeysRead => "keys:read",
+            Self::KeysWrite => "keys:write",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown permission name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown permission '{0}': use verify, keys:read or keys:write")]
+pub struct UnknownPermission(pub String);
+
+impl FromStr for Permission {
+    type Err = UnknownPermission;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name).ok_or_else(|| UnknownPermission(name.to_owned()))
+    }
+}
+
+/// A service token as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceToken {
+    /// Public id.
+    pub id: String,
+    /// The operator's name for it.
+    pub name: String,
+    /// Prefix and first characters.
+    pub hint: String,
+    /// What it may do, sorted.
+    pub permissions: Vec<Permission>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ServiceToken {
+    /// Whether it may do `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+}
+
+/// Why a service token operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceTokenError {
+    /// A setting was refused.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such token.
+    #[error("no service token with id '{0}'")]
+    NotFound(String),
+    /// The OS random source failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// Why a presented token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    /// Not a token of this deployment's format.
+    #[error("malformed service token")]
+    Malformed,
+    /// Well-formed but unknown.
+    #[error("unknown service token")]
+    Unknown,
+    /// Revoked.
+    #[error("revoked service token")]
+    Revoked,
+}
+
+fn to_token(row: Model) -> ServiceToken {
+    let names: Vec<String> = serde_json::from_str(&row.permissions).unwrap_or_default();
+    let mut permissions: Vec<Permission> = names.iter().filter_map(|name| name.parse().ok()).collect();
+    permissions.sort();
+    ServiceToken {
+        id: row.id,
+        name: row.name,
+        hint: row.hint,
+        permissions,
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+    }
+}
+
+/// Creates a token named `name` with `permissions`; the plaintext is returned here only.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    prefix: &KeyPrefix,
+    name: &str,
+    permissions: &[Permission],
+) -> Result<(ServiceToken, PlaintextKey), ServiceTokenError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ServiceTokenError::Invalid("a service token needs a name of 1 to 64 characters".into()));
+    }
+    if permissions.is_empty() {
+        return Err(ServiceTokenError::Invalid(
+            "give at least one --permission: verify, keys:read or keys:write".into(),
+        ));
+    }
+    let mut permissions = permissions.to_vec();
+    permissions.sort();
+    permissions.dedup();
+    let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+    let plaintext = format::generate(prefix)?;
+    let row = ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        name: Set(name.to_owned()),
+        token_hash: Set(format::hash(&plaintext).as_hex().to_owned()),
+        hint: Set(format::hint(&plaintext)),
+        permissions: Set(serde_json::to_string(&names).map_err(|err| DbErr::Custom(err.to_string()))?),
+        created_at: Set(clock.now()),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((to_token(row), plaintext))
+}
+
+/// Every token, newest first.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ServiceToken>, DbErr> {
+    let rows = Entity::find().order_by_desc(Column::CreatedAt).order_by_desc(Column::Id).all(db).await?;
+    Ok(rows.into_iter().map(to_token).collect())
+}
+
+/// Revokes a token; revoking a revoked token changes nothing.
+pub async fn revoke(db: &impl ConnectionTrait, clock: &dyn Clock, id: &str) -> Result<ServiceToken, ServiceTokenError> {
+    let row = Entity::find_by_id(id.to_owned()).one(db).await?.ok_or_else(|| ServiceTokenError::NotFound(id.into()))?;
+    if row.revoked_at.is_some() {
+        return Ok(to_token(row));
+    }
+    let mut active: ActiveModel = row.into();
+    active.revoked_at = Set(Some(clock.now()));
+    Ok(to_token(active.update(db).await?))
+}
+
+/// The token `presented` stands for, if it is well-formed, known and not revoked.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    prefix: &KeyPrefix,
+    presented: &str,
+) -> Result<ServiceToken, AuthenticateError> {
+    let token = format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
+    let row = Entity::find()
+        .filter(Column::TokenHash.eq(format::hash(&token).as_hex()))
+        .one(db)
+        .await?
+        .ok_or(AuthenticateError::Rejected(TokenRejection::Unknown))?;
+    if row.revoked_at.is_some() {
+        return Err(AuthenticateError::Rejected(TokenRejection::Revoked));
+    }
+    Ok(to_token(row))
+}
+
+/// Authentication failed: a rejected token, or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// The token was not accepted.
+    #[error(transparent)]
+    Rejected(TokenRejection),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}

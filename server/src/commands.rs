@@ -1,0 +1,94 @@
+//! Operator commands: `latchkey account …` and `latchkey service-token …`. Standard output carries only
+//! the value asked for (an id, a token, a table), so scripts can capture it; logs go to stderr.
+
+use crate::cli::{AccountCommand, ServiceTokenCommand};
+use crate::config::Settings;
+use crate::run::{RunError, open_database};
+use app::domain::accounts::password::{Password, PasswordHasher};
+use app::domain::accounts::{create_account, create_account_without_password};
+use app::domain::clock::SystemClock;
+use app::domain::service_tokens::{self, Permission};
+use std::io::{BufRead, Write};
+
+/// `latchkey account …`.
+pub async fn account(
+    settings: &Settings,
+    command: AccountCommand,
+    stdin: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    let AccountCommand::Create { email, password_stdin, operator } = command;
+    let db = open_database(settings).await?;
+    let clock = SystemClock;
+    let account = if password_stdin {
+        let mut line = String::new();
+        stdin.read_line(&mut line)?;
+        let password = Password::new(line.trim_end_matches(['\r', '\n']));
+        let hasher = tokio::task::spawn_blocking(|| PasswordHasher::new(1))
+            .await
+            .map_err(|_| RunError::Hashing)?
+            .map_err(|_| RunError::Hashing)?;
+        create_account(&db, &hasher, &clock, &email, &password, operator).await
+    } else {
+        create_account_without_password(&db, &clock, &email, operator).await
+    }
+    .map_err(|err| RunError::Refused(format!("account not created: {err}")))?;
+    writeln!(out, "{}", account.id)?;
+    let _ = db.close().await;
+    Ok(())
+}
+
+/// `latchkey service-token …`.
+pub async fn service_token(
+    settings: &Settings,
+    command: ServiceTokenCommand,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    let db = open_database(settings).await?;
+    let clock = SystemClock;
+    match command {
+        ServiceTokenCommand::Create { name, permissions } => {
+            let permissions = permissions
+                .iter()
+                .map(|name| name.parse::<Permission>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| RunError::Refused(err.to_string()))?;
+            let (token, plaintext) =
+                service_tokens::create(&db, &clock, &settings.service_token_prefix, &name, &permissions)
+                    .await
+                    .map_err(|err| RunError::Refused(format!("service token not created: {err}")))?;
+            tracing::info!(id = %token.id, name = %token.name, "service token created; it is shown once");
+            writeln!(out, "{}", plaintext.expose())?;
+        }
+        ServiceTokenCommand::List => {
+            let tokens = service_tokens::list(&db).await.map_err(|err| RunError::Refused(err.to_string()))?;
+            writeln!(
+                out,
+                "{:<36}  {:<24}  {:<12}  {:<28}  {:<20}  STATUS",
+                "ID", "NAME", "TOKEN", "PERMISSIONS", "CREATED"
+            )?;
+            for token in tokens {
+                let permissions: Vec<&str> = token.permissions.iter().map(|p| p.as_str()).collect();
+                let status = token
+                    .revoked_at
+                    .map_or_else(|| "active".to_owned(), |at| format!("revoked {}", at.format("%Y-%m-%d %H:%M")));
+                writeln!(
+                    out,
+                    "{:<36}  {:<24}  {:<12}  {:<28}  {:<20}  {status}",
+                    token.id,
+                    token.name,
+                    token.hint,
+                    permissions.join(","),
+                    token.created_at.format("%Y-%m-%d %H:%M UTC"),
+                )?;
+            }
+        }
+        ServiceTokenCommand::Revoke { id } => {
+            let token =
+                service_tokens::revoke(&db, &clock, &id).await.map_err(|err| RunError::Refused(err.to_string()))?;
+            writeln!(out, "{}", token.id)?;
+        }
+    }
+    let _ = db.close().await;
+    Ok(())
+}

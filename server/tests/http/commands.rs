@@ -1,0 +1,75 @@
+//! The operator CLI, run against a SQLite file the way an operator would.
+
+use latchkey_server::cli::{AccountCommand, ServiceTokenCommand};
+use latchkey_server::commands::{account, service_token};
+use latchkey_server::config::Settings;
+
+fn settings(dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::load(None).expect("defaults");
+    settings.database_url = format!("sqlite://{}?mode=rwc", dir.join("latchkey.db").display());
+    settings
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("latchkey-cli-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos())
+    )
+}
+
+#[tokio::test]
+async fn account_create_prints_only_the_id_and_the_password_from_stdin_works() {
+    let dir = temp_dir();
+    let settings = settings(&dir);
+    let mut out = Vec::new();
+    let mut stdin = "correct horse battery staple\n".as_bytes();
+    let command = AccountCommand::Create { email: "Ops@Example.com".into(), password_stdin: true, operator: true };
+    account(&settings, command, &mut stdin, &mut out).await.expect("created");
+    let id = String::from_utf8(out).expect("utf8");
+    assert_eq!(id.trim().len(), 36, "only the id: {id:?}");
+    assert_eq!(id.lines().count(), 1);
+
+    let again = AccountCommand::Create { email: "ops@example.com".into(), password_stdin: false, operator: false };
+    let err = account(&settings, again, &mut "".as_bytes(), &mut Vec::new()).await.expect_err("duplicate");
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn service_tokens_are_created_listed_and_revoked_from_the_command_line() {
+    let dir = temp_dir();
+    let settings = settings(&dir);
+    let mut out = Vec::new();
+    let create =
+        ServiceTokenCommand::Create { name: "gateway".into(), permissions: vec!["verify".into(), "keys:read".into()] };
+    service_token(&settings, create, &mut out).await.expect("created");
+    let token = String::from_utf8(out).expect("utf8").trim().to_owned();
+    assert!(token.starts_with("lksvc_") && token.len() == "lksvc_".len() + 49, "{token}");
+
+    let mut listing = Vec::new();
+    service_token(&settings, ServiceTokenCommand::List, &mut listing).await.expect("listed");
+    let listing = String::from_utf8(listing).expect("utf8");
+    assert!(
+        listing.contains("gateway") && listing.contains("verify,keys:read") && listing.contains("active"),
+        "{listing}"
+    );
+    assert!(!listing.contains(&token[6..]), "the list never shows the secret");
+    let id = listing.lines().nth(1).and_then(|line| line.split_whitespace().next()).expect("id").to_owned();
+
+    service_token(&settings, ServiceTokenCommand::Revoke { id: id.clone() }, &mut Vec::new()).await.expect("revoked");
+    let mut after = Vec::new();
+    service_token(&settings, ServiceTokenCommand::List, &mut after).await.expect("listed");
+    assert!(String::from_utf8(after).expect("utf8").contains("revoked"));
+
+    let bad = ServiceTokenCommand::Create { name: "x".into(), permissions: vec!["admin".into()] };
+    let err = service_token(&settings, bad, &mut Vec::new()).await.expect_err("refused");
+    assert!(err.to_string().contains("unknown permission 'admin'"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
