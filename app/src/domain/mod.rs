@@ -15,3 +15,4 @@ pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;
+pub mod verification;

@@ -8,3 +8,4 @@ mod service_tokens;
 mod sessions;
 mod sign_in;
 mod support;
+mod verification;
