@@ -141,61 +141,33 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
 /// Signs out, deleting the session on the server.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
-    use crate::api::server_context::{client, internal, service};
+    use crate::api::server_context::{client, internal, service, session, signed_in_or_none};
     use crate::domain::activity::{self, EventKind, NewEvent, Origin};
-    use crate::domain::{accounts::find_account, clock::SharedClock, sessions};
+    use crate::domain::{clock::SharedClock, sessions};
 
-    let db = service::<sea_orm::DatabaseConnection>()?;
-    let clock = service::<SharedClock>()?;
-    let policy = service::<sessions::SessionPolicy>()?;
-    let session = crate::api::server_context::session().await?;
-    let signed_in = sessions::signed_in_account(&session, &policy, clock.now())
-        .await
-        .map_err(|err| internal("session read failed", &err))?;
-    let account = match signed_in {
-        Some(id) => find_account(&db, &id).await.map_err(|err| internal("account lookup failed", &err))?,
-        None => None,
-    };
-    if let Some(account) = account {
+    if let Some(account) = signed_in_or_none().await? {
+        let db = service::<sea_orm::DatabaseConnection>()?;
+        let clock = service::<SharedClock>()?;
         let origin = Origin { actor: account.email, client: client() };
         let event = NewEvent { account_id: &account.id, kind: EventKind::SignedOut, key: None, detail: None };
         activity::record(&db, clock.as_ref(), &origin, event)
             .await
             .map_err(|err| internal("activity log failed", &err))?;
     }
+    let session = session().await?;
     sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))
 }
 
 /// The signed-in account, or `None` for a signed-out visitor.
 #[server(endpoint = "current_account", input = server_fn::codec::GetUrl)]
 pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
-    use crate::api::server_context::{internal, service};
-    use crate::domain::{accounts::find_account, clock::SharedClock, sessions};
-
-    let db = service::<sea_orm::DatabaseConnection>()?;
-    let clock = service::<SharedClock>()?;
-    let policy = service::<sessions::SessionPolicy>()?;
-    let session = crate::api::server_context::session().await?;
-    let Some(account_id) = sessions::signed_in_account(&session, &policy, clock.now())
-        .await
-        .map_err(|err| internal("session read failed", &err))?
-    else {
-        return Ok(None);
-    };
-    match find_account(&db, &account_id).await {
-        Ok(Some(account)) => Ok(Some(AccountView {
-            member_since: account.created_at.format("%-d %b %Y").to_string(),
-            id: account.id,
-            email: account.email,
-            is_operator: account.is_operator,
-        })),
-        // The account is gone (deleted elsewhere): the session is worthless.
-        Ok(None) => {
-            sessions::end(&session).await.map_err(|err| internal("session end failed", &err))?;
-            Ok(None)
-        }
-        Err(err) => Err(internal("account lookup failed", &err)),
-    }
+    let account = crate::api::server_context::signed_in_or_none().await?;
+    Ok(account.map(|account| AccountView {
+        member_since: account.created_at.format("%-d %b %Y").to_string(),
+        id: account.id,
+        email: account.email,
+        is_operator: account.is_operator,
+    }))
 }
 
 #[cfg(test)]

@@ -65,19 +65,28 @@ pub async fn session() -> Result<tower_sessions::Session, ApiError> {
     leptos_axum::extract::<tower_sessions::Session>().await.map_err(|err| internal("session layer missing", &err))
 }
 
-/// The signed-in account of the current request, or `Unauthenticated` (401).
-pub async fn signed_in() -> Result<crate::domain::accounts::Account, ApiError> {
+/// The signed-in account of the current request, or `None` for a signed-out visitor. A session whose
+/// account no longer exists (deleted elsewhere) is worthless and is ended here.
+pub async fn signed_in_or_none() -> Result<Option<crate::domain::accounts::Account>, ApiError> {
     use crate::domain::{accounts::find_account, clock::SharedClock, sessions};
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
     let policy = service::<sessions::SessionPolicy>()?;
     let session = session().await?;
-    let account_id = sessions::signed_in_account(&session, &policy, clock.now())
+    let Some(account_id) = sessions::signed_in_account(&session, &policy, clock.now())
         .await
         .map_err(|err| internal("session read failed", &err))?
-        .ok_or_else(|| reject(ApiError::Unauthenticated))?;
-    find_account(&db, &account_id)
-        .await
-        .map_err(|err| internal("account lookup failed", &err))?
-        .ok_or_else(|| reject(ApiError::Unauthenticated))
+    else {
+        return Ok(None);
+    };
+    let account = find_account(&db, &account_id).await.map_err(|err| internal("account lookup failed", &err))?;
+    if account.is_none() {
+        sessions::end(&session).await.map_err(|err| internal("session end failed", &err))?;
+    }
+    Ok(account)
+}
+
+/// The signed-in account of the current request, or `Unauthenticated` (401).
+pub async fn signed_in() -> Result<crate::domain::accounts::Account, ApiError> {
+    signed_in_or_none().await?.ok_or_else(|| reject(ApiError::Unauthenticated))
 }
