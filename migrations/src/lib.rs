@@ -9,6 +9,7 @@ mod m20261122_000003_create_sign_in_throttles;
 mod m20261122_000004_create_api_keys;
 mod m20261122_000005_create_activity_events;
 mod m20261122_000006_create_service_tokens;
+mod m20261122_000007_create_key_usage;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_api_keys::Migration),
             Box::new(m20261122_000005_create_activity_events::Migration),
             Box::new(m20261122_000006_create_service_tokens::Migration),
+            Box::new(m20261122_000007_create_key_usage::Migration),
         ]
     }
 }

@@ -9,3 +9,4 @@ pub mod health;
 pub mod middleware;
 pub mod router;
 pub mod run;
+pub mod v1;

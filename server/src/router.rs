@@ -5,6 +5,7 @@ use crate::health;
 use crate::middleware::client_ip::record_client_ip;
 use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
 use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
+use crate::v1::{self, VerificationServices};
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::SharedClock;
 use app::domain::keys::manage::KeyPolicy;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub scopes: ScopeCatalogue,
     /// How the portal is reached from browsers.
     pub web: WebPolicy,
+    /// The verification engine and service-token checks of the `/v1` API.
+    pub verification: VerificationServices,
 }
 
 /// How browsers reach the portal.
@@ -79,6 +82,8 @@ impl AppState {
         provide_context(self.throttle.clone());
         provide_context(self.keys.clone());
         provide_context(self.scopes.clone());
+        provide_context(self.verification.verifier.cache().clone());
+        provide_context(self.verification.tokens.clone());
     }
 }
 
@@ -125,6 +130,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/pkg/{*path}", get(assets::bundle_file))
         .route("/favicon.svg", get(assets::favicon))
+        .nest("/v1", v1::router())
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
         .layer(axum::middleware::from_fn(record_client_ip))

@@ -2,11 +2,13 @@
 
 use crate::config::{Settings, redact_url};
 use crate::router::{AppState, WebPolicy, app};
+use crate::v1::VerificationServices;
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::{SharedClock, SystemClock};
 use app::domain::database::{PoolSettings, connect, migrate as apply_migrations};
 use app::domain::sessions::store::DatabaseSessionStore;
 use app::domain::throttle::ThrottlePolicy;
+use app::domain::usage::UsageCounter;
 use leptos::config::{Env, LeptosOptions};
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
@@ -108,8 +110,15 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
             public_origin: settings.public_origin.as_ref().map(|o| o.origin.clone()),
             https: settings.https(),
         },
+        verification: VerificationServices::new(
+            settings.keys.prefix.clone(),
+            settings.service_token_prefix.clone(),
+            clock.clone(),
+        ),
     };
     let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
+    let (stop_flushing, stop) = tokio::sync::oneshot::channel();
+    let flusher = tokio::spawn(flush_usage(state.verification.verifier.usage().clone(), db.clone(), stop));
 
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -123,9 +132,46 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         .map_err(RunError::Serve)?;
 
     cleanup.abort();
+    // Requests are finished; write the last counts before the database closes.
+    let _ = stop_flushing.send(());
+    if flusher.await.is_err() {
+        tracing::error!("the usage flush task failed; the last second of usage counts may be lost");
+    }
     let _ = db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often usage counts are written.
+pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Writes usage counts every [`USAGE_FLUSH_INTERVAL`] until told to stop, then once more. A failed write
+/// keeps the counts for the next attempt.
+async fn flush_usage(usage: Arc<UsageCounter>, db: DatabaseConnection, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let mut every = tokio::time::interval(USAGE_FLUSH_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(err) = usage.flush(&db).await {
+                    tracing::warn!(error = %err, unwritten = usage.unwritten(), "could not write usage counts; will retry");
+                }
+            }
+            _ = &mut stop => break,
+        }
+    }
+    for attempt in 1..=3 {
+        match usage.flush(&db).await {
+            Ok(written) => {
+                tracing::info!(verifications = written, "usage counts written at shutdown");
+                return;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, attempt, unwritten = usage.unwritten(), "could not write usage counts at shutdown");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }
 
 async fn delete_expired_sessions(store: DatabaseSessionStore) {

@@ -66,8 +66,9 @@ pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
     let db = service::<sea_orm::DatabaseConnection>()?;
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
+    let cache = service::<Arc<crate::domain::verification::KeyCache>>()?;
     let session = session().await?;
-    match delete_account(&db, &hasher, clock.as_ref(), &account.id, &Password::new(password.0)).await {
+    match delete_account(&db, &hasher, clock.as_ref(), &cache, &account.id, &Password::new(password.0)).await {
         Ok(()) => {}
         Err(AccountChangeError::WrongPassword) => {
             return Err(reject(ApiError::invalid("password", "That password is not correct.")));

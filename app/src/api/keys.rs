@@ -23,8 +23,23 @@ pub struct KeyView {
     pub expires: String,
     /// When it was last used, for people ("Never" until first use).
     pub last_used: String,
+    /// The client address given with the last verification, if any.
+    pub last_used_ip: Option<String>,
+    /// Networks the key may be used from; empty means anywhere.
+    pub ip_allowlist: Vec<String>,
+    /// Its rate limit, if any.
+    pub rate_limit: Option<RateLimitView>,
     /// Where it stands.
     pub status: KeyStatusView,
+}
+
+/// A key's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitView {
+    /// Requests allowed per window.
+    pub limit: u32,
+    /// The window, in seconds.
+    pub window_seconds: u32,
 }
 
 /// A key's status, with the moment that matters for it.
@@ -172,7 +187,7 @@ pub async fn create_key(
     use crate::domain::keys::manage::{self, NewKey};
     let ctx = server::KeyContext::load().await?;
     let expires_at = server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?;
-    let new = NewKey { name, scopes, expires_at };
+    let new = NewKey { name, scopes, expires_at, ..NewKey::default() };
     let (key, plaintext) = manage::create_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &new)
         .await
         .map_err(server::key_error)?;
@@ -195,7 +210,7 @@ pub async fn update_key(
         "keep" => None,
         _ => Some(server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?),
     };
-    let changes = KeyChanges { name: Some(name), scopes: Some(scopes), expires_at };
+    let changes = KeyChanges { name: Some(name), scopes: Some(scopes), expires_at, ..KeyChanges::default() };
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, &changes)
         .await
         .map_err(server::key_error)?;
@@ -225,7 +240,42 @@ pub async fn roll_key(id: String, grace: String) -> Result<NewKeyShown, ApiError
 #[server(endpoint = "keys/revoke")]
 pub async fn revoke_key(id: String) -> Result<KeyView, ApiError> {
     let ctx = server::KeyContext::load().await?;
-    let key = crate::domain::keys::manage::revoke_key(&ctx.db, ctx.clock.as_ref(), &ctx.origin, &ctx.account.id, &id)
+    let key = crate::domain::keys::manage::revoke_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id)
+        .await
+        .map_err(server::key_error)?;
+    Ok(server::key_view(&key, ctx.clock.now()))
+}
+
+/// Sets a key's access controls: the IP allowlist (networks separated by commas, spaces or new lines; empty
+/// for anywhere) and the rate limit (`rate_limit` requests per `rate_window` seconds; both empty for none).
+#[server(endpoint = "keys/controls")]
+pub async fn update_key_controls(
+    id: String,
+    ip_allowlist: String,
+    rate_limit: String,
+    rate_window: String,
+) -> Result<KeyView, ApiError> {
+    use crate::api::server_context::reject;
+    use crate::domain::keys::controls::RateLimit;
+    use crate::domain::keys::manage::{self, KeyChanges};
+    let ctx = server::KeyContext::load().await?;
+    let networks: Vec<String> = ip_allowlist
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    let number = |field: &'static str, text: &str, message: &str| {
+        text.trim().parse::<u32>().map_err(|_| reject(ApiError::invalid(field, message)))
+    };
+    let rate = match (rate_limit.trim(), rate_window.trim()) {
+        ("", "") => None,
+        (limit, window) => Some(RateLimit {
+            limit: number("rate_limit", limit, "Enter how many requests are allowed, such as 100.")?,
+            window_seconds: number("rate_window", window, "Enter the window in seconds, such as 60.")?,
+        }),
+    };
+    let changes = KeyChanges { ip_allowlist: Some(networks), rate_limit: Some(rate), ..KeyChanges::default() };
+    let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, &changes)
         .await
         .map_err(server::key_error)?;
     Ok(server::key_view(&key, ctx.clock.now()))
@@ -246,7 +296,7 @@ pub async fn activity(page: Option<u64>) -> Result<ActivityView, ApiError> {
 /// Conversions between the domain and the wire, on the server only.
 #[cfg(feature = "ssr")]
 mod server {
-    use super::{EventView, KeyStatusView, KeyView};
+    use super::{EventView, KeyStatusView, KeyView, RateLimitView};
     use crate::api::ApiError;
     use crate::api::server_context::{client, internal, reject, service, signed_in};
     use crate::domain::accounts::Account;
@@ -254,7 +304,9 @@ mod server {
     use crate::domain::clock::SharedClock;
     use crate::domain::keys::manage::{ApiKey, KeyError, KeyPolicy, KeyServices, KeyStatus};
     use crate::domain::scopes::ScopeCatalogue;
+    use crate::domain::verification::KeyCache;
     use chrono::{DateTime, Duration, NaiveDate, Utc};
+    use std::sync::Arc;
 
     /// What every key-changing server function needs.
     pub struct KeyContext {
@@ -263,6 +315,7 @@ mod server {
         pub clock: SharedClock,
         pub policy: KeyPolicy,
         pub catalogue: ScopeCatalogue,
+        pub cache: Arc<KeyCache>,
         pub origin: Origin,
     }
 
@@ -270,11 +323,24 @@ mod server {
         pub async fn load() -> Result<Self, ApiError> {
             let account = signed_in().await?;
             let origin = Origin { actor: account.email.clone(), client: client() };
-            Ok(Self { account, db: service()?, clock: service()?, policy: service()?, catalogue: service()?, origin })
+            Ok(Self {
+                account,
+                db: service()?,
+                clock: service()?,
+                policy: service()?,
+                catalogue: service()?,
+                cache: service()?,
+                origin,
+            })
         }
 
         pub fn services(&self) -> KeyServices<'_> {
-            KeyServices { clock: self.clock.as_ref(), policy: &self.policy, catalogue: &self.catalogue }
+            KeyServices {
+                clock: self.clock.as_ref(),
+                policy: &self.policy,
+                catalogue: &self.catalogue,
+                cache: &self.cache,
+            }
         }
     }
 
@@ -342,6 +408,11 @@ mod server {
             created: when(key.created_at),
             expires: key.expires_at.map_or_else(|| "Never".to_owned(), when),
             last_used: key.last_used_at.map_or_else(|| "Never".to_owned(), when),
+            last_used_ip: key.last_used_ip.clone(),
+            ip_allowlist: key.ip_allowlist.clone(),
+            rate_limit: key
+                .rate_limit
+                .map(|rate| RateLimitView { limit: rate.limit, window_seconds: rate.window_seconds }),
             status,
         }
     }

@@ -15,4 +15,5 @@ pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;
+pub mod usage;
 pub mod verification;

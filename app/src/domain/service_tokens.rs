@@ -205,3 +205,56 @@ pub enum AuthenticateError {
     #[error(transparent)]
     Database(#[from] DbErr),
 }
+
+/// How long an authentication result is reused: a token revoked by another process (the CLI, another
+/// instance) stops working within this time; revocations through this instance take effect at once.
+pub const AUTHENTICATION_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Recent authentication results by token hash, so the verification hot path does not read the database
+/// for the calling service's token on every request.
+pub struct TokenCache {
+    results: quick_cache::sync::Cache<format::KeyHash, (Result<ServiceToken, TokenRejection>, std::time::Instant)>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache").field("entries", &self.results.len()).finish()
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self { results: quick_cache::sync::Cache::new(1_000) }
+    }
+}
+
+impl TokenCache {
+    /// Like [`authenticate`], reusing a result younger than [`AUTHENTICATION_TTL`].
+    pub async fn authenticate(
+        &self,
+        db: &impl ConnectionTrait,
+        prefix: &KeyPrefix,
+        presented: &str,
+    ) -> Result<ServiceToken, AuthenticateError> {
+        let token =
+            format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
+        let hash = format::hash(&token);
+        if let Some((result, at)) = self.results.get(&hash)
+            && at.elapsed() < AUTHENTICATION_TTL
+        {
+            return result.map_err(AuthenticateError::Rejected);
+        }
+        let result = match authenticate(db, prefix, presented).await {
+            Ok(token) => Ok(token),
+            Err(AuthenticateError::Rejected(rejection)) => Err(rejection),
+            Err(err) => return Err(err),
+        };
+        self.results.insert(hash, (result.clone(), std::time::Instant::now()));
+        result.map_err(AuthenticateError::Rejected)
+    }
+
+    /// Forgets every result, after a token was revoked through this instance.
+    pub fn clear(&self) {
+        self.results.clear();
+    }
+}

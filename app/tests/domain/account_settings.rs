@@ -7,6 +7,7 @@ use app::domain::scopes::ScopeCatalogue;
 use app::domain::sign_in::{SignInServices, sign_in};
 use app::domain::storage::{activity_events, api_keys};
 use app::domain::throttle::ThrottlePolicy;
+use app::domain::verification::KeyCache;
 use app::on_both_databases;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
@@ -50,18 +51,19 @@ async fn deleting_an_account_needs_its_password_and_takes_its_keys_along(db: Dat
         .await
         .expect("bob");
     let (policy, catalogue) = (KeyPolicy::default(), ScopeCatalogue::example());
-    let services = KeyServices { clock: clock.as_ref(), policy: &policy, catalogue: &catalogue };
+    let cache = KeyCache::default();
+    let services = KeyServices { clock: clock.as_ref(), policy: &policy, catalogue: &catalogue, cache: &cache };
     let origin = Origin { actor: "x".into(), client: Client::default() };
-    let new = NewKey { name: "ci".into(), scopes: vec!["orders:read".into()], expires_at: None };
+    let new = NewKey { name: "ci".into(), scopes: vec!["orders:read".into()], expires_at: None, ..NewKey::default() };
     for account in [&ann.id, &bob.id] {
         create_key(&db, services, &origin, account, &new).await.expect("key");
     }
 
-    let refused = delete_account(&db, hasher(), clock.as_ref(), &ann.id, &Password::new("guess")).await;
+    let refused = delete_account(&db, hasher(), clock.as_ref(), &cache, &ann.id, &Password::new("guess")).await;
     assert!(matches!(refused, Err(AccountChangeError::WrongPassword)), "{refused:?}");
     assert!(find_account(&db, &ann.id).await.expect("find").is_some());
 
-    delete_account(&db, hasher(), clock.as_ref(), &ann.id, &Password::new(OLD)).await.expect("deleted");
+    delete_account(&db, hasher(), clock.as_ref(), &cache, &ann.id, &Password::new(OLD)).await.expect("deleted");
     assert!(find_account(&db, &ann.id).await.expect("find").is_none());
     let keys = api_keys::Entity::find().all(&db).await.expect("keys");
     assert_eq!(keys.len(), 1, "only bob's key is left");

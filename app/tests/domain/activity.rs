@@ -8,6 +8,7 @@ use app::domain::keys::manage::{
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::sign_in::{SignInServices, sign_in};
 use app::domain::throttle::ThrottlePolicy;
+use app::domain::verification::KeyCache;
 use app::on_both_databases;
 use chrono::Duration;
 use sea_orm::DatabaseConnection;
@@ -37,9 +38,10 @@ async fn the_log_tells_who_did_what_to_which_key_from_where_newest_first(db: Dat
 
     let policy = KeyPolicy::default();
     let catalogue = ScopeCatalogue::example();
-    let services = KeyServices { clock: clock.as_ref(), policy: &policy, catalogue: &catalogue };
+    let cache = KeyCache::default();
+    let services = KeyServices { clock: clock.as_ref(), policy: &policy, catalogue: &catalogue, cache: &cache };
     let origin = Origin { actor: "ann@example.com".into(), client: browser() };
-    let new = NewKey { name: "ci".into(), scopes: vec!["orders:read".into()], expires_at: None };
+    let new = NewKey { name: "ci".into(), scopes: vec!["orders:read".into()], expires_at: None, ..NewKey::default() };
     let steps = [EventKind::KeyCreated, EventKind::KeyUpdated, EventKind::KeyRolled, EventKind::KeyRevoked];
     clock.advance(Duration::seconds(1));
     let (key, _) = create_key(&db, services, &origin, &ann.id, &new).await.expect("create");
@@ -50,7 +52,7 @@ async fn the_log_tells_who_did_what_to_which_key_from_where_newest_first(db: Dat
     clock.advance(Duration::seconds(1));
     let (successor, _) = roll_key(&db, services, &origin, &ann.id, &key.id, Grace::OneHour).await.expect("roll");
     clock.advance(Duration::seconds(1));
-    revoke_key(&db, clock.as_ref(), &origin, &ann.id, &successor.id).await.expect("revoke");
+    revoke_key(&db, services, &origin, &ann.id, &successor.id).await.expect("revoke");
 
     let page = activity::list(&db, &ann.id, 1, 50).await.expect("list");
     let kinds: Vec<EventKind> = page.events.iter().map(|e| e.kind).collect();

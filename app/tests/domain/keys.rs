@@ -10,6 +10,7 @@ use app::domain::keys::manage::{
 };
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::storage::api_keys;
+use app::domain::verification::KeyCache;
 use app::on_both_databases;
 use chrono::Duration;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -29,11 +30,17 @@ struct Fixture {
     clock: std::sync::Arc<ManualClock>,
     policy: KeyPolicy,
     catalogue: ScopeCatalogue,
+    cache: KeyCache,
 }
 
 impl Fixture {
     fn new() -> Self {
-        Self { clock: clock(), policy: KeyPolicy::default(), catalogue: ScopeCatalogue::example() }
+        Self {
+            clock: clock(),
+            policy: KeyPolicy::default(),
+            catalogue: ScopeCatalogue::example(),
+            cache: KeyCache::default(),
+        }
     }
 
     fn origin(&self) -> Origin {
@@ -41,7 +48,7 @@ impl Fixture {
     }
 
     fn services(&self) -> KeyServices<'_> {
-        KeyServices { clock: self.clock.as_ref(), policy: &self.policy, catalogue: &self.catalogue }
+        KeyServices { clock: self.clock.as_ref(), policy: &self.policy, catalogue: &self.catalogue, cache: &self.cache }
     }
 
     async fn account(&self, db: &DatabaseConnection, email: &str) -> String {
@@ -53,7 +60,12 @@ impl Fixture {
 }
 
 fn new_key(name: &str, scopes: &[&str]) -> NewKey {
-    NewKey { name: name.into(), scopes: scopes.iter().map(|s| (*s).to_owned()).collect(), expires_at: None }
+    NewKey {
+        name: name.into(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        expires_at: None,
+        ..NewKey::default()
+    }
 }
 
 fn field_of(result: Result<impl std::fmt::Debug, KeyError>) -> &'static str {
@@ -115,7 +127,7 @@ async fn an_account_holds_at_most_its_limit_of_live_keys(db: DatabaseConnection)
     create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("two", &["orders:read"])).await.expect("2");
     let third = create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("three", &["orders:read"])).await;
     assert!(matches!(third, Err(KeyError::LimitReached(2))), "{third:?}");
-    revoke_key(&db, fx.clock.as_ref(), &fx.origin(), &ann, &first.id).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), &ann, &first.id).await.expect("revoke");
     create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("three", &["orders:read"]))
         .await
         .expect("a slot was freed");
@@ -144,6 +156,7 @@ async fn editing_changes_name_scopes_and_expiry_but_not_a_revoked_key(db: Databa
         name: Some("ci (prod)".into()),
         scopes: Some(vec!["orders:write".into(), "orders:read".into()]),
         expires_at: Some(Some(expiry)),
+        ..KeyChanges::default()
     };
     let edited = update_key(&db, fx.services(), &fx.origin(), &ann, &key.id, &changes).await.expect("edited");
     assert_eq!(edited.name, "ci (prod)");
@@ -155,7 +168,7 @@ async fn editing_changes_name_scopes_and_expiry_but_not_a_revoked_key(db: Databa
     let bad = KeyChanges { scopes: Some(vec!["root".into()]), ..KeyChanges::default() };
     assert_eq!(field_of(update_key(&db, fx.services(), &fx.origin(), &ann, &key.id, &bad).await), "scopes");
 
-    revoke_key(&db, fx.clock.as_ref(), &fx.origin(), &ann, &key.id).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), &ann, &key.id).await.expect("revoke");
     let late = KeyChanges { name: Some("again".into()), ..KeyChanges::default() };
     assert!(matches!(
         update_key(&db, fx.services(), &fx.origin(), &ann, &key.id, &late).await,
@@ -196,9 +209,9 @@ async fn revoking_takes_effect_at_once(db: DatabaseConnection) {
     let ann = fx.account(&db, "ann@example.com").await;
     let (key, _) =
         create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("ci", &["orders:read"])).await.expect("key");
-    let revoked = revoke_key(&db, fx.clock.as_ref(), &fx.origin(), &ann, &key.id).await.expect("revoke");
+    let revoked = revoke_key(&db, fx.services(), &fx.origin(), &ann, &key.id).await.expect("revoke");
     assert_eq!(revoked.status(fx.clock.now()), KeyStatus::Revoked);
-    let twice = revoke_key(&db, fx.clock.as_ref(), &fx.origin(), &ann, &key.id).await.expect("idempotent");
+    let twice = revoke_key(&db, fx.services(), &fx.origin(), &ann, &key.id).await.expect("idempotent");
     assert_eq!(twice, revoked);
 }
 
@@ -219,7 +232,7 @@ async fn another_account_can_neither_see_nor_change_any_key(db: DatabaseConnecti
     }
     let (successor, _) = roll_key(&db, fx.services(), &fx.origin(), &ann, &ids[2], Grace::OneDay).await.expect("roll");
     ids.push(successor.id);
-    revoke_key(&db, fx.clock.as_ref(), &fx.origin(), &ann, &ids[3]).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), &ann, &ids[3]).await.expect("revoke");
     ids.push(uuid_like("never-existed"));
     ids.push(String::new());
 
@@ -234,7 +247,7 @@ async fn another_account_can_neither_see_nor_change_any_key(db: DatabaseConnecti
             let rolled = roll_key(&db, fx.services(), &fx.origin(), &bob, id, grace).await;
             assert!(matches!(rolled, Err(KeyError::NotFound)), "roll {id}: {rolled:?}");
         }
-        let revoked = revoke_key(&db, fx.clock.as_ref(), &fx.origin(), &bob, id).await;
+        let revoked = revoke_key(&db, fx.services(), &fx.origin(), &bob, id).await;
         assert!(matches!(revoked, Err(KeyError::NotFound)), "revoke {id}: {revoked:?}");
     }
     assert!(list_keys(&db, &bob).await.expect("list").is_empty());

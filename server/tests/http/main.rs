@@ -9,3 +9,4 @@ mod keys;
 mod pages;
 mod sessions;
 mod support;
+mod v1;

@@ -1,8 +1,11 @@
+use app::domain::accounts::create_account_without_password;
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::{ManualClock, SharedClock};
 use app::domain::database::{PoolSettings, connect, migrate};
+use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::ScopeCatalogue;
+use app::domain::service_tokens::{self, Permission};
 use app::domain::sessions::SessionPolicy;
 use app::domain::throttle::ThrottlePolicy;
 use axum::Router;
@@ -13,6 +16,7 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use latchkey_server::router::{AppState, WebPolicy, app};
 use latchkey_server::run::leptos_options;
+use latchkey_server::v1::VerificationServices;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -33,6 +37,7 @@ pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
     pub clock: Arc<ManualClock>,
+    pub verification: VerificationServices,
 }
 
 /// One response, body read.
@@ -67,8 +72,22 @@ impl TestApp {
     pub async fn with_web(web: WebPolicy) -> Self {
         let db = connect("sqlite::memory:", &PoolSettings::default()).await.expect("sqlite");
         migrate(&db).await.expect("migrate");
+        Self::build(db, web)
+    }
+
+    /// The app on an already migrated database (see [`on_both_databases!`]).
+    pub fn with_db(db: DatabaseConnection) -> Self {
+        Self::build(db, WebPolicy::default())
+    }
+
+    fn build(db: DatabaseConnection, web: WebPolicy) -> Self {
         let clock = Arc::new(ManualClock::at(Utc::now()));
         let shared: SharedClock = clock.clone();
+        let verification = VerificationServices::new(
+            KeyPolicy::default().prefix,
+            KeyPrefix::new("lksvc").expect("prefix"),
+            shared.clone(),
+        );
         let state = AppState {
             leptos_options: leptos_options(HOST.parse().expect("addr")),
             db: db.clone(),
@@ -79,8 +98,38 @@ impl TestApp {
             keys: KeyPolicy::default(),
             scopes: ScopeCatalogue::example(),
             web,
+            verification: verification.clone(),
         };
-        Self { router: app(state), db, clock }
+        Self { router: app(state), db, clock, verification }
+    }
+
+    /// A service token with `permissions`, created as the CLI does.
+    pub async fn service_token(&self, permissions: &[Permission]) -> String {
+        let prefix = &self.verification.token_prefix;
+        let (_, plaintext) =
+            service_tokens::create(&self.db, self.clock.as_ref(), prefix, "gateway", permissions).await.expect("token");
+        plaintext.expose().to_owned()
+    }
+
+    /// A customer account without a password, as `latchkey account create` makes one; answers its id.
+    pub async fn customer(&self, email: &str) -> String {
+        create_account_without_password(&self.db, self.clock.as_ref(), email, false).await.expect("account").id
+    }
+
+    /// A `/v1` request with a bearer token and a JSON body.
+    pub async fn v1(&self, method: Method, path: &str, token: Option<&str>, body: Option<serde_json::Value>) -> Reply {
+        let mut request = Request::builder().method(method).uri(path).header(header::HOST, HOST);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).expect("request")).await
     }
 
     pub async fn send(&self, mut request: Request<Body>) -> Reply {
@@ -176,4 +225,29 @@ pub fn encode(value: &str) -> String {
             }
         })
         .collect()
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.body))
+    }
+}
+
+/// Declares `#[tokio::test]`s `<test>::sqlite` and `<test>::postgres` for each `async fn test(app: TestApp)`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            use app::domain::testing::{Backend, with_database};
+            #[tokio::test]
+            async fn sqlite() {
+                with_database(Backend::Sqlite, |db| super::$test($crate::support::TestApp::with_db(db))).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                with_database(Backend::Postgres, |db| super::$test($crate::support::TestApp::with_db(db))).await;
+            }
+        }
+    )+};
 }

@@ -122,6 +122,21 @@ pub async fn find_account(db: &impl ConnectionTrait, id: &str) -> Result<Option<
     Ok(accounts::Entity::find_by_id(id.to_owned()).one(db).await?.map(Account::from))
 }
 
+/// The account a service names by id or by email address, if there is one.
+pub async fn find_account_by_id_or_email(
+    db: &impl ConnectionTrait,
+    id_or_email: &str,
+) -> Result<Option<Account>, DbErr> {
+    let id_or_email = id_or_email.trim();
+    if let Some(account) = find_account(db, id_or_email).await? {
+        return Ok(Some(account));
+    }
+    match Email::parse(id_or_email) {
+        Ok(email) => Ok(find_row_by_email(db, &email).await?.map(Account::from)),
+        Err(_) => Ok(None),
+    }
+}
+
 pub(crate) async fn find_row_by_email(
     db: &impl ConnectionTrait,
     email: &Email,
@@ -184,6 +199,7 @@ pub async fn delete_account(
     db: &impl sea_orm::TransactionTrait,
     hasher: &PasswordHasher,
     clock: &dyn Clock,
+    cache: &crate::domain::verification::KeyCache,
     account_id: &str,
     password: &Password,
 ) -> Result<(), AccountChangeError> {
@@ -199,5 +215,7 @@ pub async fn delete_account(
         .await?;
     accounts::Entity::delete_by_id(account_id.to_owned()).exec(&txn).await?;
     txn.commit().await?;
+    // Many keys changed at once; deleting an account is rare enough to start the cache afresh.
+    cache.clear();
     Ok(())
 }

@@ -79,6 +79,11 @@ impl KeyHash {
     pub fn as_hex(&self) -> &str {
         &self.0
     }
+
+    /// The hash as read back from the `key_hash` column.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
 }
 
 impl fmt::Debug for KeyHash {

@@ -2,12 +2,14 @@
 //! filtered by the owning account, so another account's key id behaves exactly like one that does not
 //! exist.
 
-use super::format::{self, KeyPrefix, PlaintextKey};
+use super::controls::{self, ControlError, RateLimit};
+use super::format::{self, KeyHash, KeyPrefix, PlaintextKey};
 use crate::domain::activity::{self, EventKind, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::random::RandomError;
 use crate::domain::scopes::{ScopeCatalogue, ScopeError};
 use crate::domain::storage::api_keys::{ActiveModel, Column, Entity, Model};
+use crate::domain::verification::KeyCache;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
@@ -61,6 +63,14 @@ pub struct ApiKey {
     pub rolled_into: Option<String>,
     /// Last verification.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Client address given with the last verification.
+    pub last_used_ip: Option<String>,
+    /// Returned to services on a valid verification.
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Networks the key may be used from (CIDR form); empty means anywhere.
+    pub ip_allowlist: Vec<String>,
+    /// The key's rate limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Where a key stands at a given moment.
@@ -103,6 +113,12 @@ pub struct NewKey {
     pub scopes: Vec<String>,
     /// Expiry, or never.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Metadata: a JSON object of at most 4 KiB.
+    pub meta: Option<serde_json::Value>,
+    /// IP networks (CIDR) or addresses the key may be used from; empty means anywhere.
+    pub ip_allowlist: Vec<String>,
+    /// A rate limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Changes to a key; `None` leaves a setting as it is.
@@ -114,30 +130,43 @@ pub struct KeyChanges {
     pub scopes: Option<Vec<String>>,
     /// New expiry: `Some(None)` means never.
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// New metadata: `Some(None)` removes it.
+    pub meta: Option<Option<serde_json::Value>>,
+    /// New allowlist: `Some(vec![])` removes it.
+    pub ip_allowlist: Option<Vec<String>>,
+    /// New rate limit: `Some(None)` removes it.
+    pub rate_limit: Option<Option<RateLimit>>,
 }
 
-/// How long a rolled key keeps working.
+/// How long a rolled key keeps working: the portal offers none, 1 h, 24 h and 7 d; services may ask for
+/// any number of seconds up to [`Grace::MAX_SECONDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grace {
-    /// It stops at once.
-    None,
-    /// One hour.
-    OneHour,
-    /// A day.
-    OneDay,
-    /// A week.
-    OneWeek,
-}
+pub struct Grace(Duration);
 
+#[allow(non_upper_case_globals)]
 impl Grace {
+    /// It stops at once.
+    pub const None: Self = Self(Duration::zero());
+    /// One hour.
+    pub const OneHour: Self = Self(Duration::hours(1));
+    /// A day.
+    pub const OneDay: Self = Self(Duration::hours(24));
+    /// A week.
+    pub const OneWeek: Self = Self(Duration::days(7));
+    /// The longest grace period: 30 days.
+    pub const MAX_SECONDS: u32 = 30 * 86_400;
+
+    /// A grace period of `seconds`, at most 30 days.
+    pub fn seconds(seconds: u32) -> Result<Self, KeyError> {
+        if seconds > Self::MAX_SECONDS {
+            return Err(invalid("grace_seconds", "Choose a grace period of at most 30 days (2592000 seconds)."));
+        }
+        Ok(Self(Duration::seconds(i64::from(seconds))))
+    }
+
     /// The grace period's length.
     pub fn duration(self) -> Duration {
-        match self {
-            Self::None => Duration::zero(),
-            Self::OneHour => Duration::hours(1),
-            Self::OneDay => Duration::hours(24),
-            Self::OneWeek => Duration::days(7),
-        }
+        self.0
     }
 }
 
@@ -171,6 +200,39 @@ pub enum KeyError {
 
 fn invalid(field: &'static str, message: impl Into<String>) -> KeyError {
     KeyError::Invalid { field, message: message.into() }
+}
+
+impl From<ControlError> for KeyError {
+    fn from(err: ControlError) -> Self {
+        KeyError::Invalid { field: err.field, message: err.message }
+    }
+}
+
+/// The checked controls, in stored form.
+struct StoredControls {
+    meta: Option<String>,
+    ip_allowlist: Option<String>,
+    rate_limit: (Option<i32>, Option<i32>),
+}
+
+fn check_controls(
+    meta: Option<&serde_json::Value>,
+    allowlist: &[String],
+    rate_limit: Option<RateLimit>,
+) -> Result<StoredControls, KeyError> {
+    let rate_limit = match rate_limit {
+        Some(rate) => Some(RateLimit::new(rate.limit, rate.window_seconds)?),
+        None => None,
+    };
+    Ok(StoredControls {
+        meta: controls::check_meta(meta)?,
+        ip_allowlist: controls::allowlist_json(&controls::check_allowlist(allowlist)?),
+        rate_limit: RateLimit::to_columns(rate_limit),
+    })
+}
+
+fn rate_words(rate: Option<RateLimit>) -> String {
+    rate.map_or_else(|| "no rate limit".to_owned(), |r| format!("{} requests per {} s", r.limit, r.window_seconds))
 }
 
 fn check_name(name: &str) -> Result<String, KeyError> {
@@ -223,6 +285,10 @@ fn to_key(row: Model) -> ApiKey {
         revoked_at: row.revoked_at,
         rolled_into: row.rolled_into,
         last_used_at: row.last_used_at,
+        last_used_ip: row.last_used_ip,
+        meta: controls::read_meta(row.meta.as_deref()),
+        ip_allowlist: controls::read_allowlist(row.ip_allowlist.as_deref()).iter().map(ToString::to_string).collect(),
+        rate_limit: RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds),
     }
 }
 
@@ -257,6 +323,8 @@ pub struct KeyServices<'a> {
     pub policy: &'a KeyPolicy,
     /// The scopes keys may carry.
     pub catalogue: &'a ScopeCatalogue,
+    /// The verification cache, invalidated by every change.
+    pub cache: &'a KeyCache,
 }
 
 /// Creates a key for `account_id`; the plaintext is returned here and nowhere else, ever.
@@ -271,6 +339,7 @@ pub async fn create_key(
     let name = check_name(&new.name)?;
     let scopes = check_scopes(services.catalogue, &new.scopes)?;
     let expires_at = check_expiry(services.policy, now, new.expires_at)?;
+    let stored = check_controls(new.meta.as_ref(), &new.ip_allowlist, new.rate_limit)?;
     let txn = db.begin().await?;
     let live = live_keys(&txn, account_id, now).await?;
     if live >= services.policy.max_keys_per_account {
@@ -278,12 +347,31 @@ pub async fn create_key(
     }
     let (row, plaintext) =
         insert_key(&txn, &services.policy.prefix, account_id, &name, &scopes, expires_at, now).await?;
-    let detail = format!("scopes {}; {}", scopes.join(", "), expiry_words(expires_at));
+    let row = if stored.meta.is_some() || stored.ip_allowlist.is_some() || stored.rate_limit.0.is_some() {
+        let mut active: ActiveModel = row.into();
+        active.meta = Set(stored.meta);
+        active.ip_allowlist = Set(stored.ip_allowlist);
+        active.ratelimit_limit = Set(stored.rate_limit.0);
+        active.ratelimit_window_seconds = Set(stored.rate_limit.1);
+        active.update(&txn).await?
+    } else {
+        row
+    };
+    let created = to_key(row.clone());
+    let mut detail = format!("scopes {}; {}", scopes.join(", "), expiry_words(expires_at));
+    if !created.ip_allowlist.is_empty() {
+        detail.push_str(&format!("; allowlist {}", created.ip_allowlist.join(", ")));
+    }
+    if created.rate_limit.is_some() {
+        detail.push_str(&format!("; {}", rate_words(created.rate_limit)));
+    }
     let event =
         NewEvent { account_id, kind: EventKind::KeyCreated, key: Some((&row.id, &row.name)), detail: Some(detail) };
     activity::record(&txn, services.clock, origin, event).await?;
     txn.commit().await?;
-    Ok((to_key(row), plaintext))
+    // A verification of this very key before it existed left its hash in the negative cache.
+    services.cache.invalidate(&format::hash(&plaintext));
+    Ok((created, plaintext))
 }
 
 async fn insert_key(
@@ -330,6 +418,50 @@ pub async fn list_keys(db: &impl ConnectionTrait, account_id: &str) -> Result<Ve
         .all(db)
         .await?;
     Ok(rows.into_iter().map(to_key).collect())
+}
+
+/// One page of the account's keys, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys on this page.
+    pub keys: Vec<ApiKey>,
+    /// The page number, from 1.
+    pub page: u64,
+    /// How many pages there are (at least 1).
+    pub pages: u64,
+    /// How many keys the account has.
+    pub total: u64,
+}
+
+/// Most keys on one page.
+pub const MAX_KEYS_PER_PAGE: u64 = 100;
+
+/// Page `page` (from 1) of the account's keys, `per_page` (1..=100) a page, newest first.
+pub async fn page_of_keys(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    page: u64,
+    per_page: u64,
+) -> Result<KeyPage, DbErr> {
+    use sea_orm::QuerySelect;
+    let per_page = per_page.clamp(1, MAX_KEYS_PER_PAGE);
+    let total = Entity::find().filter(Column::AccountId.eq(account_id)).count(db).await?;
+    let pages = total.div_ceil(per_page).max(1);
+    let page = page.clamp(1, pages);
+    let rows = Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(db)
+        .await?;
+    Ok(KeyPage { keys: rows.into_iter().map(to_key).collect(), page, pages, total })
+}
+
+/// Any account's key by id, for services that manage keys on the operator's behalf.
+pub async fn find_any_key(db: &impl ConnectionTrait, key_id: &str) -> Result<ApiKey, KeyError> {
+    Entity::find_by_id(key_id.to_owned()).one(db).await?.map(to_key).ok_or(KeyError::NotFound)
 }
 
 /// One of the account's keys.
@@ -379,6 +511,34 @@ pub async fn update_key(
         }
         active.expires_at = Set(expires_at);
     }
+    if let Some(meta) = &changes.meta {
+        let meta = controls::check_meta(meta.as_ref())?;
+        if controls::read_meta(meta.as_deref()) != before.meta {
+            said.push("metadata changed".to_owned());
+        }
+        active.meta = Set(meta);
+    }
+    if let Some(allowlist) = &changes.ip_allowlist {
+        let networks = controls::check_allowlist(allowlist)?;
+        let after: Vec<String> = networks.iter().map(ToString::to_string).collect();
+        if after != before.ip_allowlist {
+            let words = |list: &[String]| if list.is_empty() { "anywhere".to_owned() } else { list.join(", ") };
+            said.push(format!("allowlist {} → {}", words(&before.ip_allowlist), words(&after)));
+        }
+        active.ip_allowlist = Set(controls::allowlist_json(&networks));
+    }
+    if let Some(rate_limit) = changes.rate_limit {
+        let rate_limit = match rate_limit {
+            Some(rate) => Some(RateLimit::new(rate.limit, rate.window_seconds)?),
+            None => None,
+        };
+        if rate_limit != before.rate_limit {
+            said.push(format!("{} → {}", rate_words(before.rate_limit), rate_words(rate_limit)));
+        }
+        let (limit, window) = RateLimit::to_columns(rate_limit);
+        active.ratelimit_limit = Set(limit);
+        active.ratelimit_window_seconds = Set(window);
+    }
     if said.is_empty() {
         return Ok(before);
     }
@@ -392,6 +552,7 @@ pub async fn update_key(
     };
     activity::record(&txn, services.clock, origin, event).await?;
     txn.commit().await?;
+    services.cache.invalidate(&KeyHash::from_stored(updated.key_hash.clone()));
     Ok(to_key(updated))
 }
 
@@ -431,7 +592,7 @@ pub async fn roll_key(
     inherit.ip_allowlist = Set(old.ip_allowlist.clone());
     inherit.ratelimit_limit = Set(old.ratelimit_limit);
     inherit.ratelimit_window_seconds = Set(old.ratelimit_window_seconds);
-    inherit.update(&txn).await?;
+    let successor = inherit.update(&txn).await?;
 
     let grace_end = now + grace.duration();
     let old_expiry = old.expires_at.map_or(grace_end, |expiry| expiry.min(grace_end));
@@ -451,17 +612,21 @@ pub async fn roll_key(
     };
     activity::record(&txn, services.clock, origin, event).await?;
     txn.commit().await?;
+    services.cache.invalidate(&KeyHash::from_stored(rolled.key_hash));
+    services.cache.invalidate(&format::hash(&plaintext));
     Ok((to_key(successor), plaintext))
 }
 
-/// Revokes a key at once. Revoking a revoked key changes nothing.
+/// Revokes a key at once: the very next verification on this instance answers REVOKED. Revoking a revoked
+/// key changes nothing.
 pub async fn revoke_key(
     db: &impl TransactionTrait,
-    clock: &dyn Clock,
+    services: KeyServices<'_>,
     origin: &Origin,
     account_id: &str,
     key_id: &str,
 ) -> Result<ApiKey, KeyError> {
+    let clock = services.clock;
     let txn = db.begin().await?;
     let row = owned_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
@@ -476,5 +641,6 @@ pub async fn revoke_key(
         NewEvent { account_id, kind: EventKind::KeyRevoked, key: Some((&revoked.id, &revoked.name)), detail: None };
     activity::record(&txn, clock, origin, event).await?;
     txn.commit().await?;
+    services.cache.invalidate(&KeyHash::from_stored(revoked.key_hash.clone()));
     Ok(to_key(revoked))
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
+pub mod key_usage;
 pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;

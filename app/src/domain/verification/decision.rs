@@ -1,13 +1,13 @@
 //! The verification decision: given what is stored about a key and what a request asks, the outcome code.
-//! Checks run in the documented order: format → lookup → revoked / expired / disabled → IP → scopes
-//! (→ rate limit, which the caller applies only to a key that passed everything else, so a refused
-//! request consumes nothing).
+//! Checks run in the documented order: revoked / expired / disabled → IP → scopes. The format check and the
+//! lookup come before (see [`super::Verifier`]); the rate limit comes after, applied only to a key that passed
+//! everything else, so a refused request consumes nothing.
 
-use crate::domain::keys::format::{self, KeyPrefix};
-use crate::domain::storage::api_keys::{Column, Entity, Model};
+use crate::domain::keys::controls::{RateLimit, read_allowlist, read_meta};
+use crate::domain::storage::api_keys::Model;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::{Map, Value};
 use std::net::IpAddr;
 
 /// Every outcome of a verification.
@@ -34,6 +34,24 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the documented check order (VALID first).
+    pub const ALL: [Self; 9] = [
+        Self::Valid,
+        Self::Malformed,
+        Self::NotFound,
+        Self::Revoked,
+        Self::Expired,
+        Self::Disabled,
+        Self::IpNotAllowed,
+        Self::InsufficientScopes,
+        Self::RateLimited,
+    ];
+
+    /// The code for a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The wire name, e.g. `INSUFFICIENT_SCOPES`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,7 +72,7 @@ impl Code {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     /// Key id.
-    pub id: String,
+    pub id: std::sync::Arc<str>,
     /// Owner.
     pub account_id: String,
     /// Name.
@@ -71,18 +89,22 @@ pub struct KeyRecord {
     pub disabled: bool,
     /// Networks the key may be used from; empty means anywhere.
     pub ip_allowlist: Vec<IpNet>,
+    /// Returned to the service on a valid verification.
+    pub meta: Option<Map<String, Value>>,
+    /// The key's own rate limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl From<Model> for KeyRecord {
     fn from(row: Model) -> Self {
-        let allowlist: Vec<String> =
-            row.ip_allowlist.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
         Self {
             scopes: serde_json::from_str(&row.scopes).unwrap_or_default(),
-            ip_allowlist: allowlist.iter().filter_map(|net| net.parse().ok()).collect(),
+            ip_allowlist: read_allowlist(row.ip_allowlist.as_deref()),
+            meta: read_meta(row.meta.as_deref()),
+            rate_limit: RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds),
             rolled: row.rolled_into.is_some(),
             disabled: false,
-            id: row.id,
+            id: row.id.into(),
             account_id: row.account_id,
             name: row.name,
             expires_at: row.expires_at,
@@ -122,20 +144,6 @@ pub fn decide(record: &KeyRecord, ask: Ask<'_>, now: DateTime<Utc>) -> Code {
     Code::Valid
 }
 
-/// The stored key `presented` stands for: `Err(Malformed)` without any lookup when the format is wrong,
-/// `Err(NotFound)` when no key has its hash.
-pub async fn look_up(
-    db: &impl ConnectionTrait,
-    prefix: &KeyPrefix,
-    presented: &str,
-) -> Result<Result<KeyRecord, Code>, DbErr> {
-    let Ok(key) = format::parse(prefix, presented) else {
-        return Ok(Err(Code::Malformed));
-    };
-    let row = Entity::find().filter(Column::KeyHash.eq(format::hash(&key).as_hex())).one(db).await?;
-    Ok(row.map(KeyRecord::from).ok_or(Code::NotFound))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +164,8 @@ mod tests {
             rolled: false,
             disabled: false,
             ip_allowlist: vec![],
+            meta: None,
+            rate_limit: None,
         }
     }
 

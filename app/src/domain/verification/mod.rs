@@ -1,0 +1,134 @@
+//! The verification engine: the hot path behind `POST /v1/keys/verify`.
+//!
+//! A presented key is checked for format and checksum first (MALFORMED touches neither cache nor
+//! database), then looked up by hash in the in-memory [`KeyCache`] and only on a miss in the database, then
+//! decided ([`decide`]), then charged against its rate limit, and finally counted for usage in memory.
+
+mod cache;
+mod decision;
+mod rate_limit;
+
+pub use cache::{Cached, Generation, KeyCache};
+pub use decision::{Ask, Code, KeyRecord, decide};
+pub use rate_limit::{RateLimitState, RateLimits};
+
+use crate::domain::clock::SharedClock;
+use crate::domain::keys::format::{self, KeyPrefix};
+use crate::domain::storage::api_keys::{Column, Entity};
+use crate::domain::usage::UsageCounter;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a service asks about a presented key.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The key as presented (never logged).
+    pub key: &'a str,
+    /// Scopes the request needs; all are required.
+    pub scopes: &'a [String],
+    /// The end client's address, when the service passes it on.
+    pub ip: Option<IpAddr>,
+}
+
+/// The answer to a verification.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The outcome.
+    pub code: Code,
+    /// The stored key, unless the code is MALFORMED or NOT_FOUND.
+    pub key: Option<Arc<KeyRecord>>,
+    /// Where the key stands against its rate limit, if it has one and got that far.
+    pub rate_limit: Option<RateLimitState>,
+}
+
+impl Verdict {
+    fn bare(code: Code) -> Self {
+        Self { code, key: None, rate_limit: None }
+    }
+
+    /// Whether the key may be used.
+    pub fn is_valid(&self) -> bool {
+        self.code == Code::Valid
+    }
+
+    /// A valid key that was rolled: it works only until its grace period ends.
+    pub fn rolled(&self) -> bool {
+        self.is_valid() && self.key.as_ref().is_some_and(|key| key.rolled)
+    }
+}
+
+/// The verification engine of one instance.
+pub struct Verifier {
+    prefix: KeyPrefix,
+    clock: SharedClock,
+    cache: Arc<KeyCache>,
+    limits: RateLimits,
+    usage: Arc<UsageCounter>,
+    lookups: AtomicU64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("prefix", &self.prefix).field("cache", &self.cache).finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// An engine for keys with `prefix`, reading and filling `cache` and counting into `usage`.
+    pub fn new(prefix: KeyPrefix, clock: SharedClock, cache: Arc<KeyCache>, usage: Arc<UsageCounter>) -> Self {
+        Self { prefix, clock, cache, limits: RateLimits::default(), usage, lookups: AtomicU64::new(0) }
+    }
+
+    /// The cache this engine reads; key changes must invalidate it.
+    pub fn cache(&self) -> &Arc<KeyCache> {
+        &self.cache
+    }
+
+    /// The usage counter this engine counts into.
+    pub fn usage(&self) -> &Arc<UsageCounter> {
+        &self.usage
+    }
+
+    /// How many times a key was read from the database (cache misses).
+    pub fn database_lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// Verifies a presented key.
+    pub async fn verify(&self, db: &impl ConnectionTrait, request: Request<'_>) -> Result<Verdict, DbErr> {
+        let Ok(key) = format::parse(&self.prefix, request.key) else {
+            return Ok(Verdict::bare(Code::Malformed));
+        };
+        let hash = format::hash(&key);
+        let record = match self.cache.get(&hash) {
+            Some(Cached::Key(record)) => record,
+            Some(Cached::Unknown) => return Ok(Verdict::bare(Code::NotFound)),
+            None => {
+                let read_began = self.cache.generation();
+                self.lookups.fetch_add(1, Ordering::Relaxed);
+                let row = Entity::find().filter(Column::KeyHash.eq(hash.as_hex())).one(db).await?;
+                let Some(row) = row else {
+                    self.cache.fill(hash, Cached::Unknown, read_began);
+                    return Ok(Verdict::bare(Code::NotFound));
+                };
+                let record = Arc::new(KeyRecord::from(row));
+                self.cache.fill(hash, Cached::Key(record.clone()), read_began);
+                record
+            }
+        };
+        let now = self.clock.now();
+        let mut code = decide(&record, Ask { scopes: request.scopes, ip: request.ip }, now);
+        let mut rate_limit = None;
+        if let (Code::Valid, Some(rate)) = (code, record.rate_limit) {
+            let state = self.limits.take(&record.id, rate, now);
+            if state.is_err() {
+                code = Code::RateLimited;
+            }
+            rate_limit = Some(state.unwrap_or_else(|refused| refused));
+        }
+        self.usage.record(&record.id, now, code, request.ip);
+        Ok(Verdict { code, key: Some(record), rate_limit })
+    }
+}

@@ -1,0 +1,126 @@
+//! The one error envelope of the `/v1` API: `{"error": {"code", "message", "field"?}}` with the matching
+//! HTTP status. Internal errors are logged here and answered with a generic message.
+
+use app::domain::keys::manage::KeyError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error response of the `/v1` API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `unauthorized`, `insufficient_permission`, `invalid_json`, `invalid_request`,
+    /// `not_found`, `conflict`, `limit_reached`, `payload_too_large`, `method_not_allowed`, `timeout`,
+    /// `internal`.
+    #[schema(example = "not_found")]
+    pub code: &'static str,
+    /// For people.
+    #[schema(example = "No key with this id.")]
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+/// An error answered by a `/v1` handler.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+}
+
+impl ApiError {
+    /// Any status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+
+    /// 401: no usable service token.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 400: the request is not what this endpoint takes.
+    pub fn invalid(field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self { field, ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message) }
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 500, with the cause logged and not shown.
+    pub fn internal(what: &str, err: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{what}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; try again.")
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(err: KeyError) -> Self {
+        match err {
+            KeyError::NotFound => Self::not_found("No key with this id."),
+            KeyError::Invalid { field, message } => Self::invalid(Some(field), message),
+            KeyError::LimitReached(_) => Self::new(StatusCode::CONFLICT, "limit_reached", err.to_string()),
+            KeyError::Finished(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            KeyError::Random(_) | KeyError::Database(_) => Self::internal("key operation failed", &err),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::internal("database error", &err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Turns the plain-text errors produced outside the handlers (body limit, timeout, unknown route, wrong
+/// method) into the envelope, so that every `/v1` error has the same shape.
+pub async fn envelope_stray_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is larger than 64 KiB."),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long."),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This path does not take this method."),
+        StatusCode::NOT_FOUND => ("not_found", "No such endpoint; see /v1/openapi.json."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send JSON."),
+        _ if status.is_server_error() => ("internal", "Something went wrong on our side; try again."),
+        _ => ("invalid_request", "The request was refused."),
+    };
+    let mut replaced = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        replaced.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    replaced
+}

@@ -1,0 +1,482 @@
+//! The management API: services with `keys:read` / `keys:write` create, read, change, roll and revoke
+//! customers' keys. Keys made here show up in the customer's portal; the activity log names the token.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, JsonBody};
+use super::verify::rfc3339;
+use crate::router::AppState;
+use app::domain::accounts::find_account_by_id_or_email;
+use app::domain::keys::controls::RateLimit;
+use app::domain::keys::manage::{self, ApiKey, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
+use app::domain::service_tokens::Permission;
+use app::domain::usage;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// A rate limit: at most `limit` verifications per `window_seconds`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitBody {
+    /// Requests allowed per window (1 to 1,000,000).
+    #[schema(example = 100)]
+    pub limit: u32,
+    /// The window in seconds (1 to 86,400).
+    #[schema(example = 60)]
+    pub window_seconds: u32,
+}
+
+impl From<RateLimitBody> for RateLimit {
+    fn from(body: RateLimitBody) -> Self {
+        RateLimit { limit: body.limit, window_seconds: body.window_seconds }
+    }
+}
+
+/// A key as services see it; never the key itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyResponse {
+    /// Public id.
+    pub id: String,
+    /// Prefix and first characters, e.g. `lk_3Fa9…`.
+    pub hint: String,
+    /// The owning account.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// `active`, `expires_soon`, `rolled`, `expired` or `revoked`.
+    pub status: &'static str,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed.
+    pub updated_at: String,
+    /// Expiry, or null for never (for a rolled key: the end of its grace period).
+    pub expires_at: Option<String>,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// The successor of a rolled key.
+    pub rolled_into: Option<String>,
+    /// The last verification (written within about a second).
+    pub last_used_at: Option<String>,
+    /// The client address given with the last verification.
+    pub last_used_ip: Option<String>,
+    /// Metadata returned on a valid verification.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Map<String, Value>>,
+    /// Networks the key may be used from; empty means anywhere.
+    pub ip_allowlist: Vec<String>,
+    /// The rate limit.
+    pub ratelimit: Option<RateLimitBody>,
+}
+
+/// A key just created or rolled: the only response that carries the key.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedKeyResponse {
+    /// The key itself; shown here once and never again.
+    pub key: String,
+    /// Its settings.
+    #[serde(flatten)]
+    pub settings: KeyResponse,
+}
+
+impl std::fmt::Debug for CreatedKeyResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKeyResponse").field("key", &"<redacted>").field("settings", &self.settings).finish()
+    }
+}
+
+fn key_response(key: ApiKey, now: DateTime<Utc>) -> KeyResponse {
+    let status = match key.status(now) {
+        KeyStatus::Active => "active",
+        KeyStatus::ExpiresSoon => "expires_soon",
+        KeyStatus::Rolled { .. } => "rolled",
+        KeyStatus::Expired => "expired",
+        KeyStatus::Revoked => "revoked",
+    };
+    KeyResponse {
+        status,
+        created_at: rfc3339(key.created_at),
+        updated_at: rfc3339(key.updated_at),
+        expires_at: key.expires_at.map(rfc3339),
+        revoked_at: key.revoked_at.map(rfc3339),
+        last_used_at: key.last_used_at.map(rfc3339),
+        ratelimit: key.rate_limit.map(|r| RateLimitBody { limit: r.limit, window_seconds: r.window_seconds }),
+        id: key.id,
+        hint: key.hint,
+        account_id: key.account_id,
+        name: key.name,
+        scopes: key.scopes,
+        rolled_into: key.rolled_into,
+        last_used_ip: key.last_used_ip,
+        meta: key.meta,
+        ip_allowlist: key.ip_allowlist,
+    }
+}
+
+fn services(state: &AppState) -> KeyServices<'_> {
+    KeyServices {
+        clock: state.clock.as_ref(),
+        policy: &state.keys,
+        catalogue: &state.scopes,
+        cache: state.verification.verifier.cache(),
+    }
+}
+
+/// A new key for a customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    /// The customer's account id or email address.
+    #[schema(example = "customer@example.com")]
+    pub account: String,
+    /// Name.
+    #[schema(example = "billing backend")]
+    pub name: String,
+    /// Scopes from the operator's catalogue.
+    #[schema(example = json!(["orders:read"]))]
+    pub scopes: Vec<String>,
+    /// Expiry (RFC 3339); absent or null for never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Metadata: a JSON object of at most 4 KiB, returned on a valid verification.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
+    /// IPv4/IPv6 networks (CIDR) or addresses the key may be used from.
+    #[schema(example = json!(["10.0.0.0/8"]))]
+    pub ip_allowlist: Option<Vec<String>>,
+    /// A rate limit.
+    pub ratelimit: Option<RateLimitBody>,
+}
+
+/// Create a key for a customer; the key is in this response only.
+#[utoipa::path(
+    post,
+    path = "/keys",
+    tag = "keys",
+    request_body = CreateKeyRequest,
+    responses(
+        (status = 201, description = "Created", body = CreatedKeyResponse),
+        (status = 400, description = "A field was refused", body = ErrorBody),
+        (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "The account holds as many live keys as allowed", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<CreateKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedKeyResponse>), ApiError> {
+    caller.require(Permission::KeysWrite)?;
+    let account = find_account_by_id_or_email(&state.db, &request.account)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No account with this id or email address."))?;
+    let new = NewKey {
+        name: request.name,
+        scopes: request.scopes,
+        expires_at: request.expires_at,
+        meta: request.meta,
+        ip_allowlist: request.ip_allowlist.unwrap_or_default(),
+        rate_limit: request.ratelimit.map(RateLimit::from),
+    };
+    let (key, plaintext) = manage::create_key(&state.db, services(&state), &caller.origin(), &account.id, &new).await?;
+    let settings = key_response(key, state.clock.now());
+    Ok((StatusCode::CREATED, Json(CreatedKeyResponse { key: plaintext.expose().to_owned(), settings })))
+}
+
+/// Read a key.
+#[utoipa::path(
+    get,
+    path = "/keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path, description = "Key id")),
+    responses(
+        (status = 200, description = "The key", body = KeyResponse),
+        (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn get_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<KeyResponse>, ApiError> {
+    caller.require(Permission::KeysRead)?;
+    let key = manage::find_any_key(&state.db, &id).await?;
+    Ok(Json(key_response(key, state.clock.now())))
+}
+
+/// Which keys to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The customer's account id or email address.
+    pub account: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Keys per page, 1 to 100 (default 25).
+    pub per_page: Option<u64>,
+}
+
+/// A page of an account's keys, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyListResponse {
+    /// The keys.
+    pub keys: Vec<KeyResponse>,
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages there are.
+    pub pages: u64,
+    /// How many keys the account has.
+    pub total: u64,
+}
+
+/// List a customer's keys.
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "keys",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of keys", body = KeyListResponse),
+        (status = 400, description = "No account given", body = ErrorBody),
+        (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<KeyListResponse>, ApiError> {
+    caller.require(Permission::KeysRead)?;
+    let Query(query) = query.map_err(|err| ApiError::invalid(None, err.body_text()))?;
+    let account = query.account.ok_or_else(|| {
+        ApiError::invalid(Some("account"), "Name the account: /v1/keys?account=<account id or email>.")
+    })?;
+    let account = find_account_by_id_or_email(&state.db, &account)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No account with this id or email address."))?;
+    let page =
+        manage::page_of_keys(&state.db, &account.id, query.page.unwrap_or(1), query.per_page.unwrap_or(25)).await?;
+    let now = state.clock.now();
+    Ok(Json(KeyListResponse {
+        keys: page.keys.into_iter().map(|key| key_response(key, now)).collect(),
+        page: page.page,
+        pages: page.pages,
+        total: page.total,
+    }))
+}
+
+/// Tells an absent field (`None`) from one set to null (`Some(None)`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Changes to a key; absent fields stay as they are, null removes an optional setting.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateKeyRequest {
+    /// New name.
+    pub name: Option<String>,
+    /// New scopes.
+    pub scopes: Option<Vec<String>>,
+    /// New expiry; null for never.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// New metadata; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Option<Value>>,
+    /// New allowlist; null or [] removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub ip_allowlist: Option<Option<Vec<String>>>,
+    /// New rate limit; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<RateLimitBody>)]
+    pub ratelimit: Option<Option<RateLimitBody>>,
+}
+
+/// Change a key.
+#[utoipa::path(
+    patch,
+    path = "/keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path, description = "Key id")),
+    request_body = UpdateKeyRequest,
+    responses(
+        (status = 200, description = "The changed key", body = KeyResponse),
+        (status = 400, description = "A field was refused", body = ErrorBody),
+        (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+        (status = 409, description = "The key is revoked or rolled", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn update_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<UpdateKeyRequest>,
+) -> Result<Json<KeyResponse>, ApiError> {
+    caller.require(Permission::KeysWrite)?;
+    let key = manage::find_any_key(&state.db, &id).await?;
+    let changes = KeyChanges {
+        name: request.name,
+        scopes: request.scopes,
+        expires_at: request.expires_at,
+        meta: request.meta,
+        ip_allowlist: request.ip_allowlist.map(Option::unwrap_or_default),
+        rate_limit: request.ratelimit.map(|rate| rate.map(RateLimit::from)),
+    };
+    let key = manage::update_key(&state.db, services(&state), &caller.origin(), &key.account_id, &id, &changes).await?;
+    Ok(Json(key_response(key, state.clock.now())))
+}
+
+/// How long the rolled key keeps working.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollRequest {
+    /// Seconds the old key stays valid (0 to 2,592,000; default 0).
+    #[serde(default)]
+    #[schema(example = 3600)]
+    pub grace_seconds: u32,
+}
+
+/// Roll a key: a successor with the same settings, shown once; the old key works until the grace ends.
+#[utoipa::path(
+    post,
+    path = "/keys/{id}/roll",
+    tag = "keys",
+    params(("id" = String, Path, description = "Key id")),
+    request_body = RollRequest,
+    responses(
+        (status = 201, description = "The successor", body = CreatedKeyResponse),
+        (status = 400, description = "A field was refused", body = ErrorBody),
+        (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+        (status = 409, description = "The key is revoked, expired or already rolled", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn roll_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<RollRequest>,
+) -> Result<(StatusCode, Json<CreatedKeyResponse>), ApiError> {
+    caller.require(Permission::KeysWrite)?;
+    let grace = Grace::seconds(request.grace_seconds)?;
+    let key = manage::find_any_key(&state.db, &id).await?;
+    let (successor, plaintext) =
+        manage::roll_key(&state.db, services(&state), &caller.origin(), &key.account_id, &id, grace).await?;
+    let settings = key_response(successor, state.clock.now());
+    Ok((StatusCode::CREATED, Json(CreatedKeyResponse { key: plaintext.expose().to_owned(), settings })))
+}
+
+/// Revoke a key: the next verification on this instance answers REVOKED.
+#[utoipa::path(
+    post,
+    path = "/keys/{id}/revoke",
+    tag = "keys",
+    params(("id" = String, Path, description = "Key id")),
+    responses(
+        (status = 200, description = "The revoked key", body = KeyResponse),
+        (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<KeyResponse>, ApiError> {
+    caller.require(Permission::KeysWrite)?;
+    let key = manage::find_any_key(&state.db, &id).await?;
+    let key = manage::revoke_key(&state.db, services(&state), &caller.origin(), &key.account_id, &id).await?;
+    Ok(Json(key_response(key, state.clock.now())))
+}
+
+/// Which hours to read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// Start (RFC 3339); default 24 hours before `until`.
+    pub since: Option<DateTime<Utc>>,
+    /// End (RFC 3339); default now. At most 31 days after `since`.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// One hour of verifications.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageBucket {
+    /// The start of the hour (RFC 3339).
+    pub start: String,
+    /// Verifications per outcome code, e.g. `{"VALID": 3}`.
+    #[schema(value_type = Object)]
+    pub counts: BTreeMap<&'static str, u64>,
+}
+
+/// A key's usage, hour by hour.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageResponse {
+    /// The key.
+    pub key_id: String,
+    /// One bucket per hour, oldest first (counts reach the database within about a second).
+    pub buckets: Vec<UsageBucket>,
+}
+
+/// A key's verifications per hour and outcome code.
+#[utoipa::path(
+    get,
+    path = "/keys/{id}/usage",
+    tag = "keys",
+    params(("id" = String, Path, description = "Key id"), UsageQuery),
+    responses(
+        (status = 200, description = "Hourly buckets", body = UsageResponse),
+        (status = 400, description = "A bad range", body = ErrorBody),
+        (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+    ),
+    security(("service_token" = []))
+)]
+pub async fn key_usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<UsageResponse>, ApiError> {
+    caller.require(Permission::KeysRead)?;
+    let Query(query) = query.map_err(|err| ApiError::invalid(None, err.body_text()))?;
+    let key = manage::find_any_key(&state.db, &id).await?;
+    let until = query.until.unwrap_or_else(|| state.clock.now());
+    let since = query.since.unwrap_or(until - Duration::hours(23));
+    if since > until {
+        return Err(ApiError::invalid(Some("since"), "'since' must come before 'until'."));
+    }
+    if until - since > usage::MAX_RANGE {
+        return Err(ApiError::invalid(Some("since"), "Ask for at most 31 days at once."));
+    }
+    let buckets = usage::hourly(&state.db, &key.id, since, until).await?;
+    Ok(Json(UsageResponse {
+        key_id: key.id,
+        buckets: buckets
+            .into_iter()
+            .map(|bucket| UsageBucket {
+                start: rfc3339(bucket.start),
+                counts: bucket.counts.into_iter().map(|(code, count)| (code.as_str(), count)).collect(),
+            })
+            .collect(),
+    }))
+}

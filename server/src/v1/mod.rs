@@ -1,0 +1,97 @@
+//! The `/v1` JSON API for the provider's services: key verification (the hot path) and key management,
+//! authenticated by service tokens, described by the OpenAPI document at `/v1/openapi.json`. Every route is
+//! registered together with its OpenAPI operation, so the document cannot miss one.
+
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod verify;
+
+use crate::router::AppState;
+use app::domain::clock::SharedClock;
+use app::domain::keys::format::KeyPrefix;
+use app::domain::service_tokens::TokenCache;
+use app::domain::usage::UsageCounter;
+use app::domain::verification::{KeyCache, Verifier};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What the `/v1` API shares between requests: the verification engine and recent service-token checks.
+#[derive(Debug, Clone)]
+pub struct VerificationServices {
+    /// The engine, with its key cache and usage counter.
+    pub verifier: Arc<Verifier>,
+    /// Recent service-token authentications.
+    pub tokens: Arc<TokenCache>,
+    /// The prefix of service tokens.
+    pub token_prefix: KeyPrefix,
+}
+
+impl VerificationServices {
+    /// Fresh caches and counters for keys with `key_prefix` and service tokens with `token_prefix`.
+    pub fn new(key_prefix: KeyPrefix, token_prefix: KeyPrefix, clock: SharedClock) -> Self {
+        let verifier =
+            Verifier::new(key_prefix, clock, Arc::new(KeyCache::default()), Arc::new(UsageCounter::default()));
+        Self { verifier: Arc::new(verifier), tokens: Arc::new(TokenCache::default()), token_prefix }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey API",
+        description = "Verify API keys and manage them for your customers. Authenticate with \
+                       `Authorization: Bearer <service token>`; errors are `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&BearerToken),
+    tags(
+        (name = "verification", description = "The hot path: check a presented key"),
+        (name = "keys", description = "Manage customers' keys")
+    )
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "service_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A service token created with `latchkey service-token create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The `/v1` routes (relative to `/v1`) and the OpenAPI document describing exactly them.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, operations) = OpenApiRouter::new()
+        .routes(routes!(verify::verify_key))
+        .routes(routes!(keys::create_key, keys::list_keys))
+        .routes(routes!(keys::get_key, keys::update_key))
+        .routes(routes!(keys::roll_key))
+        .routes(routes!(keys::revoke_key))
+        .routes(routes!(keys::key_usage))
+        .split_for_parts();
+    (router, ApiDoc::openapi().nest("/v1", operations))
+}
+
+/// The router to nest at `/v1`, with `GET /v1/openapi.json` and the error envelope around everything.
+pub fn router() -> Router<AppState> {
+    let (routes, document) = routes();
+    let document = Arc::new(document);
+    routes
+        .route("/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
+        .fallback(|| std::future::ready(error::ApiError::not_found("No such endpoint; see /v1/openapi.json.")))
+        .layer(axum::middleware::map_response(error::envelope_stray_errors))
+}
