@@ -84,6 +84,7 @@ impl AppState {
         provide_context(self.scopes.clone());
         provide_context(self.verification.verifier.cache().clone());
         provide_context(self.verification.tokens.clone());
+        provide_context(app::domain::service_tokens::ServiceTokenPrefix(self.verification.token_prefix.clone()));
     }
 }
 

@@ -29,6 +29,8 @@ pub struct KeyView {
     pub ip_allowlist: Vec<String>,
     /// Its rate limit, if any.
     pub rate_limit: Option<RateLimitView>,
+    /// Its metadata, pretty-printed JSON, if any.
+    pub meta: Option<String>,
     /// Where it stands.
     pub status: KeyStatusView,
 }
@@ -295,7 +297,7 @@ pub async fn activity(page: Option<u64>) -> Result<ActivityView, ApiError> {
 
 /// Conversions between the domain and the wire, on the server only.
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use super::{EventView, KeyStatusView, KeyView, RateLimitView};
     use crate::api::ApiError;
     use crate::api::server_context::{client, internal, reject, service, signed_in};
@@ -413,6 +415,7 @@ mod server {
             rate_limit: key
                 .rate_limit
                 .map(|rate| RateLimitView { limit: rate.limit, window_seconds: rate.window_seconds }),
+            meta: key.meta.as_ref().and_then(|meta| serde_json::to_string_pretty(meta).ok()),
             status,
         }
     }

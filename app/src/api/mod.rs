@@ -7,5 +7,6 @@ pub mod error;
 pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod server_context;
+pub mod service_tokens;
 
 pub use error::ApiError;

@@ -258,3 +258,7 @@ impl TokenCache {
         self.results.clear();
     }
 }
+
+/// The deployment's service-token prefix, as the server provides it to the operator pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTokenPrefix(pub KeyPrefix);

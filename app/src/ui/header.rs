@@ -23,6 +23,9 @@ pub fn SiteHeader() -> impl IntoView {
                                 Ok(Some(account)) => view! {
                                     <a class="nav-link" href="/">"Keys"</a>
                                     <a class="nav-link" href="/activity">"Activity"</a>
+                                    {account.is_operator.then(|| view! {
+                                        <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
+                                    })}
                                     <AccountMenu account/>
                                 }.into_any(),
                                 _ => view! {

@@ -11,7 +11,10 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, SettingsPage, SignInPage, SignUpPage};
+use pages::{
+    ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, ServiceTokensPage, SettingsPage, SignInPage,
+    SignUpPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -61,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys/:id") view=KeyDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operator/service-tokens") view=ServiceTokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 </Routes>

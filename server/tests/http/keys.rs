@@ -127,3 +127,38 @@ async fn the_activity_log_lists_key_changes_for_the_owner_only() {
     let bobs = json(&app.get_json("/api/activity", &bob).await);
     assert!(bobs["events"].as_array().expect("events").iter().all(|e| e["what"] != "Key created"));
 }
+
+#[tokio::test]
+async fn the_key_page_sets_an_allowlist_and_a_rate_limit_that_verification_enforces() {
+    use app::domain::service_tokens::Permission;
+    use axum::http::Method;
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let created = create(&app, &cookie, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
+    let shown = json(&created);
+    let (id, plaintext) = (shown["key"]["id"].as_str().expect("id"), shown["plaintext"].as_str().expect("key"));
+    let token = app.service_token(&[Permission::Verify]).await;
+    let verify = |ip: &'static str| {
+        app.v1(Method::POST, "/v1/keys/verify", Some(&token), Some(serde_json::json!({"key": plaintext, "ip": ip})))
+    };
+    assert_eq!(verify("192.0.2.1").await.json()["code"], "VALID");
+
+    let bad = [("id", id), ("ip_allowlist", "10.0.0.0/8\nnot-a-network"), ("rate_limit", ""), ("rate_window", "")];
+    let refused = app.post_form("/api/keys/controls", &bad, Some(&cookie)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("not-a-network"), "{}", refused.body);
+    let half = [("id", id), ("ip_allowlist", ""), ("rate_limit", "5"), ("rate_window", "")];
+    let refused = app.post_form("/api/keys/controls", &half, Some(&cookie)).await;
+    assert!(refused.body.contains("rate_window"), "{}", refused.body);
+
+    let good = [("id", id), ("ip_allowlist", "10.0.0.0/8, 2001:db8::/32"), ("rate_limit", "1"), ("rate_window", "60")];
+    let saved = app.post_form("/api/keys/controls", &good, Some(&cookie)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(json(&saved)["ip_allowlist"], serde_json::json!(["10.0.0.0/8", "2001:db8::/32"]));
+    assert_eq!(json(&saved)["rate_limit"], serde_json::json!({"limit": 1, "window_seconds": 60}));
+    assert_eq!(verify("192.0.2.1").await.json()["code"], "IP_NOT_ALLOWED", "the change applies at once");
+    assert_eq!(verify("10.1.1.1").await.json()["code"], "VALID");
+    assert_eq!(verify("10.1.1.1").await.json()["code"], "RATE_LIMITED");
+    let log = app.get_json("/api/activity", &cookie).await;
+    assert!(log.body.contains("allowlist anywhere → 10.0.0.0/8, 2001:db8::/32"), "{}", log.body);
+}

@@ -2,7 +2,9 @@
 
 use crate::api::ApiError;
 use crate::api::auth::AccountView;
-use crate::api::keys::{GRACE_CHOICES, KeyView, RevokeKey, RollKey, UpdateKey, get_key, scope_catalogue};
+use crate::api::keys::{
+    GRACE_CHOICES, KeyView, RevokeKey, RollKey, UpdateKey, UpdateKeyControls, get_key, scope_catalogue,
+};
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce, StatusBadge};
@@ -26,8 +28,9 @@ fn key_page(_account: AccountView) -> AnyView {
     let update = ServerAction::<UpdateKey>::new();
     let roll = ServerAction::<RollKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
+    let controls = ServerAction::<UpdateKeyControls>::new();
     let key = Resource::new(
-        move || (id(), update.version().get(), roll.version().get(), revoke.version().get()),
+        move || (id(), update.version().get(), roll.version().get(), revoke.version().get(), controls.version().get()),
         |(id, ..)| get_key(id),
     );
     let scopes = Resource::new(|| (), |_| scope_catalogue());
@@ -37,7 +40,7 @@ fn key_page(_account: AccountView) -> AnyView {
             {move || Suspend::new(async move {
                 match (key.await, scopes.await) {
                     (Ok(key), Ok(catalogue)) => view! {
-                        <KeyDetail key catalogue update roll revoke/>
+                        <KeyDetail key catalogue update roll revoke controls/>
                     }.into_any(),
                     (Err(ApiError::NotFound), _) => view! { <NotFoundPage/> }.into_any(),
                     (Err(err), _) | (_, Err(err)) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
@@ -55,6 +58,7 @@ fn KeyDetail(
     update: ServerAction<UpdateKey>,
     roll: ServerAction<RollKey>,
     revoke: ServerAction<RevokeKey>,
+    controls: ServerAction<UpdateKeyControls>,
 ) -> impl IntoView {
     let update_result = Signal::derive(move || update.value().get().and_then(Result::err));
     let roll_result = Signal::derive(move || roll.value().get().and_then(Result::err));
@@ -71,11 +75,15 @@ fn KeyDetail(
     let live = key.status.is_live() && !matches!(key.status, crate::api::keys::KeyStatusView::Rolled { .. });
     let revocable = !matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
     let id = key.id.clone();
+    let access_controls = editable.then(|| view! { <AccessControls key=key.clone() controls/> });
     view! {
         <div class="page-head">
             <p class="breadcrumb"><a href="/">"API keys"</a></p>
             <h1 class="key-title">{key.name.clone()} " " <StatusBadge status=key.status.clone()/></h1>
-            <p class="lede"><code>{key.hint.clone()}</code> " · created " {key.created.clone()} " · last used " {key.last_used.clone()}</p>
+            <p class="lede">
+                <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " · last used " {key.last_used.clone()}
+                {key.last_used_ip.clone().map(|ip| view! { " from " <code>{ip}</code> })}
+            </p>
         </div>
         {move || rolled().map(|shown| view! {
             <ShownOnce key=shown.plaintext/>
@@ -99,6 +107,14 @@ fn KeyDetail(
                     </ActionForm>
                 </section>
             }
+        })}
+        {access_controls}
+        {key.meta.clone().map(|meta| view! {
+            <section class="card" aria-labelledby="meta-title">
+                <h2 id="meta-title">"Metadata"</h2>
+                <p class="field-hint">"Set by the provider's services and returned to them when this key is verified."</p>
+                <pre class="meta">{meta}</pre>
+            </section>
         })}
         {live.then(|| {
             let id = key.id.clone();
@@ -145,5 +161,57 @@ fn KeyDetail(
                 </section>
             }
         })}
+    }
+}
+
+/// Where the key may be used from and how often.
+#[component]
+fn AccessControls(key: KeyView, controls: ServerAction<UpdateKeyControls>) -> impl IntoView {
+    let result = Signal::derive(move || controls.value().get().and_then(Result::err));
+    let saved = move || matches!(controls.value().get(), Some(Ok(_)));
+    let allowlist = key.ip_allowlist.join("\n");
+    let (limit, window) = key
+        .rate_limit
+        .map_or((String::new(), String::new()), |rate| (rate.limit.to_string(), rate.window_seconds.to_string()));
+    let allowlist_error = move || result.get().and_then(|err| err.message_for("ip_allowlist"));
+    let rate_error = move || {
+        result.get().and_then(|err| {
+            err.message_for("rate_limit")
+                .or_else(|| err.message_for("rate_window"))
+                .or_else(|| err.message_for("ratelimit"))
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="controls-title">
+            <h2 id="controls-title">"Access controls"</h2>
+            <ActionForm action=controls attr:class="form" attr:novalidate=true>
+                <FormAlert result/>
+                <input type="hidden" name="id" value=key.id.clone()/>
+                <div class="field" class:field-invalid=move || allowlist_error().is_some()>
+                    <label for="field-ip_allowlist">"Allowed IP addresses"</label>
+                    <textarea id="field-ip_allowlist" name="ip_allowlist" rows="3" spellcheck="false"
+                        placeholder="203.0.113.0/24&#10;2001:db8::/32" aria-describedby="field-ip_allowlist-hint field-ip_allowlist-error">{allowlist}</textarea>
+                    <p class="field-hint" id="field-ip_allowlist-hint">"One address or network (CIDR) per line, IPv4 or IPv6. Leave empty to allow any address. Services must pass the caller's address when they verify a key with an allowlist."</p>
+                    <p class="field-error" id="field-ip_allowlist-error" aria-live="polite">{allowlist_error}</p>
+                </div>
+                <fieldset class="field rate-limit" class:field-invalid=move || rate_error().is_some()>
+                    <legend>"Rate limit"</legend>
+                    <div class="inline-inputs">
+                        <input id="field-rate_limit" name="rate_limit" type="number" min="1" max="1000000" inputmode="numeric"
+                            value=limit aria-label="Requests allowed" placeholder="100"/>
+                        <label for="field-rate_window">"requests per"</label>
+                        <input id="field-rate_window" name="rate_window" type="number" min="1" max="86400" inputmode="numeric"
+                            value=window aria-label="Window in seconds" placeholder="60"/>
+                        <span>"seconds"</span>
+                    </div>
+                    <p class="field-hint">"Leave both empty for no limit. Verifications over the limit answer RATE_LIMITED; refused verifications do not count."</p>
+                    <p class="field-error" aria-live="polite">{rate_error}</p>
+                </fieldset>
+                <p class="actions">
+                    <button type="submit" class="button button-primary">"Save access controls"</button>
+                    {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
+                </p>
+            </ActionForm>
+        </section>
     }
 }

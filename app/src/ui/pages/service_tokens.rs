@@ -1,0 +1,129 @@
+//! `/operator/service-tokens`: the operator lists, creates and revokes the tokens services use for the
+//! `/v1` API. Anyone else sees the not-found page.
+
+use crate::api::auth::AccountView;
+use crate::api::service_tokens::{
+    CreateServiceToken, PERMISSION_CHOICES, RevokeServiceToken, ServiceTokenView, list_service_tokens,
+};
+use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::guard::RequireAccount;
+use crate::ui::components::keys::ShownOnce;
+use crate::ui::pages::NotFoundPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The operator's service-token page.
+#[component]
+pub fn ServiceTokensPage() -> impl IntoView {
+    view! {
+        <Title text="Service tokens"/>
+        <RequireAccount page=tokens_page/>
+    }
+}
+
+fn tokens_page(account: AccountView) -> AnyView {
+    if !account.is_operator {
+        return view! { <NotFoundPage/> }.into_any();
+    }
+    let create = ServerAction::<CreateServiceToken>::new();
+    let revoke = ServerAction::<RevokeServiceToken>::new();
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_service_tokens());
+    let create_result = Signal::derive(move || create.value().get().and_then(Result::err));
+    let revoke_result = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    let created = move || create.value().get().and_then(Result::ok);
+    let permissions_error = move || create_result.get().and_then(|err| err.message_for("permissions"));
+    on_cleanup(move || create.value().set(None));
+    view! {
+        <div class="page-head">
+            <h1>"Service tokens"</h1>
+            <p class="lede">"Your own services present these to the " <code>"/v1"</code> " API: to verify customers' keys and to manage them. See " <a href="/v1/openapi.json">"the API description"</a> "."</p>
+        </div>
+        {move || created().map(|shown| view! {
+            <ShownOnce key=shown.plaintext/>
+        })}
+        <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+            {move || Suspend::new(async move {
+                match tokens.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty">"No service tokens yet. Create one below, or with " <code>"latchkey service-token create"</code> "."</p>
+                    }.into_any(),
+                    Ok(list) => view! { <TokenTable tokens=list revoke/> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <FormAlert result=revoke_result/>
+        <section class="card" aria-labelledby="new-token-title">
+            <h2 id="new-token-title">"New service token"</h2>
+            <ActionForm action=create attr:class="form" attr:novalidate=true>
+                <FormAlert result=create_result/>
+                <Field label="Name" name="name" maxlength=64 hint="The service that will use it, such as \"api-gateway\"." result=create_result/>
+                <fieldset class="field scope-choices" class:field-invalid=move || permissions_error().is_some()>
+                    <legend>"Permissions"</legend>
+                    {PERMISSION_CHOICES.iter().enumerate().map(|(i, (name, description))| {
+                        let id = format!("permission-{i}");
+                        let label_for = id.clone();
+                        view! {
+                            <label class="scope" for=label_for>
+                                <input type="checkbox" id=id name=format!("permissions[{i}]") value=*name checked=*name == "verify"/>
+                                <span><code>{*name}</code><span class="scope-description">{*description}</span></span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    <p class="field-error" aria-live="polite">{permissions_error}</p>
+                </fieldset>
+                <p class="actions"><button type="submit" class="button button-primary">"Create token"</button></p>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn TokenTable(tokens: Vec<ServiceTokenView>, revoke: ServerAction<RevokeServiceToken>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="keys tokens">
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Permissions"</th>
+                    <th scope="col">"Created"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    {tokens.into_iter().map(|token| {
+                        let confirming = RwSignal::new(false);
+                        let revoked = token.revoked.is_some();
+                        let id = token.id.clone();
+                        view! {
+                            <tr class:finished=revoked>
+                                <td data-label="Name">{token.name}</td>
+                                <td data-label="Token"><code>{token.hint}</code></td>
+                                <td data-label="Permissions">{token.permissions.join(", ")}</td>
+                                <td data-label="Created">{token.created}</td>
+                                <td data-label="Status">{match token.revoked {
+                                    Some(at) => view! { <span class="badge badge-dead">"Revoked"</span> <span class="detail">{at}</span> }.into_any(),
+                                    None => view! { <span class="badge badge-active">"Active"</span> }.into_any(),
+                                }}</td>
+                                <td data-label="">
+                                    {(!revoked).then(|| view! {
+                                        {move || if confirming.get() {
+                                            let id = id.clone();
+                                            view! {
+                                                <ActionForm action=revoke attr:class="confirm">
+                                                    <input type="hidden" name="id" value=id/>
+                                                    <button type="submit" class="button button-danger button-small">"Yes, revoke"</button>
+                                                    <button type="button" class="button button-small button-quiet" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        } else {
+                                            view! { <button type="button" class="button button-danger-outline button-small" on:click=move |_| confirming.set(true)>"Revoke"</button> }.into_any()
+                                        }}
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
