@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md). Each installs its tools when they are missing.
-.PHONY: run test build
+.PHONY: run test build bench
 
 BINARY := target/release/latchkey
 # Everything the release binary is built from; make rebuilds only when one of these is newer than it.
@@ -12,6 +12,10 @@ run: $(BINARY)
 ## Run every check and test: fmt, clippy (ssr and wasm32), SQLite and PostgreSQL tests, Playwright.
 test:
 	.ci/test.sh
+
+## Benchmark POST /v1/keys/verify against GET /healthz on this machine (release build, wrk, temporary SQLite).
+bench:
+	.ci/bench.sh
 
 ## Build target/release/latchkey (browser bundle embedded) without starting it.
 build: $(BINARY)

@@ -5,7 +5,7 @@ use crate::health;
 use crate::middleware::client_ip::record_client_ip;
 use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
 use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
-use crate::v1::{self, VerificationServices};
+use crate::v1::{self, ApiState, VerificationServices};
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::SharedClock;
 use app::domain::keys::manage::KeyPolicy;
@@ -84,7 +84,9 @@ impl AppState {
         provide_context(self.scopes.clone());
         provide_context(self.verification.verifier.cache().clone());
         provide_context(self.verification.tokens.clone());
-        provide_context(app::domain::service_tokens::ServiceTokenPrefix(self.verification.token_prefix.clone()));
+        provide_context(app::domain::service_tokens::ServiceTokenPrefix(
+            self.verification.token_prefix.as_ref().clone(),
+        ));
     }
 }
 
@@ -124,14 +126,20 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, render_context, move || shell(shell_options.clone()))
         .fallback(not_found)
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(origin_policy, refuse_cross_site));
-
-    Router::new()
+        .layer(axum::middleware::from_fn_with_state(origin_policy, refuse_cross_site))
+        .with_state(state.clone());
+    // Probes and the /v1 API get routers with small states of their own: axum clones a router's state for
+    // every request, and the portal's state (rendering options, catalogue, policies) is not small.
+    let probes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/pkg/{*path}", get(assets::bundle_file))
         .route("/favicon.svg", get(assets::favicon))
-        .nest("/v1", v1::router())
+        .with_state(state.db.clone());
+
+    Router::new()
+        .merge(probes)
+        .nest("/v1", v1::router(ApiState::from(&state)))
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
         .layer(axum::middleware::from_fn(record_client_ip))
@@ -146,7 +154,6 @@ pub fn app(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
 }
 
 async fn server_function(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {

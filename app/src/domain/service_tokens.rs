@@ -210,10 +210,12 @@ pub enum AuthenticateError {
 /// instance) stops working within this time; revocations through this instance take effect at once.
 pub const AUTHENTICATION_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
+type CachedAuthentication = (Result<std::sync::Arc<ServiceToken>, TokenRejection>, std::time::Instant);
+
 /// Recent authentication results by token hash, so the verification hot path does not read the database
 /// for the calling service's token on every request.
 pub struct TokenCache {
-    results: quick_cache::sync::Cache<format::KeyHash, (Result<ServiceToken, TokenRejection>, std::time::Instant)>,
+    results: quick_cache::sync::Cache<format::KeyHash, CachedAuthentication>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -235,7 +237,7 @@ impl TokenCache {
         db: &impl ConnectionTrait,
         prefix: &KeyPrefix,
         presented: &str,
-    ) -> Result<ServiceToken, AuthenticateError> {
+    ) -> Result<std::sync::Arc<ServiceToken>, AuthenticateError> {
         let token =
             format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
         let hash = format::hash(&token);
@@ -245,7 +247,7 @@ impl TokenCache {
             return result.map_err(AuthenticateError::Rejected);
         }
         let result = match authenticate(db, prefix, presented).await {
-            Ok(token) => Ok(token),
+            Ok(token) => Ok(std::sync::Arc::new(token)),
             Err(AuthenticateError::Rejected(rejection)) => Err(rejection),
             Err(err) => return Err(err),
         };

@@ -1,8 +1,8 @@
 //! What every `/v1` handler takes from a request: the calling service (from its bearer token) and a JSON
 //! body, each refused with the error envelope.
 
+use super::ApiState;
 use super::error::ApiError;
-use crate::router::AppState;
 use app::domain::activity::{Client, Origin};
 use app::domain::service_tokens::{AuthenticateError, Permission, ServiceToken, TokenRejection};
 use axum::body::Bytes;
@@ -13,14 +13,17 @@ use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The service behind a request, authenticated by `Authorization: Bearer <service token>`.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The token.
-    pub token: ServiceToken,
-    /// Where the request came from, for the activity log.
-    pub client: Client,
+    pub token: Arc<ServiceToken>,
+    /// The peer's address.
+    pub ip: Option<std::net::IpAddr>,
+    /// The user agent, kept as the header value: only management calls turn it into text.
+    pub user_agent: Option<axum::http::HeaderValue>,
 }
 
 impl Caller {
@@ -38,14 +41,15 @@ impl Caller {
 
     /// The actor and client for activity recorded on a customer's account.
     pub fn origin(&self) -> Origin {
-        Origin { actor: format!("service token \"{}\"", self.token.name), client: self.client.clone() }
+        let user_agent = self.user_agent.as_ref().and_then(|value| value.to_str().ok()).map(str::to_owned);
+        Origin { actor: format!("service token \"{}\"", self.token.name), client: Client { ip: self.ip, user_agent } }
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -67,8 +71,7 @@ impl FromRequestParts<AppState> for Caller {
             },
         )?;
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        let user_agent = parts.headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).map(str::to_owned);
-        Ok(Self { token, client: Client { ip, user_agent } })
+        Ok(Self { token, ip, user_agent: parts.headers.get(USER_AGENT).cloned() })
     }
 }
 

@@ -1,10 +1,10 @@
 //! The management API: services with `keys:read` / `keys:write` create, read, change, roll and revoke
 //! customers' keys. Keys made here show up in the customer's portal; the activity log names the token.
 
+use super::ApiState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody};
 use super::verify::rfc3339;
-use crate::router::AppState;
 use app::domain::accounts::find_account_by_id_or_email;
 use app::domain::keys::controls::RateLimit;
 use app::domain::keys::manage::{self, ApiKey, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
@@ -119,7 +119,7 @@ fn key_response(key: ApiKey, now: DateTime<Utc>) -> KeyResponse {
     }
 }
 
-fn services(state: &AppState) -> KeyServices<'_> {
+fn services(state: &ApiState) -> KeyServices<'_> {
     KeyServices {
         clock: state.clock.as_ref(),
         policy: &state.keys,
@@ -169,7 +169,7 @@ pub struct CreateKeyRequest {
     security(("service_token" = []))
 )]
 pub async fn create_key(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     JsonBody(request): JsonBody<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyResponse>), ApiError> {
@@ -204,7 +204,7 @@ pub async fn create_key(
     security(("service_token" = []))
 )]
 pub async fn get_key(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<KeyResponse>, ApiError> {
@@ -253,7 +253,7 @@ pub struct KeyListResponse {
     security(("service_token" = []))
 )]
 pub async fn list_keys(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<KeyListResponse>, ApiError> {
@@ -324,7 +324,7 @@ pub struct UpdateKeyRequest {
     security(("service_token" = []))
 )]
 pub async fn update_key(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(request): JsonBody<UpdateKeyRequest>,
@@ -370,7 +370,7 @@ pub struct RollRequest {
     security(("service_token" = []))
 )]
 pub async fn roll_key(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(request): JsonBody<RollRequest>,
@@ -398,7 +398,7 @@ pub async fn roll_key(
     security(("service_token" = []))
 )]
 pub async fn revoke_key(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<KeyResponse>, ApiError> {
@@ -452,7 +452,7 @@ pub struct UsageResponse {
     security(("service_token" = []))
 )]
 pub async fn key_usage(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,

@@ -10,11 +10,14 @@ pub mod verify;
 use crate::router::AppState;
 use app::domain::clock::SharedClock;
 use app::domain::keys::format::KeyPrefix;
+use app::domain::keys::manage::KeyPolicy;
+use app::domain::scopes::ScopeCatalogue;
 use app::domain::service_tokens::TokenCache;
 use app::domain::usage::UsageCounter;
 use app::domain::verification::{KeyCache, Verifier};
 use axum::routing::get;
 use axum::{Json, Router};
+use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -29,7 +32,7 @@ pub struct VerificationServices {
     /// Recent service-token authentications.
     pub tokens: Arc<TokenCache>,
     /// The prefix of service tokens.
-    pub token_prefix: KeyPrefix,
+    pub token_prefix: Arc<KeyPrefix>,
 }
 
 impl VerificationServices {
@@ -37,7 +40,50 @@ impl VerificationServices {
     pub fn new(key_prefix: KeyPrefix, token_prefix: KeyPrefix, clock: SharedClock) -> Self {
         let verifier =
             Verifier::new(key_prefix, clock, Arc::new(KeyCache::default()), Arc::new(UsageCounter::default()));
-        Self { verifier: Arc::new(verifier), tokens: Arc::new(TokenCache::default()), token_prefix }
+        Self {
+            verifier: Arc::new(verifier),
+            tokens: Arc::new(TokenCache::default()),
+            token_prefix: Arc::new(token_prefix),
+        }
+    }
+}
+
+/// What `/v1` handlers share. One `Arc`: axum clones a router's state for every request.
+#[derive(Debug, Clone)]
+pub struct ApiState(Arc<ApiServices>);
+
+/// The services behind [`ApiState`].
+#[derive(Debug)]
+pub struct ApiServices {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The time.
+    pub clock: SharedClock,
+    /// Key prefix and limits.
+    pub keys: KeyPolicy,
+    /// The scopes keys may carry.
+    pub scopes: ScopeCatalogue,
+    /// The engine and service-token checks.
+    pub verification: VerificationServices,
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = ApiServices;
+
+    fn deref(&self) -> &ApiServices {
+        &self.0
+    }
+}
+
+impl From<&AppState> for ApiState {
+    fn from(state: &AppState) -> Self {
+        Self(Arc::new(ApiServices {
+            db: state.db.clone(),
+            clock: state.clock.clone(),
+            keys: state.keys.clone(),
+            scopes: state.scopes.clone(),
+            verification: state.verification.clone(),
+        }))
     }
 }
 
@@ -74,7 +120,7 @@ impl Modify for BearerToken {
 }
 
 /// The `/v1` routes (relative to `/v1`) and the OpenAPI document describing exactly them.
-pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     let (router, operations) = OpenApiRouter::new()
         .routes(routes!(verify::verify_key))
         .routes(routes!(keys::create_key, keys::list_keys))
@@ -87,11 +133,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// The router to nest at `/v1`, with `GET /v1/openapi.json` and the error envelope around everything.
-pub fn router() -> Router<AppState> {
+pub fn router(state: ApiState) -> Router {
     let (routes, document) = routes();
     let document = Arc::new(document);
     routes
         .route("/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
         .fallback(|| std::future::ready(error::ApiError::not_found("No such endpoint; see /v1/openapi.json.")))
         .layer(axum::middleware::map_response(error::envelope_stray_errors))
+        .with_state(state)
 }

@@ -111,19 +111,7 @@ mod tests {
     use crate::domain::keys::format::{self, KeyPrefix};
 
     fn record() -> Arc<KeyRecord> {
-        Arc::new(KeyRecord {
-            id: Arc::from("k"),
-            account_id: "a".into(),
-            name: "ci".into(),
-            scopes: vec![],
-            expires_at: None,
-            revoked_at: None,
-            rolled: false,
-            disabled: false,
-            ip_allowlist: vec![],
-            meta: None,
-            rate_limit: None,
-        })
+        Arc::new(super::super::decision::tests::record())
     }
 
     fn some_hash() -> KeyHash {

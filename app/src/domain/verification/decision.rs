@@ -145,7 +145,7 @@ pub fn decide(record: &KeyRecord, ask: Ask<'_>, now: DateTime<Utc>) -> Code {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::Duration;
 
@@ -153,7 +153,8 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000, 0).expect("valid")
     }
 
-    fn record() -> KeyRecord {
+    /// A live key with two scopes and no controls; other tests of the engine start from it.
+    pub(crate) fn record() -> KeyRecord {
         KeyRecord {
             id: "k".into(),
             account_id: "a".into(),

@@ -98,6 +98,9 @@ pub fn ExpiryChoice(
 pub fn ShownOnce(
     /// The key.
     key: ShownKey,
+    /// What it is, for the heading: "key" or "service token".
+    #[prop(default = "key")]
+    noun: &'static str,
 ) -> impl IntoView {
     let copied = RwSignal::new(false);
     let text = key.0.clone();
@@ -108,10 +111,14 @@ pub fn ShownOnce(
     };
     view! {
         <section class="shown-once" aria-labelledby="shown-once-title">
-            <h2 id="shown-once-title">"Copy your new key now"</h2>
+            <h2 id="shown-once-title">{format!("Copy your new {noun} now")}</h2>
             <p>
-                <strong>"This is the only time the key is shown."</strong>
-                " Latchkey keeps only a fingerprint of it: if you lose it, roll or revoke it and create another."
+                <strong>{format!("This is the only time the {noun} is shown.")}</strong>
+                {if noun == "key" {
+                    " Latchkey keeps only a fingerprint of it: if you lose it, roll or revoke it and create another."
+                } else {
+                    " Latchkey keeps only a fingerprint of it: if you lose it, revoke it and create another."
+                }}
             </p>
             <div class="key-display">
                 <code data-testid="new-key">{key.0}</code>

@@ -39,7 +39,7 @@ fn tokens_page(account: AccountView) -> AnyView {
             <p class="lede">"Your own services present these to the " <code>"/v1"</code> " API: to verify customers' keys and to manage them. See " <a href="/v1/openapi.json">"the API description"</a> "."</p>
         </div>
         {move || created().map(|shown| view! {
-            <ShownOnce key=shown.plaintext/>
+            <ShownOnce key=shown.plaintext noun="service token"/>
         })}
         <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
             {move || Suspend::new(async move {
@@ -82,7 +82,7 @@ fn tokens_page(account: AccountView) -> AnyView {
 #[component]
 fn TokenTable(tokens: Vec<ServiceTokenView>, revoke: ServerAction<RevokeServiceToken>) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap tokens-wrap">
             <table class="keys tokens">
                 <thead><tr>
                     <th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Permissions"</th>

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The verification benchmark: builds the release binary, starts it on a throwaway SQLite database, creates
+# a service token and a key, then drives GET /healthz and POST /v1/keys/verify with the same wrk settings,
+# alternating, for several rounds. Prints requests/s, p50, p99 and server CPU µs per request for each, and
+# the verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms).
+#   BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (64), BENCH_THREADS (1)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+seconds="${BENCH_SECONDS:-10}"
+rounds="${BENCH_ROUNDS:-2}"
+connections="${BENCH_CONNECTIONS:-64}"
+threads="${BENCH_THREADS:-1}"
+
+source .ci/tools.sh
+if ! command -v wrk >/dev/null; then
+  echo "==> installing Debian's wrk" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi
+fi
+make --no-print-directory build >&2
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export LATCHKEY_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+binary="$root/target/release/latchkey"
+
+(cd "$work" && "$binary" account create --email bench@example.com >/dev/null)
+token="$(cd "$work" && "$binary" service-token create --name bench --permission verify --permission keys:write)"
+# Request logging is per request on both endpoints; keep it off so the log writer is not what is measured.
+(cd "$work" && LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn exec "$binary" serve 2>"$work/server.log") &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$base/healthz" >/dev/null || { echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+
+key="$(curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"account": "bench@example.com", "name": "bench", "scopes": ["orders:read"]}' |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')"
+body="{\"key\": \"$key\", \"scopes\": [\"orders:read\"], \"ip\": \"203.0.113.7\"}"
+answer="$(curl -fsS -X POST "$base/v1/keys/verify" -H "Authorization: Bearer $token" -d "$body")"
+case "$answer" in *'"code":"VALID"'*) ;; *) echo "verify did not answer VALID: $answer" >&2; exit 1 ;; esac
+
+cat >"$work/verify.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+
+ticks_per_second="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
+# One wrk run: prints "requests_per_second p50_ms p99_ms cpu_us_per_request non_2xx".
+measure() {
+  local url="$1"; shift
+  local before after out
+  before="$(cpu_ticks)"
+  out="$(wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency "$@" "$url")"
+  after="$(cpu_ticks)"
+  python3 - "$before" "$after" "$ticks_per_second" "$out" <<'PY'
+import re, sys
+before, after, hz = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+out = sys.argv[4]
+def ms(label):
+    m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+total = int(re.search(r"(\d+) requests in", out).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+errors = re.search(r"Socket errors: (.*)", out)
+cpu_us = (after - before) * 1e6 / hz / max(total, 1)
+print(f"{rps:.0f} {ms('50'):.3f} {ms('99'):.3f} {cpu_us:.1f} {int(bad.group(1)) if bad else 0}{' socket-errors' if errors else ''}")
+PY
+}
+
+echo "Latchkey verification benchmark: wrk -t$threads -c$connections, ${seconds}s per run, $rounds rounds, $(nproc) cores shared by wrk and the server"
+printf '%-6s %-22s %12s %9s %9s %14s\n' round endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
+results="$work/results"
+for round in $(seq 1 "$rounds"); do
+  for endpoint in healthz verify; do
+    if [ "$endpoint" = healthz ]; then line="$(measure "$base/healthz")"; else line="$(measure "$base/v1/keys/verify" -s "$work/verify.lua")"; fi
+    read -r rps p50 p99 cpu bad <<<"$line"
+    [ "$bad" = 0 ] || { echo "$endpoint: $bad responses were not 2xx" >&2; exit 1; }
+    printf '%-6s %-22s %12s %9s %9s %14s\n' "$round" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
+    echo "$endpoint $rps $p50 $p99 $cpu" >>"$results"
+  done
+done
+python3 - "$results" <<'PY'
+import sys
+rows = [line.split() for line in open(sys.argv[1])]
+def mean(endpoint, column):
+    values = [float(r[column]) for r in rows if r[0] == endpoint]
+    return sum(values) / len(values)
+ratio = mean("verify", 1) / mean("healthz", 1)
+worst_p99 = max(float(r[3]) for r in rows if r[0] == "verify")
+print(f"\nmean requests/s: healthz {mean('healthz', 1):.0f}, verify {mean('verify', 1):.0f}")
+print(f"mean CPU µs/request: healthz {mean('healthz', 4):.1f}, verify {mean('verify', 4):.1f}")
+print(f"verify/healthz throughput ratio: {ratio:.2f} (target ≥ 0.80: {'met' if ratio >= 0.8 else 'MISSED'})")
+print(f"worst verify p99: {worst_p99:.2f} ms (target ≤ 2 ms: {'met' if worst_p99 <= 2 else 'MISSED'})")
+PY
