@@ -139,7 +139,7 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .merge(probes)
-        .nest("/v1", v1::router(ApiState::from(&state)))
+        .merge(v1::router(ApiState::from(&state)))
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
         .layer(axum::middleware::from_fn(record_client_ip))

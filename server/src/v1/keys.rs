@@ -156,7 +156,7 @@ pub struct CreateKeyRequest {
 /// Create a key for a customer; the key is in this response only.
 #[utoipa::path(
     post,
-    path = "/keys",
+    path = "/v1/keys",
     tag = "keys",
     request_body = CreateKeyRequest,
     responses(
@@ -193,7 +193,7 @@ pub async fn create_key(
 /// Read a key.
 #[utoipa::path(
     get,
-    path = "/keys/{id}",
+    path = "/v1/keys/{id}",
     tag = "keys",
     params(("id" = String, Path, description = "Key id")),
     responses(
@@ -241,7 +241,7 @@ pub struct KeyListResponse {
 /// List a customer's keys.
 #[utoipa::path(
     get,
-    path = "/keys",
+    path = "/v1/keys",
     tag = "keys",
     params(ListQuery),
     responses(
@@ -310,7 +310,7 @@ pub struct UpdateKeyRequest {
 /// Change a key.
 #[utoipa::path(
     patch,
-    path = "/keys/{id}",
+    path = "/v1/keys/{id}",
     tag = "keys",
     params(("id" = String, Path, description = "Key id")),
     request_body = UpdateKeyRequest,
@@ -356,7 +356,7 @@ pub struct RollRequest {
 /// Roll a key: a successor with the same settings, shown once; the old key works until the grace ends.
 #[utoipa::path(
     post,
-    path = "/keys/{id}/roll",
+    path = "/v1/keys/{id}/roll",
     tag = "keys",
     params(("id" = String, Path, description = "Key id")),
     request_body = RollRequest,
@@ -387,7 +387,7 @@ pub async fn roll_key(
 /// Revoke a key: the next verification on this instance answers REVOKED.
 #[utoipa::path(
     post,
-    path = "/keys/{id}/revoke",
+    path = "/v1/keys/{id}/revoke",
     tag = "keys",
     params(("id" = String, Path, description = "Key id")),
     responses(
@@ -440,7 +440,7 @@ pub struct UsageResponse {
 /// A key's verifications per hour and outcome code.
 #[utoipa::path(
     get,
-    path = "/keys/{id}/usage",
+    path = "/v1/keys/{id}/usage",
     tag = "keys",
     params(("id" = String, Path, description = "Key id"), UsageQuery),
     responses(

@@ -15,7 +15,7 @@ use app::domain::scopes::ScopeCatalogue;
 use app::domain::service_tokens::TokenCache;
 use app::domain::usage::UsageCounter;
 use app::domain::verification::{KeyCache, Verifier};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -119,26 +119,28 @@ impl Modify for BearerToken {
     }
 }
 
-/// The `/v1` routes (relative to `/v1`) and the OpenAPI document describing exactly them.
+/// The `/v1` routes and the OpenAPI document describing exactly them.
 pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
-    let (router, operations) = OpenApiRouter::new()
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(verify::verify_key))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::get_key, keys::update_key))
         .routes(routes!(keys::roll_key))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::key_usage))
-        .split_for_parts();
-    (router, ApiDoc::openapi().nest("/v1", operations))
+        .split_for_parts()
 }
 
-/// The router to nest at `/v1`, with `GET /v1/openapi.json` and the error envelope around everything.
+/// The `/v1` router, with `GET /v1/openapi.json`, a 404 for any other `/v1` path and the error envelope
+/// around everything. Its paths are absolute (merged, not nested): nesting rewrote every request's URI.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = routes();
     let document = Arc::new(document);
+    let unknown = || std::future::ready(error::ApiError::not_found("No such endpoint; see /v1/openapi.json."));
     routes
-        .route("/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
-        .fallback(|| std::future::ready(error::ApiError::not_found("No such endpoint; see /v1/openapi.json.")))
+        .route("/v1/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
+        .route("/v1", any(unknown))
+        .route("/v1/{*rest}", any(unknown))
         .layer(axum::middleware::map_response(error::envelope_stray_errors))
         .with_state(state)
 }

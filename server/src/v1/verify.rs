@@ -121,7 +121,7 @@ impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
 /// Verify a key.
 #[utoipa::path(
     post,
-    path = "/keys/verify",
+    path = "/v1/keys/verify",
     tag = "verification",
     request_body = VerifyRequest,
     responses(

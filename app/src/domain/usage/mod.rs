@@ -91,7 +91,15 @@ impl UsageCounter {
     /// On failure nothing is lost: the counts go back and the next flush tries again. Counts for keys
     /// deleted in the meantime are dropped.
     pub async fn flush(&self, db: &impl TransactionTrait) -> Result<u64, DbErr> {
-        let batch = std::mem::take(&mut *self.lock());
+        let batch = {
+            let mut pending = self.lock();
+            // The next second sees about as many keys as this one: keep the room instead of regrowing.
+            let room = (pending.counts.len(), pending.last_used.len());
+            std::mem::replace(
+                &mut *pending,
+                Pending { counts: HashMap::with_capacity(room.0), last_used: HashMap::with_capacity(room.1) },
+            )
+        };
         if batch.is_empty() {
             return Ok(0);
         }
