@@ -146,6 +146,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(axum::middleware::from_fn(v1::error::envelope_for_v1))
         .layer(
             // Method and path only: query strings, headers and bodies may carry secrets.
             TraceLayer::new_for_http()

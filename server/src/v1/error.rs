@@ -97,6 +97,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Applies [`envelope_stray_errors`] to every response to a `/v1` request, including those the outer
+/// layers produce before routing (413 for a declared body over the limit, 408).
+pub async fn envelope_for_v1(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_v1 = request.uri().path() == "/v1" || request.uri().path().starts_with("/v1/");
+    let response = next.run(request).await;
+    if is_v1 { envelope_stray_errors(response).await } else { response }
+}
+
 /// Turns the plain-text errors produced outside the handlers (body limit, timeout, unknown route, wrong
 /// method) into the envelope, so that every `/v1` error has the same shape.
 pub async fn envelope_stray_errors(response: Response) -> Response {

@@ -131,8 +131,8 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The `/v1` router, with `GET /v1/openapi.json`, a 404 for any other `/v1` path and the error envelope
-/// around everything. Its paths are absolute (merged, not nested): nesting rewrote every request's URI.
+/// The `/v1` router, with `GET /v1/openapi.json` and a 404 for any other `/v1` path (the server wraps it
+/// with [`error::envelope_for_v1`], so that errors from every layer get the envelope). Its paths are absolute (merged, not nested): nesting rewrote every request's URI.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = routes();
     let document = Arc::new(document);
@@ -141,6 +141,5 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
         .route("/v1", any(unknown))
         .route("/v1/{*rest}", any(unknown))
-        .layer(axum::middleware::map_response(error::envelope_stray_errors))
         .with_state(state)
 }

@@ -170,6 +170,17 @@ async fn bad_bodies_get_400_and_oversized_ones_413_in_the_error_envelope(app: Te
     let huge = send(format!("{{\"key\": \"{}\"}}", "x".repeat(100 * 1024))).await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(huge.json()["error"]["code"], "payload_too_large");
+    let declared = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/keys/verify")
+        .header("host", crate::support::HOST)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-length", (100 * 1024).to_string())
+        .body(axum::body::Body::from(vec![b' '; 100 * 1024]))
+        .expect("request");
+    let declared = app.send(declared).await;
+    assert_eq!(declared.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(declared.json()["error"]["code"], "payload_too_large", "refused before routing, still enveloped");
     let nowhere = app.v1(Method::GET, "/v1/nothing-here", Some(&token), None).await;
     assert_eq!((nowhere.status, nowhere.json()["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
     let wrong_method = app.v1(Method::DELETE, "/v1/keys/verify", Some(&token), None).await;
