@@ -50,3 +50,14 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so it
+/// waits its turn under the busy timeout: a deferred transaction that reads first fails with `SQLITE_BUSY`,
+/// without waiting, when another connection wrote in between — and the usage flush writes every second.
+pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, sea_orm::DbErr> {
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..sea_orm::TransactionOptions::default()
+    };
+    db.begin_with_options(options).await
+}

@@ -205,7 +205,7 @@ pub async fn delete_account(
 ) -> Result<(), AccountChangeError> {
     use crate::domain::storage::api_keys;
     use sea_orm::TransactionSession;
-    let txn = db.begin().await?;
+    let txn = crate::domain::database::begin_write(db).await?;
     check_password(&txn, hasher, account_id, password).await?;
     api_keys::Entity::update_many()
         .col_expr(api_keys::Column::RevokedAt, sea_orm::sea_query::Expr::value(clock.now()))

@@ -340,7 +340,7 @@ pub async fn create_key(
     let scopes = check_scopes(services.catalogue, &new.scopes)?;
     let expires_at = check_expiry(services.policy, now, new.expires_at)?;
     let stored = check_controls(new.meta.as_ref(), &new.ip_allowlist, new.rate_limit)?;
-    let txn = db.begin().await?;
+    let txn = crate::domain::database::begin_write(db).await?;
     let live = live_keys(&txn, account_id, now).await?;
     if live >= services.policy.max_keys_per_account {
         return Err(KeyError::LimitReached(live));
@@ -479,7 +479,7 @@ pub async fn update_key(
     changes: &KeyChanges,
 ) -> Result<ApiKey, KeyError> {
     let now = services.clock.now();
-    let txn = db.begin().await?;
+    let txn = crate::domain::database::begin_write(db).await?;
     let row = owned_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked and can no longer be changed."));
@@ -572,7 +572,7 @@ pub async fn roll_key(
     grace: Grace,
 ) -> Result<(ApiKey, PlaintextKey), KeyError> {
     let now = services.clock.now();
-    let txn = db.begin().await?;
+    let txn = crate::domain::database::begin_write(db).await?;
     let old = owned_row(&txn, account_id, key_id).await?;
     if old.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked; create a new key instead."));
@@ -627,7 +627,7 @@ pub async fn revoke_key(
     key_id: &str,
 ) -> Result<ApiKey, KeyError> {
     let clock = services.clock;
-    let txn = db.begin().await?;
+    let txn = crate::domain::database::begin_write(db).await?;
     let row = owned_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
         return Ok(to_key(row));

@@ -114,7 +114,7 @@ impl UsageCounter {
 }
 
 async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::domain::database::begin_write(db).await?;
     let ids: Vec<&str> = batch.last_used.keys().map(|id| id.as_ref()).collect();
     let mut existing = HashSet::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
