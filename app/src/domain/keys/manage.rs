@@ -345,18 +345,14 @@ pub async fn create_key(
     if live >= services.policy.max_keys_per_account {
         return Err(KeyError::LimitReached(live));
     }
-    let (row, plaintext) =
-        insert_key(&txn, &services.policy.prefix, account_id, &name, &scopes, expires_at, now).await?;
-    let row = if stored.meta.is_some() || stored.ip_allowlist.is_some() || stored.rate_limit.0.is_some() {
-        let mut active: ActiveModel = row.into();
-        active.meta = Set(stored.meta);
-        active.ip_allowlist = Set(stored.ip_allowlist);
-        active.ratelimit_limit = Set(stored.rate_limit.0);
-        active.ratelimit_window_seconds = Set(stored.rate_limit.1);
-        active.update(&txn).await?
-    } else {
-        row
-    };
+    let (row, plaintext) = insert_key(
+        &txn,
+        &services.policy.prefix,
+        account_id,
+        KeyRow { name: &name, scopes: &scopes, expires_at, controls: stored },
+        now,
+    )
+    .await?;
     let created = to_key(row.clone());
     let mut detail = format!("scopes {}; {}", scopes.join(", "), expiry_words(expires_at));
     if !created.ip_allowlist.is_empty() {
@@ -374,13 +370,19 @@ pub async fn create_key(
     Ok((created, plaintext))
 }
 
+/// What a new row holds besides its id, owner, key and times.
+struct KeyRow<'a> {
+    name: &'a str,
+    scopes: &'a [String],
+    expires_at: Option<DateTime<Utc>>,
+    controls: StoredControls,
+}
+
 async fn insert_key(
     db: &impl ConnectionTrait,
     prefix: &KeyPrefix,
     account_id: &str,
-    name: &str,
-    scopes: &[String],
-    expires_at: Option<DateTime<Utc>>,
+    row: KeyRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<(Model, PlaintextKey), KeyError> {
     let plaintext = format::generate(prefix)?;
@@ -389,20 +391,20 @@ async fn insert_key(
         account_id: Set(account_id.to_owned()),
         key_hash: Set(format::hash(&plaintext).as_hex().to_owned()),
         hint: Set(format::hint(&plaintext)),
-        name: Set(name.to_owned()),
-        scopes: Set(scopes_json(scopes)?),
+        name: Set(row.name.to_owned()),
+        scopes: Set(scopes_json(row.scopes)?),
         created_at: Set(now),
         updated_at: Set(now),
-        expires_at: Set(expires_at),
+        expires_at: Set(row.expires_at),
         revoked_at: Set(None),
         rolled_into: Set(None),
         rolled_at: Set(None),
         last_used_at: Set(None),
         last_used_ip: Set(None),
-        meta: Set(None),
-        ip_allowlist: Set(None),
-        ratelimit_limit: Set(None),
-        ratelimit_window_seconds: Set(None),
+        meta: Set(row.controls.meta),
+        ip_allowlist: Set(row.controls.ip_allowlist),
+        ratelimit_limit: Set(row.controls.rate_limit.0),
+        ratelimit_window_seconds: Set(row.controls.rate_limit.1),
     }
     .insert(db)
     .await?;
@@ -584,15 +586,14 @@ pub async fn roll_key(
         return Err(KeyError::Finished("This key has expired; create a new key instead."));
     }
     let scopes: Vec<String> = serde_json::from_str(&old.scopes).unwrap_or_default();
-    let (successor, plaintext) =
-        insert_key(&txn, &services.policy.prefix, account_id, &old.name, &scopes, old.expires_at, now).await?;
     // The successor inherits everything the owner or a service configured.
-    let mut inherit: ActiveModel = successor.clone().into();
-    inherit.meta = Set(old.meta.clone());
-    inherit.ip_allowlist = Set(old.ip_allowlist.clone());
-    inherit.ratelimit_limit = Set(old.ratelimit_limit);
-    inherit.ratelimit_window_seconds = Set(old.ratelimit_window_seconds);
-    let successor = inherit.update(&txn).await?;
+    let inherited = StoredControls {
+        meta: old.meta.clone(),
+        ip_allowlist: old.ip_allowlist.clone(),
+        rate_limit: (old.ratelimit_limit, old.ratelimit_window_seconds),
+    };
+    let row = KeyRow { name: &old.name, scopes: &scopes, expires_at: old.expires_at, controls: inherited };
+    let (successor, plaintext) = insert_key(&txn, &services.policy.prefix, account_id, row, now).await?;
 
     let grace_end = now + grace.duration();
     let old_expiry = old.expires_at.map_or(grace_end, |expiry| expiry.min(grace_end));
