@@ -184,8 +184,12 @@ pub async fn authenticate(
     presented: &str,
 ) -> Result<ServiceToken, AuthenticateError> {
     let token = format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
+    find_by_hash(db, &format::hash(&token)).await
+}
+
+async fn find_by_hash(db: &impl ConnectionTrait, hash: &format::KeyHash) -> Result<ServiceToken, AuthenticateError> {
     let row = Entity::find()
-        .filter(Column::TokenHash.eq(format::hash(&token).as_hex()))
+        .filter(Column::TokenHash.eq(hash.as_hex()))
         .one(db)
         .await?
         .ok_or(AuthenticateError::Rejected(TokenRejection::Unknown))?;
@@ -246,7 +250,7 @@ impl TokenCache {
         {
             return result.map_err(AuthenticateError::Rejected);
         }
-        let result = match authenticate(db, prefix, presented).await {
+        let result = match find_by_hash(db, &hash).await {
             Ok(token) => Ok(std::sync::Arc::new(token)),
             Err(AuthenticateError::Rejected(rejection)) => Err(rejection),
             Err(err) => return Err(err),
