@@ -6,6 +6,7 @@ use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::{Scope, ScopeCatalogue};
 use app::domain::sessions::SessionPolicy;
+use app::domain::usage::Retention;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use figment::value::Value;
@@ -35,6 +36,8 @@ pub struct Settings {
     pub scopes: ScopeCatalogue,
     /// The prefix of service tokens, distinct from the key prefix.
     pub service_token_prefix: KeyPrefix,
+    /// How long hourly and daily usage buckets are kept.
+    pub usage_retention: Retention,
 }
 
 /// The external origin of the portal.
@@ -57,6 +60,7 @@ impl fmt::Debug for Settings {
             .field("keys", &self.keys)
             .field("scopes", &self.scopes)
             .field("service_token_prefix", &self.service_token_prefix)
+            .field("usage_retention", &self.usage_retention)
             .finish()
     }
 }
@@ -91,7 +95,9 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 13] = [
+    "usage_hourly_retention",
+    "usage_daily_retention",
     "service_token_prefix",
     "database_url",
     "addr",
@@ -121,6 +127,8 @@ struct RawSettings {
     max_key_lifetime: Option<Value>,
     scopes: Option<Value>,
     service_token_prefix: Option<Value>,
+    usage_hourly_retention: Option<Value>,
+    usage_daily_retention: Option<Value>,
 }
 
 impl Settings {
@@ -213,7 +221,26 @@ impl Settings {
             return Err(invalid("service_token_prefix", "must differ from LATCHKEY_KEY_PREFIX"));
         }
 
-        Ok(Self { database_url, addr, public_origin, log, sessions, keys, scopes, service_token_prefix })
+        let retention_defaults = Retention::default();
+        let hourly =
+            duration("usage_hourly_retention", raw.usage_hourly_retention)?.unwrap_or(retention_defaults.hourly);
+        let daily = duration("usage_daily_retention", raw.usage_daily_retention)?.unwrap_or(retention_defaults.daily);
+        let usage_retention = Retention::new(hourly, daily).map_err(|reason| {
+            let key = if reason.starts_with("hourly") { "usage_hourly_retention" } else { "usage_daily_retention" };
+            invalid(key, reason)
+        })?;
+
+        Ok(Self {
+            database_url,
+            addr,
+            public_origin,
+            log,
+            sessions,
+            keys,
+            scopes,
+            service_token_prefix,
+            usage_retention,
+        })
     }
 }
 
@@ -397,6 +424,26 @@ mod tests {
 
         let err = Settings::check(RawSettings { scopes: string("Orders=Read"), ..raw() }).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_SCOPES"), "{err}");
+    }
+
+    #[test]
+    fn usage_retention_defaults_and_refuses_periods_the_charts_cannot_live_with() {
+        let settings = Settings::check(raw()).expect("defaults");
+        assert_eq!(settings.usage_retention, Retention::default());
+        let custom = Settings::check(RawSettings {
+            usage_hourly_retention: string("3d"),
+            usage_daily_retention: string("90d"),
+            ..raw()
+        })
+        .expect("valid");
+        assert_eq!(custom.usage_retention.hourly, chrono::Duration::days(3));
+        assert_eq!(custom.usage_retention.daily, chrono::Duration::days(90));
+        let err = Settings::check(RawSettings { usage_hourly_retention: string("12h"), ..raw() }).expect_err("short");
+        assert!(err.to_string().contains("LATCHKEY_USAGE_HOURLY_RETENTION"), "{err}");
+        let err = Settings::check(RawSettings { usage_daily_retention: string("7d"), ..raw() }).expect_err("short");
+        assert!(err.to_string().contains("LATCHKEY_USAGE_DAILY_RETENTION"), "{err}");
+        let err = Settings::check(RawSettings { usage_daily_retention: string("forever"), ..raw() }).expect_err("bad");
+        assert!(err.to_string().contains("LATCHKEY_USAGE_DAILY_RETENTION"), "{err}");
     }
 
     #[test]

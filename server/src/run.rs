@@ -8,7 +8,8 @@ use app::domain::clock::{SharedClock, SystemClock};
 use app::domain::database::{PoolSettings, connect, migrate as apply_migrations};
 use app::domain::sessions::store::DatabaseSessionStore;
 use app::domain::throttle::ThrottlePolicy;
-use app::domain::usage::UsageCounter;
+use app::domain::usage::rollup::RollupReport;
+use app::domain::usage::{Retention, UsageCounter, roll_up};
 use leptos::config::{Env, LeptosOptions};
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
@@ -117,6 +118,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         ),
     };
     let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
+    let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));
     let (stop_flushing, stop) = tokio::sync::oneshot::channel();
     let flusher = tokio::spawn(flush_usage(state.verification.verifier.usage().clone(), db.clone(), stop));
 
@@ -132,6 +134,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         .map_err(RunError::Serve)?;
 
     cleanup.abort();
+    rollup.abort();
     // Requests are finished; write the last counts before the database closes.
     let _ = stop_flushing.send(());
     if flusher.await.is_err() {
@@ -170,6 +173,28 @@ async fn flush_usage(usage: Arc<UsageCounter>, db: DatabaseConnection, mut stop:
                 tracing::error!(error = %err, attempt, unwritten = usage.unwritten(), "could not write usage counts at shutdown");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
+        }
+    }
+}
+
+/// How often finished days are rolled up and old usage deleted. A day is rolled within this long of
+/// midnight UTC; until then its hours are read from the hourly table, so charts never wait for it.
+pub const USAGE_ROLLUP_INTERVAL: Duration = Duration::from_secs(600);
+
+async fn roll_up_usage(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
+    let mut every = tokio::time::interval(USAGE_ROLLUP_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match roll_up(&db, clock.now(), retention).await {
+            Ok(report) if report == RollupReport::default() => {}
+            Ok(report) => tracing::info!(
+                days = report.days_rolled,
+                hourly_deleted = report.hourly_deleted,
+                daily_deleted = report.daily_deleted,
+                "usage rolled up"
+            ),
+            Err(err) => tracing::warn!(error = %err, "could not roll up usage; will retry"),
         }
     }
 }

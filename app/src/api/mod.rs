@@ -8,5 +8,6 @@ pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod service_tokens;
+pub mod usage;
 
 pub use error::ApiError;

@@ -8,4 +8,5 @@ mod service_tokens;
 mod sessions;
 mod sign_in;
 mod support;
+mod usage;
 mod verification;

@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
 pub mod key_usage;
+pub mod key_usage_daily;
 pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;
+pub mod usage_rollups;

@@ -1,5 +1,6 @@
 //! Building blocks shared by the pages.
 
+pub mod chart;
 pub mod form;
 pub mod guard;
 pub mod icons;

@@ -1,0 +1,26 @@
+//! The `key_usage_daily` table, written only by [`crate::domain::usage`].
+
+use sea_orm::entity::prelude::*;
+
+/// How often one key got one outcome on one (UTC) day.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "key_usage_daily")]
+pub struct Model {
+    /// The key.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub key_id: String,
+    /// Midnight (UTC) starting the day.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub day: DateTimeUtc,
+    /// The outcome code, e.g. `VALID`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code: String,
+    /// How many verifications.
+    pub count: i64,
+}
+
+/// No relations are navigated.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,378 @@
+//! Reading usage back: dense series for charts, totals per key or per account for tables, recent
+//! rejections for operators, sparse per-key series for exports. Daily reads take finished days from the
+//! daily table and the rest from the hourly one, split at the rollup boundary (see [`super`]).
+
+use super::rollup::rolled_until;
+use super::{Granularity, MAX_RANGE, hour_of};
+use crate::domain::storage::{accounts, api_keys};
+use crate::domain::verification::Code;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use std::collections::{BTreeMap, HashMap};
+
+/// Whose usage to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageOf<'a> {
+    /// One key.
+    Key(&'a str),
+    /// Every key of one account.
+    Account(&'a str),
+    /// Every key of every account.
+    Everyone,
+}
+
+/// Whole buckets from the one containing `since` to the one containing `until`, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// Bucket width.
+    pub granularity: Granularity,
+    /// The start of the first bucket.
+    pub first: DateTime<Utc>,
+    /// The start of the last bucket.
+    pub last: DateTime<Utc>,
+}
+
+impl Period {
+    /// The buckets covering `since..=until` (swapped if given the wrong way round).
+    pub fn new(granularity: Granularity, since: DateTime<Utc>, until: DateTime<Utc>) -> Self {
+        let (since, until) = if since <= until { (since, until) } else { (until, since) };
+        Self { granularity, first: granularity.start_of(since), last: granularity.start_of(until) }
+    }
+
+    /// The 24 hours up to and including the current one.
+    pub fn last_24_hours(now: DateTime<Utc>) -> Self {
+        Self::new(Granularity::Hour, now - Duration::hours(23), now)
+    }
+
+    /// The 30 days up to and including today (UTC).
+    pub fn last_30_days(now: DateTime<Utc>) -> Self {
+        Self::new(Granularity::Day, now - Duration::days(29), now)
+    }
+
+    /// The end of the last bucket (exclusive).
+    pub fn end(&self) -> DateTime<Utc> {
+        self.last + self.granularity.step()
+    }
+
+    /// How many buckets.
+    pub fn len(&self) -> usize {
+        usize::try_from((self.end() - self.first).num_seconds() / self.granularity.step().num_seconds()).unwrap_or(0)
+    }
+
+    /// Whether the period has no buckets (never, for a period made by [`Period::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The start of every bucket, oldest first.
+    pub fn starts(&self) -> impl Iterator<Item = DateTime<Utc>> + use<> {
+        let (first, step) = (self.first, self.granularity.step());
+        (0..self.len()).map(move |i| first + step * i32::try_from(i).unwrap_or(i32::MAX))
+    }
+}
+
+/// Verifications per outcome code; codes that did not occur are absent.
+pub type Counts = BTreeMap<Code, u64>;
+
+/// One bucket of verifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// The start of the bucket.
+    pub start: DateTime<Utc>,
+    /// Verifications per outcome code; codes that did not occur are absent.
+    pub counts: Counts,
+}
+
+/// Usage in `period`, one bucket per hour or day (empty ones included), oldest first.
+pub async fn series(db: &impl ConnectionTrait, of: UsageOf<'_>, period: &Period) -> Result<Vec<Bucket>, DbErr> {
+    let mut by_start: BTreeMap<DateTime<Utc>, Counts> = period.starts().map(|start| (start, Counts::new())).collect();
+    for row in sums(db, of, Group::Time, period).await? {
+        if let Some(counts) = row.time.and_then(|time| by_start.get_mut(&period.granularity.start_of(time))) {
+            *counts.entry(row.code).or_default() += row.count;
+        }
+    }
+    Ok(by_start.into_iter().map(|(start, counts)| Bucket { start, counts }).collect())
+}
+
+/// `key_id`'s verifications per hour from the hour containing `since` to the one containing `until`, capped
+/// at [`MAX_RANGE`] before `until`.
+pub async fn hourly(
+    db: &impl ConnectionTrait,
+    key_id: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<Bucket>, DbErr> {
+    let since = Ord::min(Ord::max(since, hour_of(until) - MAX_RANGE), until);
+    series(db, UsageOf::Key(key_id), &Period::new(Granularity::Hour, since, until)).await
+}
+
+/// Totals in `period` per key (id), for keys with any use.
+pub async fn totals_by_key(
+    db: &impl ConnectionTrait,
+    of: UsageOf<'_>,
+    period: &Period,
+) -> Result<HashMap<String, Counts>, DbErr> {
+    Ok(totals(sums(db, of, Group::Key, period).await?))
+}
+
+/// Totals in `period` per account (id), for accounts with any use.
+pub async fn totals_by_account(db: &impl ConnectionTrait, period: &Period) -> Result<HashMap<String, Counts>, DbErr> {
+    Ok(totals(sums(db, UsageOf::Everyone, Group::Account, period).await?))
+}
+
+fn totals(rows: Vec<Row>) -> HashMap<String, Counts> {
+    let mut by_id: HashMap<String, Counts> = HashMap::new();
+    for row in rows {
+        if let Some(id) = row.id {
+            *by_id.entry(id).or_default().entry(row.code).or_default() += row.count;
+        }
+    }
+    by_id
+}
+
+/// One key's use in one bucket, for exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyBucket {
+    /// The key.
+    pub key_id: String,
+    /// The start of the bucket.
+    pub start: DateTime<Utc>,
+    /// Verifications per code.
+    pub counts: Counts,
+}
+
+/// Per key and bucket, only buckets with use, ordered by bucket then key id.
+pub async fn per_key_series(
+    db: &impl ConnectionTrait,
+    of: UsageOf<'_>,
+    period: &Period,
+) -> Result<Vec<KeyBucket>, DbErr> {
+    let mut by: BTreeMap<(DateTime<Utc>, String), Counts> = BTreeMap::new();
+    for row in sums(db, of, Group::KeyAndTime, period).await? {
+        if let (Some(time), Some(id)) = (row.time, row.id) {
+            *by.entry((period.granularity.start_of(time), id)).or_default().entry(row.code).or_default() += row.count;
+        }
+    }
+    Ok(by.into_iter().map(|((start, key_id), counts)| KeyBucket { key_id, start, counts }).collect())
+}
+
+/// One hour in which a key was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The start of the hour.
+    pub hour: DateTime<Utc>,
+    /// The key.
+    pub key_id: String,
+    /// Its name.
+    pub key_name: String,
+    /// Its hint.
+    pub key_hint: String,
+    /// Its account's email.
+    pub account_email: String,
+    /// Why it was refused.
+    pub code: Code,
+    /// How often.
+    pub count: u64,
+}
+
+/// The newest refusals since `since`, newest hour first (the most frequent first within an hour).
+pub async fn recent_rejections(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Rejection>, DbErr> {
+    let (u, k, a) = (Alias::new("u"), Alias::new("k"), Alias::new("a"));
+    let query = Query::select()
+        .expr_as(Expr::col((u.clone(), Alias::new("hour"))), Alias::new("hour"))
+        .expr_as(Expr::col((u.clone(), Alias::new("key_id"))), Alias::new("key_id"))
+        .expr_as(Expr::col((k.clone(), api_keys::Column::Name)), Alias::new("key_name"))
+        .expr_as(Expr::col((k.clone(), api_keys::Column::Hint)), Alias::new("key_hint"))
+        .expr_as(Expr::col((a.clone(), accounts::Column::Email)), Alias::new("email"))
+        .expr_as(Expr::col((u.clone(), Alias::new("code"))), Alias::new("code"))
+        .expr_as(Expr::col((u.clone(), Alias::new("count"))), Alias::new("count"))
+        .from_as(Alias::new("key_usage"), u.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            api_keys::Entity,
+            k.clone(),
+            Expr::col((k.clone(), api_keys::Column::Id)).equals((u.clone(), Alias::new("key_id"))),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            accounts::Entity,
+            a.clone(),
+            Expr::col((a.clone(), accounts::Column::Id)).equals((k.clone(), api_keys::Column::AccountId)),
+        )
+        .and_where(Expr::col((u.clone(), Alias::new("hour"))).gte(since))
+        .and_where(Expr::col((u.clone(), Alias::new("code"))).ne(Code::Valid.as_str()))
+        .order_by((u.clone(), Alias::new("hour")), Order::Desc)
+        .order_by((u.clone(), Alias::new("count")), Order::Desc)
+        .order_by((u, Alias::new("key_id")), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let mut found = Vec::new();
+    for row in db.query_all(&query).await? {
+        let Some(code) = Code::parse(&row.try_get::<String>("", "code")?) else { continue };
+        found.push(Rejection {
+            hour: row.try_get("", "hour")?,
+            key_id: row.try_get("", "key_id")?,
+            key_name: row.try_get("", "key_name")?,
+            key_hint: row.try_get("", "key_hint")?,
+            account_email: row.try_get("", "email")?,
+            code,
+            count: u64::try_from(row.try_get::<i64>("", "count")?).unwrap_or(0),
+        });
+    }
+    Ok(found)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Time,
+    Key,
+    Account,
+    KeyAndTime,
+}
+
+struct Row {
+    time: Option<DateTime<Utc>>,
+    id: Option<String>,
+    code: Code,
+    count: u64,
+}
+
+/// One stored table of buckets and the instants it answers for.
+struct Part {
+    table: &'static str,
+    time: &'static str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+/// Sums per code and `group` over `period`, from the daily table before the rollup boundary and the hourly
+/// table from it on. Hourly rows of a daily read come back per hour; callers bucket them.
+async fn sums(db: &impl ConnectionTrait, of: UsageOf<'_>, group: Group, period: &Period) -> Result<Vec<Row>, DbErr> {
+    let (from, to) = (period.first, period.end());
+    let parts = match period.granularity {
+        Granularity::Hour => vec![Part { table: "key_usage", time: "hour", from, to }],
+        Granularity::Day => {
+            let boundary = Ord::min(Ord::max(rolled_until(db, None).await?, from), to);
+            vec![
+                Part { table: "key_usage_daily", time: "day", from, to: boundary },
+                Part { table: "key_usage", time: "hour", from: boundary, to },
+            ]
+        }
+    };
+    let mut rows = Vec::new();
+    for part in parts.iter().filter(|part| part.from < part.to) {
+        for row in db.query_all(&sum_query(part, of, group)).await? {
+            if let Some(row) = read_row(&row, group)? {
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
+    let (u, k) = (Alias::new("u"), Alias::new("k"));
+    let time = (u.clone(), Alias::new(part.time));
+    let key_id = (u.clone(), Alias::new("key_id"));
+    let code = (u.clone(), Alias::new("code"));
+    let mut query = Query::select();
+    query
+        .from_as(Alias::new(part.table), u.clone())
+        .expr_as(Expr::col(code.clone()), Alias::new("code"))
+        .expr_as(
+            Func::cast_as(Func::sum(Expr::col((u.clone(), Alias::new("count")))), Alias::new("bigint")),
+            Alias::new("total"),
+        )
+        .and_where(Expr::col(time.clone()).gte(part.from))
+        .and_where(Expr::col(time.clone()).lt(part.to))
+        .group_by_col(code);
+    if matches!(of, UsageOf::Account(_)) || group == Group::Account {
+        query.join_as(
+            JoinType::InnerJoin,
+            api_keys::Entity,
+            k.clone(),
+            Expr::col((k.clone(), api_keys::Column::Id)).equals(key_id.clone()),
+        );
+    }
+    match of {
+        UsageOf::Key(id) => {
+            query.and_where(Expr::col(key_id.clone()).eq(id));
+        }
+        UsageOf::Account(id) => {
+            query.and_where(Expr::col((k.clone(), api_keys::Column::AccountId)).eq(id));
+        }
+        UsageOf::Everyone => {}
+    }
+    if matches!(group, Group::Time | Group::KeyAndTime) {
+        query.expr_as(Expr::col(time.clone()), Alias::new("t")).group_by_col(time);
+    }
+    match group {
+        Group::Key | Group::KeyAndTime => {
+            query.expr_as(Expr::col(key_id.clone()), Alias::new("id")).group_by_col(key_id);
+        }
+        Group::Account => {
+            let account = (k, api_keys::Column::AccountId);
+            query.expr_as(Expr::col(account.clone()), Alias::new("id")).group_by_col(account);
+        }
+        Group::Time => {}
+    }
+    query
+}
+
+fn read_row(row: &QueryResult, group: Group) -> Result<Option<Row>, DbErr> {
+    let Some(code) = Code::parse(&row.try_get::<String>("", "code")?) else { return Ok(None) };
+    let count = u64::try_from(row.try_get::<i64>("", "total")?).unwrap_or(0);
+    let time = match group {
+        Group::Time | Group::KeyAndTime => Some(row.try_get("", "t")?),
+        Group::Key | Group::Account => None,
+    };
+    let id = match group {
+        Group::Key | Group::Account | Group::KeyAndTime => Some(row.try_get("", "id")?),
+        Group::Time => None,
+    };
+    Ok(Some(Row { time, id, code, count }))
+}
+
+/// Email and number of keys of each account in `ids` (unknown ids are left out).
+pub async fn account_summaries(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, (String, u64)>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let emails: Vec<(String, String)> = accounts::Entity::find()
+        .select_only()
+        .column(accounts::Column::Id)
+        .column(accounts::Column::Email)
+        .filter(accounts::Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let keys: Vec<(String, i64)> = api_keys::Entity::find()
+        .select_only()
+        .column(api_keys::Column::AccountId)
+        .column_as(
+            Expr::from(Func::cast_as(Func::count(Expr::col(api_keys::Column::Id)), Alias::new("bigint"))),
+            "keys",
+        )
+        .filter(api_keys::Column::AccountId.is_in(ids.iter().cloned()))
+        .group_by(api_keys::Column::AccountId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let keys: HashMap<String, i64> = keys.into_iter().collect();
+    Ok(emails
+        .into_iter()
+        .map(|(id, email)| {
+            let count = keys.get(&id).copied().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+            (id, (email, count))
+        })
+        .collect())
+}
