@@ -5,6 +5,7 @@ pub mod assets;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod export;
 pub mod health;
 pub mod middleware;
 pub mod router;

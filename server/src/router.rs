@@ -13,6 +13,7 @@ use app::domain::scopes::ScopeCatalogue;
 use app::domain::sessions::SessionPolicy;
 use app::domain::sessions::store::DatabaseSessionStore;
 use app::domain::throttle::ThrottlePolicy;
+use app::domain::usage::Retention;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub web: WebPolicy,
     /// The verification engine and service-token checks of the `/v1` API.
     pub verification: VerificationServices,
+    /// How long usage is kept.
+    pub usage_retention: Retention,
 }
 
 /// How browsers reach the portal.
@@ -84,6 +87,7 @@ impl AppState {
         provide_context(self.scopes.clone());
         provide_context(self.verification.verifier.cache().clone());
         provide_context(self.verification.tokens.clone());
+        provide_context(self.usage_retention);
         provide_context(app::domain::service_tokens::ServiceTokenPrefix(
             self.verification.token_prefix.as_ref().clone(),
         ));
@@ -123,6 +127,7 @@ pub fn app(state: AppState) -> Router {
 
     let portal = Router::new()
         .route("/api/{*function}", get(server_function).post(server_function))
+        .route("/usage/export.csv", get(crate::export::export_csv))
         .leptos_routes_with_context(&state, routes, render_context, move || shell(shell_options.clone()))
         .fallback(not_found)
         .layer(sessions)

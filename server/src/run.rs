@@ -116,6 +116,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
             settings.service_token_prefix.clone(),
             clock.clone(),
         ),
+        usage_retention: settings.usage_retention,
     };
     let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
     let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));

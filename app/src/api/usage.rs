@@ -48,6 +48,19 @@ pub struct ChartView {
     pub total: u64,
 }
 
+/// The dates an export form starts with: the last 30 days, YYYY-MM-DD (UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportDefaults {
+    /// 29 days ago.
+    pub from: String,
+    /// Today.
+    pub to: String,
+    /// Days of hourly usage kept.
+    pub hourly_days: i64,
+    /// Days of daily usage kept.
+    pub daily_days: i64,
+}
+
 /// A key's usage over a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyUsageView {
@@ -55,6 +68,8 @@ pub struct KeyUsageView {
     pub period: String,
     /// The chart.
     pub chart: ChartView,
+    /// For the export form.
+    pub export: ExportDefaults,
 }
 
 /// One key's line in the account's ranking.
@@ -116,6 +131,8 @@ pub struct AccountUsageView {
     pub all_keys: u64,
     /// Refusals and old keys still in use, most frequent first.
     pub advice: Vec<AdviceView>,
+    /// For the export form.
+    pub export: ExportDefaults,
 }
 
 /// One account's line in the operator's ranking.
@@ -221,7 +238,11 @@ pub async fn key_usage(id: String, period: Option<String>) -> Result<KeyUsageVie
     let range = server::range(period, clock.now());
     let buckets =
         series(&db, UsageOf::Key(&key.id), &range).await.map_err(|err| internal("reading key usage failed", &err))?;
-    Ok(KeyUsageView { period: period.to_owned(), chart: server::chart(&range, &buckets) })
+    Ok(KeyUsageView {
+        period: period.to_owned(),
+        chart: server::chart(&range, &buckets),
+        export: server::export_defaults(clock.now())?,
+    })
 }
 
 /// The signed-in account's usage over `period`, with page `page` of its keys ranked by use.
@@ -242,7 +263,10 @@ pub async fn account_usage(period: Option<String>, page: Option<u64>) -> Result<
     let buckets = series(&db, of, &range).await.map_err(failed)?;
     let totals = totals_by_key(&db, of, &range).await.map_err(failed)?;
     let keys = crate::domain::keys::manage::list_keys(&db, &account.id).await.map_err(failed)?;
-    Ok(server::account_view(period, server::chart(&range, &buckets), &keys, &totals, page.unwrap_or(1), now))
+    let mut view =
+        server::account_view(period, server::chart(&range, &buckets), &keys, &totals, page.unwrap_or(1), now);
+    view.export = server::export_defaults(now)?;
+    Ok(view)
 }
 
 /// Every account's usage over `period`, for operators (404 for anyone else).
@@ -325,6 +349,18 @@ pub(crate) mod server {
     /// The domain period for a period choice.
     pub fn range(period: &str, now: DateTime<Utc>) -> Period {
         if period == "30d" { Period::last_30_days(now) } else { Period::last_24_hours(now) }
+    }
+
+    /// The last 30 days, as dates, and how far back usage is kept.
+    pub fn export_defaults(now: DateTime<Utc>) -> Result<super::ExportDefaults, crate::api::ApiError> {
+        let retention = crate::api::server_context::service::<crate::domain::usage::Retention>()?;
+        let date = |at: DateTime<Utc>| at.format("%Y-%m-%d").to_string();
+        Ok(super::ExportDefaults {
+            from: date(now - chrono::Duration::days(29)),
+            to: date(now),
+            hourly_days: retention.hourly.num_days(),
+            daily_days: retention.daily.num_days(),
+        })
     }
 
     /// `part` of `whole` in tenths of a percent.
@@ -437,6 +473,7 @@ pub(crate) mod server {
             used_keys,
             all_keys: keys.len() as u64,
             advice,
+            export: super::ExportDefaults::default(),
         }
     }
 
@@ -448,7 +485,11 @@ pub(crate) mod server {
         count: u64,
         now: DateTime<Utc>,
     ) -> Option<AdviceView> {
-        let times = if count == 1 { "once".to_owned() } else { format!("{} times", super::grouped(count)) };
+        let times = match count {
+            1 => "once".to_owned(),
+            2 => "twice".to_owned(),
+            n => format!("{} times", super::grouped(n)),
+        };
         let successor = key.rolled_into.as_deref().and_then(|id| keys.get(id));
         let to_new_key = |successor: &ApiKey| format!("Update the caller to the new key “{}”.", successor.name);
         let (what, action, link) = match (code, key.status(now), successor) {

@@ -22,8 +22,10 @@ pub fn SiteHeader() -> impl IntoView {
                             match session.account.await {
                                 Ok(Some(account)) => view! {
                                     <a class="nav-link" href="/">"Keys"</a>
+                                    <a class="nav-link" href="/usage">"Usage"</a>
                                     <a class="nav-link" href="/activity">"Activity"</a>
                                     {account.is_operator.then(|| view! {
+                                        <a class="nav-link" href="/operator/usage">"API usage"</a>
                                         <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
                                     })}
                                     <AccountMenu account/>

@@ -12,8 +12,8 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
-    ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, ServiceTokensPage, SettingsPage, SignInPage,
-    SignUpPage,
+    ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, OperatorUsagePage, ServiceTokensPage,
+    SettingsPage, SignInPage, SignUpPage, UsagePage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -62,9 +62,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=KeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/keys/new") view=NewKeyPage ssr=SsrMode::Async/>
                     <Route path=path!("/keys/:id") view=KeyDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/usage") view=UsagePage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/service-tokens") view=ServiceTokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operator/usage") view=OperatorUsagePage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 </Routes>

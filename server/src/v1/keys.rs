@@ -9,7 +9,7 @@ use app::domain::accounts::find_account_by_id_or_email;
 use app::domain::keys::controls::RateLimit;
 use app::domain::keys::manage::{self, ApiKey, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
 use app::domain::service_tokens::Permission;
-use app::domain::usage;
+use app::domain::usage::{self, Granularity, Period, UsageOf};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -408,20 +408,22 @@ pub async fn revoke_key(
     Ok(Json(key_response(key, state.clock.now())))
 }
 
-/// Which hours to read.
+/// Which buckets to read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
-    /// Start (RFC 3339); default 24 hours before `until`.
+    /// Start (RFC 3339); default 24 hours (or, by day, 30 days) before `until`.
     pub since: Option<DateTime<Utc>>,
-    /// End (RFC 3339); default now. At most 31 days after `since`.
+    /// End (RFC 3339); default now. At most 31 days (by day: 400 days) after `since`.
     pub until: Option<DateTime<Utc>>,
+    /// `hour` (default) or `day` (UTC days). Hours are kept 14 days by default, days 400.
+    pub granularity: Option<String>,
 }
 
-/// One hour of verifications.
+/// One hour (or day) of verifications.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UsageBucket {
-    /// The start of the hour (RFC 3339).
+    /// The start of the hour or day (RFC 3339).
     pub start: String,
     /// Verifications per outcome code, e.g. `{"VALID": 3}`.
     #[schema(value_type = Object)]
@@ -433,7 +435,9 @@ pub struct UsageBucket {
 pub struct UsageResponse {
     /// The key.
     pub key_id: String,
-    /// One bucket per hour, oldest first (counts reach the database within about a second).
+    /// `hour` or `day`.
+    pub granularity: &'static str,
+    /// One bucket per hour or day, oldest first (counts reach the database within about a second).
     pub buckets: Vec<UsageBucket>,
 }
 
@@ -444,7 +448,7 @@ pub struct UsageResponse {
     tag = "keys",
     params(("id" = String, Path, description = "Key id"), UsageQuery),
     responses(
-        (status = 200, description = "Hourly buckets", body = UsageResponse),
+        (status = 200, description = "Hourly or daily buckets", body = UsageResponse),
         (status = 400, description = "A bad range", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
@@ -459,18 +463,33 @@ pub async fn key_usage(
 ) -> Result<Json<UsageResponse>, ApiError> {
     caller.require(Permission::KeysRead)?;
     let Query(query) = query.map_err(|err| ApiError::invalid(None, err.body_text()))?;
+    let (granularity, name, default_span, max_span, too_long) = match query.granularity.as_deref() {
+        None | Some("hour") => (
+            Granularity::Hour,
+            "hour",
+            Duration::hours(23),
+            usage::MAX_RANGE,
+            "Ask for at most 31 days of hours at once.",
+        ),
+        Some("day") => {
+            (Granularity::Day, "day", Duration::days(29), Duration::days(400), "Ask for at most 400 days at once.")
+        }
+        Some(_) => return Err(ApiError::invalid(Some("granularity"), "'granularity' must be hour or day.")),
+    };
     let key = manage::find_any_key(&state.db, &id).await?;
     let until = query.until.unwrap_or_else(|| state.clock.now());
-    let since = query.since.unwrap_or(until - Duration::hours(23));
+    let since = query.since.unwrap_or(until - default_span);
     if since > until {
         return Err(ApiError::invalid(Some("since"), "'since' must come before 'until'."));
     }
-    if until - since > usage::MAX_RANGE {
-        return Err(ApiError::invalid(Some("since"), "Ask for at most 31 days at once."));
+    if until - since > max_span {
+        return Err(ApiError::invalid(Some("since"), too_long));
     }
-    let buckets = usage::hourly(&state.db, &key.id, since, until).await?;
+    let period = Period::new(granularity, since, until);
+    let buckets = usage::series(&state.db, UsageOf::Key(&key.id), &period).await?;
     Ok(Json(UsageResponse {
         key_id: key.id,
+        granularity: name,
         buckets: buckets
             .into_iter()
             .map(|bucket| UsageBucket {

@@ -10,4 +10,5 @@ mod operator;
 mod pages;
 mod sessions;
 mod support;
+mod usage;
 mod v1;

@@ -99,6 +99,7 @@ impl TestApp {
             scopes: ScopeCatalogue::example(),
             web,
             verification: verification.clone(),
+            usage_retention: app::domain::usage::Retention::default(),
         };
         Self { router: app(state), db, clock, verification }
     }

@@ -84,6 +84,7 @@ pub fn UsageChart(
                     </text>
                 </g>
             }
+            .into_any()
         })
         .collect_view();
     let labels = chart
@@ -146,6 +147,7 @@ pub fn UsageChart(
             <ChartTable chart/>
         </figure>
     }
+    .into_any()
 }
 
 /// The chart's numbers as a table, folded away: for screen readers, copying, and anyone who prefers rows.
@@ -177,6 +179,7 @@ fn ChartTable(chart: ChartView) -> impl IntoView {
             </div>
         </details>
     }
+    .into_any()
 }
 
 /// The vertical scale: a round top value and four equal steps up to it.

@@ -5,3 +5,4 @@ pub mod form;
 pub mod guard;
 pub mod icons;
 pub mod keys;
+pub mod usage;

@@ -5,13 +5,16 @@ use crate::api::auth::AccountView;
 use crate::api::keys::{
     GRACE_CHOICES, KeyView, RevokeKey, RollKey, UpdateKey, UpdateKeyControls, get_key, scope_catalogue,
 };
+use crate::api::usage::key_usage;
+use crate::ui::components::chart::UsageChart;
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce, StatusBadge};
+use crate::ui::components::usage::{ExportForm, PeriodTabs};
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The key detail page.
 #[component]
@@ -89,6 +92,7 @@ fn KeyDetail(
             <ShownOnce key=shown.plaintext/>
             <p><a class="button" href=format!("/keys/{}", shown.key.id)>"Open the new key"</a></p>
         })}
+        <KeyUsage id=key.id.clone() last_used=key.last_used.clone() last_used_ip=key.last_used_ip.clone()/>
         {editable.then(|| {
             let id = id.clone();
             view! {
@@ -161,6 +165,51 @@ fn KeyDetail(
                 </section>
             }
         })}
+    }
+}
+
+/// The key's verifications over the chosen period, its last use, and the export.
+#[component]
+fn KeyUsage(id: String, last_used: String, last_used_ip: Option<String>) -> impl IntoView {
+    let query = use_query_map();
+    let period = move || query.read().get("period");
+    let base = format!("/keys/{id}");
+    let key_id = id.clone();
+    let usage = Resource::new(move || (id.clone(), period()), |(id, period)| key_usage(id, period));
+    view! {
+        <section class="card usage-card" aria-labelledby="usage-title">
+            <div class="card-head">
+                <h2 id="usage-title">"Usage"</h2>
+                <p class="muted" data-testid="last-used">
+                    "Last used " <strong>{last_used}</strong>
+                    {last_used_ip.map(|ip| view! { " from " <code>{ip}</code> })}
+                </p>
+            </div>
+            <Suspense fallback=|| view! { <p class="loading">"Loading usage…"</p> }>
+                {
+                    move || {
+                        let (base, key_id) = (base.clone(), key_id.clone());
+                        Suspend::new(async move {
+                            match usage.await {
+                                Ok(usage) => {
+                                    let title = if usage.period == "30d" { "Per day, last 30 days" } else { "Per hour, last 24 hours" };
+                                    view! {
+                                        <PeriodTabs base=base current=usage.period.clone()/>
+                                        <UsageChart chart=usage.chart title=title/>
+                                        <details class="export">
+                                            <summary>"Export this key's usage as CSV"</summary>
+                                            <ExportForm key=key_id defaults=usage.export/>
+                                        </details>
+                                    }
+                                    .into_any()
+                                }
+                                Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                            }
+                        })
+                    }
+                }
+            </Suspense>
+        </section>
     }
 }
 

@@ -1,0 +1,127 @@
+//! `/operator/usage`: who uses the API: every account's verifications together, accounts ranked by use and
+//! the latest refusals. Anyone but an operator sees the not-found page.
+
+use crate::api::auth::AccountView;
+use crate::api::usage::{OperatorUsageView, grouped, operator_usage};
+use crate::ui::components::chart::UsageChart;
+use crate::ui::components::guard::RequireAccount;
+use crate::ui::components::usage::{Pager, PeriodTabs};
+use crate::ui::pages::NotFoundPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The operator's usage overview; `?period=24h|30d&page=N`.
+#[component]
+pub fn OperatorUsagePage() -> impl IntoView {
+    view! {
+        <Title text="API usage"/>
+        <RequireAccount page=operator_page/>
+    }
+}
+
+fn operator_page(account: AccountView) -> AnyView {
+    if !account.is_operator {
+        return view! { <NotFoundPage/> }.into_any();
+    }
+    let query = use_query_map();
+    let params = move || {
+        let query = query.read();
+        (query.get("period"), query.get("page").and_then(|p| p.parse::<u64>().ok()))
+    };
+    let usage = Resource::new(params, |(period, page)| operator_usage(period, page));
+    view! {
+        <div class="page-head">
+            <h1>"API usage"</h1>
+            <p class="lede">"Verifications across every customer account."</p>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading usage…"</p> }>
+            {move || Suspend::new(async move {
+                match usage.await {
+                    Ok(usage) => overview(usage).into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+fn overview(usage: OperatorUsageView) -> impl IntoView {
+    let title = if usage.period == "30d" {
+        "All accounts, per day, last 30 days"
+    } else {
+        "All accounts, per hour, last 24 hours"
+    };
+    let OperatorUsageView { period, chart, accounts, page, pages, used_accounts, rejections } = usage;
+    view! {
+        <PeriodTabs base="/operator/usage" current=period.clone()/>
+        <section class="card">
+            <UsageChart chart title/>
+        </section>
+        <section class="card" aria-labelledby="accounts-title">
+            <h2 id="accounts-title">"Top accounts"</h2>
+            {if accounts.is_empty() {
+                view! { <p class="muted">"No account's keys were verified in this period."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="ranking">
+                            <thead><tr>
+                                <th scope="col">"Account"</th><th scope="col" class="numeric">"Keys"</th>
+                                <th scope="col" class="numeric">"Verifications"</th><th scope="col" class="numeric">"Refused"</th>
+                                <th scope="col">"Share"</th>
+                            </tr></thead>
+                            <tbody>
+                                {accounts.into_iter().map(|account| {
+                                    let share = format!("{}.{}%", account.share_permille / 10, account.share_permille % 10);
+                                    let width = format!("width: {}%", account.share_permille as f64 / 10.0);
+                                    view! {
+                                        <tr>
+                                            <td data-label="Account">{account.email}</td>
+                                            <td data-label="Keys" class="numeric">{grouped(account.keys)}</td>
+                                            <td data-label="Verifications" class="numeric">{grouped(account.total)}</td>
+                                            <td data-label="Refused" class="numeric">{grouped(account.rejected)}</td>
+                                            <td data-label="Share"><span class="share"><span class="share-bar" style=width></span></span>" "{share}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            <Pager base="/operator/usage" period=period page pages/>
+            <p class="muted">{format!("{used_accounts} {} used the API in this period.", if used_accounts == 1 { "account" } else { "accounts" })}</p>
+        </section>
+        <section class="card" aria-labelledby="rejections-title">
+            <h2 id="rejections-title">"Recent refusals"</h2>
+            <p class="field-hint">"The last 24 hours, newest first: each row is one key refused for one reason within one hour."</p>
+            {if rejections.is_empty() {
+                view! { <p class="muted">"No verification was refused in the last 24 hours."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead><tr>
+                                <th scope="col">"Hour"</th><th scope="col">"Account"</th><th scope="col">"Key"</th>
+                                <th scope="col">"Outcome"</th><th scope="col" class="numeric">"Count"</th>
+                            </tr></thead>
+                            <tbody>
+                                {rejections.into_iter().map(|r| view! {
+                                    <tr>
+                                        <td data-label="Hour">{r.when}</td>
+                                        <td data-label="Account">{r.email}</td>
+                                        <td data-label="Key">{r.key_name} " " <code>{r.key_hint}</code></td>
+                                        <td data-label="Outcome"><span class=format!("code-chip code-{}", r.code.to_lowercase())>{r.label}</span></td>
+                                        <td data-label="Count" class="numeric">{grouped(r.count)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
