@@ -3,6 +3,10 @@ use sea_orm_migration::{prelude::*, schema::*};
 /// Daily usage totals and the rollup's progress. Hourly buckets of finished days are added into
 /// `key_usage_daily` by a background job; `usage_rollups.rolled_until` is the first day not yet rolled up,
 /// so every reader knows which table holds which days and nothing is counted twice.
+///
+/// Both usage tables carry the key's account, with an index that covers account-wide reads (account, time,
+/// key, code, count): the usage overview of an account with a thousand keys reads index entries only, with
+/// no join and no table lookups.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,6 +19,7 @@ impl MigrationTrait for Migration {
                     .table(KeyUsageDaily::Table)
                     .if_not_exists()
                     .col(string_len(KeyUsageDaily::KeyId, 36))
+                    .col(string_len(KeyUsageDaily::AccountId, 36))
                     .col(timestamp_with_time_zone(KeyUsageDaily::Day))
                     .col(string_len(KeyUsageDaily::Code, 24))
                     .col(big_integer(KeyUsageDaily::Count))
@@ -43,7 +48,65 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
+                Index::create()
+                    .name("idx_key_usage_daily_account")
+                    .table(KeyUsageDaily::Table)
+                    .col(KeyUsageDaily::AccountId)
+                    .col(KeyUsageDaily::Day)
+                    .col(KeyUsageDaily::KeyId)
+                    .col(KeyUsageDaily::Code)
+                    .col(KeyUsageDaily::Count)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
                 Index::create().name("idx_key_usage_hour").table(KeyUsage::Table).col(KeyUsage::Hour).to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(KeyUsage::Table)
+                    .add_column(string_len(KeyUsage::AccountId, 36).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table(KeyUsage::Table)
+                    .value(
+                        KeyUsage::AccountId,
+                        SimpleExpr::SubQuery(
+                            None,
+                            Box::new(
+                                Query::select()
+                                    .column((ApiKeys::Table, ApiKeys::AccountId))
+                                    .from(ApiKeys::Table)
+                                    .and_where(
+                                        Expr::col((ApiKeys::Table, ApiKeys::Id))
+                                            .equals((KeyUsage::Table, KeyUsage::KeyId)),
+                                    )
+                                    .to_owned()
+                                    .into_sub_query_statement(),
+                            ),
+                        ),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_key_usage_account")
+                    .table(KeyUsage::Table)
+                    .col(KeyUsage::AccountId)
+                    .col(KeyUsage::Hour)
+                    .col(KeyUsage::KeyId)
+                    .col(KeyUsage::Code)
+                    .col(KeyUsage::Count)
+                    .to_owned(),
             )
             .await?;
         manager
@@ -71,6 +134,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(UsageRollups::Table).to_owned()).await?;
+        manager.drop_index(Index::drop().name("idx_key_usage_account").table(KeyUsage::Table).to_owned()).await?;
+        manager.alter_table(Table::alter().table(KeyUsage::Table).drop_column(KeyUsage::AccountId).to_owned()).await?;
         manager.drop_index(Index::drop().name("idx_key_usage_hour").table(KeyUsage::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(KeyUsageDaily::Table).to_owned()).await
     }
@@ -80,6 +145,7 @@ impl MigrationTrait for Migration {
 enum KeyUsageDaily {
     Table,
     KeyId,
+    AccountId,
     Day,
     Code,
     Count,
@@ -88,7 +154,11 @@ enum KeyUsageDaily {
 #[derive(DeriveIden)]
 enum KeyUsage {
     Table,
+    KeyId,
+    AccountId,
     Hour,
+    Code,
+    Count,
 }
 
 #[derive(DeriveIden)]
@@ -102,4 +172,5 @@ enum UsageRollups {
 enum ApiKeys {
     Table,
     Id,
+    AccountId,
 }

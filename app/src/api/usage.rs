@@ -31,6 +31,8 @@ pub struct BucketView {
     pub label: String,
     /// The whole bucket in words ("22 Nov 2026, 14:00–15:00 UTC").
     pub title: String,
+    /// The same, short enough for a phone ("22 Nov, 14:00–15:00").
+    pub short_title: String,
     /// Counts, one per entry of [`ChartView::codes`], in that order.
     pub counts: Vec<u64>,
 }
@@ -260,9 +262,13 @@ pub async fn account_usage(period: Option<String>, page: Option<u64>) -> Result<
     let range = server::range(period, now);
     let failed = |err: sea_orm::DbErr| internal("reading account usage failed", &err);
     let of = UsageOf::Account(&account.id);
-    let buckets = series(&db, of, &range).await.map_err(failed)?;
-    let totals = totals_by_key(&db, of, &range).await.map_err(failed)?;
-    let keys = crate::domain::keys::manage::list_keys(&db, &account.id).await.map_err(failed)?;
+    // Three independent reads: on a pool they run side by side.
+    let (buckets, totals, keys) = tokio::join!(
+        series(&db, of, &range),
+        totals_by_key(&db, of, &range),
+        crate::domain::keys::manage::list_keys(&db, &account.id),
+    );
+    let (buckets, totals, keys) = (buckets.map_err(failed)?, totals.map_err(failed)?, keys.map_err(failed)?);
     let mut view =
         server::account_view(period, server::chart(&range, &buckets), &keys, &totals, page.unwrap_or(1), now);
     view.export = server::export_defaults(now)?;
@@ -286,8 +292,8 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
     let period = period_or_default(period.as_deref());
     let range = server::range(period, now);
     let failed = |err: sea_orm::DbErr| internal("reading usage failed", &err);
-    let buckets = series(&db, UsageOf::Everyone, &range).await.map_err(failed)?;
-    let totals = totals_by_account(&db, &range).await.map_err(failed)?;
+    let (buckets, totals) = tokio::join!(series(&db, UsageOf::Everyone, &range), totals_by_account(&db, &range));
+    let (buckets, totals) = (buckets.map_err(failed)?, totals.map_err(failed)?);
     let mut ranked = server::ranked(totals);
     let grand_total: u64 = ranked.iter().map(|(_, total, _)| *total).sum();
     let used_accounts = ranked.len() as u64;
@@ -386,9 +392,9 @@ pub(crate) mod server {
         let bars = buckets
             .iter()
             .map(|bucket| {
-                let (label, title) = labels(period.granularity, bucket.start);
+                let (label, title, short_title) = labels(period.granularity, bucket.start);
                 let counts = present.iter().map(|code| bucket.counts.get(code).copied().unwrap_or(0)).collect();
-                BucketView { label, title, counts }
+                BucketView { label, title, short_title, counts }
             })
             .collect();
         ChartView {
@@ -402,13 +408,21 @@ pub(crate) mod server {
         }
     }
 
-    fn labels(granularity: Granularity, start: DateTime<Utc>) -> (String, String) {
+    fn labels(granularity: Granularity, start: DateTime<Utc>) -> (String, String, String) {
         match granularity {
-            Granularity::Hour => (
-                start.format("%H:00").to_string(),
-                format!("{}–{} UTC", start.format("%-d %b %Y, %H:00"), (start + granularity.step()).format("%H:00")),
+            Granularity::Hour => {
+                let end = (start + granularity.step()).format("%H:00");
+                (
+                    start.format("%H:00").to_string(),
+                    format!("{}–{end} UTC", start.format("%-d %b %Y, %H:00")),
+                    format!("{}–{end}", start.format("%-d %b, %H:00")),
+                )
+            }
+            Granularity::Day => (
+                start.format("%-d %b").to_string(),
+                start.format("%a %-d %b %Y (UTC)").to_string(),
+                start.format("%a %-d %b").to_string(),
             ),
-            Granularity::Day => (start.format("%-d %b").to_string(), start.format("%a %-d %b %Y (UTC)").to_string()),
         }
     }
 

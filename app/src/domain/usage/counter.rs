@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -108,11 +108,13 @@ impl UsageCounter {
 async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
     let txn = crate::domain::database::begin_write(db).await?;
     let ids: Vec<&str> = batch.last_used.keys().map(|id| id.as_ref()).collect();
-    let mut existing = HashSet::new();
+    // Key id → account id; keys deleted since they were counted are missing, and their counts are dropped.
+    let mut existing: HashMap<String, String> = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-        let found: Vec<String> = api_keys::Entity::find()
+        let found: Vec<(String, String)> = api_keys::Entity::find()
             .select_only()
             .column(api_keys::Column::Id)
+            .column(api_keys::Column::AccountId)
             .filter(api_keys::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(&txn)
@@ -123,13 +125,18 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     // the daily table too, or the daily totals would never see them. Reading the boundary with a shared
     // lock makes a concurrent rollup wait for this flush, or this flush wait for it.
     let rolled_until = rollup::rolled_until(&txn, Some(LockType::Share)).await?;
-    let counted = || batch.counts.iter().filter(|((key_id, _, _), _)| existing.contains(key_id.as_ref()));
+    let counted = || {
+        batch.counts.iter().filter_map(|((key_id, hour, code), count)| {
+            existing.get(key_id.as_ref()).map(|account| ((key_id.as_ref(), account.as_str(), *hour, *code), *count))
+        })
+    };
     let rows: Vec<key_usage::ActiveModel> = counted()
-        .map(|((key_id, hour, code), count)| key_usage::ActiveModel {
-            key_id: Set(key_id.to_string()),
-            hour: Set(*hour),
+        .map(|((key_id, account_id, hour, code), count)| key_usage::ActiveModel {
+            key_id: Set(key_id.to_owned()),
+            account_id: Set(account_id.to_owned()),
+            hour: Set(hour),
             code: Set(code.as_str().to_owned()),
-            count: Set(i64::try_from(*count).unwrap_or(i64::MAX)),
+            count: Set(i64::try_from(count).unwrap_or(i64::MAX)),
         })
         .collect();
     let add_counts = OnConflict::columns([key_usage::Column::KeyId, key_usage::Column::Hour, key_usage::Column::Code])
@@ -142,12 +149,16 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         key_usage::Entity::insert_many(chunk.to_vec()).on_conflict(add_counts.clone()).exec(&txn).await?;
     }
-    let mut late: HashMap<(&str, DateTime<Utc>, Code), u64> = HashMap::new();
-    for ((key_id, hour, code), count) in counted().filter(|((_, hour, _), _)| *hour < rolled_until) {
-        *late.entry((key_id.as_ref(), day_of(*hour), *code)).or_default() += count;
+    let mut late: HashMap<(&str, &str, DateTime<Utc>, Code), u64> = HashMap::new();
+    for ((key_id, account_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until) {
+        *late.entry((key_id, account_id, day_of(hour), code)).or_default() += count;
     }
-    rollup::add_to_days(&txn, late.into_iter().map(|((key_id, day, code), count)| (key_id, day, code, count))).await?;
-    for (key_id, used) in batch.last_used.iter().filter(|(key_id, _)| existing.contains(key_id.as_ref())) {
+    rollup::add_to_days(
+        &txn,
+        late.into_iter().map(|((key, account, day, code), count)| (key, account, day, code, count)),
+    )
+    .await?;
+    for (key_id, used) in batch.last_used.iter().filter(|(key_id, _)| existing.contains_key(key_id.as_ref())) {
         let mut update = api_keys::Entity::update_many().col_expr(api_keys::Column::LastUsedAt, Expr::value(used.at));
         if let Some(ip) = used.ip {
             update = update.col_expr(api_keys::Column::LastUsedIp, Expr::value(ip.to_string()));

@@ -276,7 +276,7 @@ async fn sums(db: &impl ConnectionTrait, of: UsageOf<'_>, group: Group, period: 
 }
 
 fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
-    let (u, k) = (Alias::new("u"), Alias::new("k"));
+    let u = Alias::new("u");
     let time = (u.clone(), Alias::new(part.time));
     let key_id = (u.clone(), Alias::new("key_id"));
     let code = (u.clone(), Alias::new("code"));
@@ -291,20 +291,13 @@ fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
         .and_where(Expr::col(time.clone()).gte(part.from))
         .and_where(Expr::col(time.clone()).lt(part.to))
         .group_by_col(code);
-    if matches!(of, UsageOf::Account(_)) || group == Group::Account {
-        query.join_as(
-            JoinType::InnerJoin,
-            api_keys::Entity,
-            k.clone(),
-            Expr::col((k.clone(), api_keys::Column::Id)).equals(key_id.clone()),
-        );
-    }
+    let account = (u.clone(), Alias::new("account_id"));
     match of {
         UsageOf::Key(id) => {
             query.and_where(Expr::col(key_id.clone()).eq(id));
         }
         UsageOf::Account(id) => {
-            query.and_where(Expr::col((k.clone(), api_keys::Column::AccountId)).eq(id));
+            query.and_where(Expr::col(account.clone()).eq(id));
         }
         UsageOf::Everyone => {}
     }
@@ -316,7 +309,6 @@ fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
             query.expr_as(Expr::col(key_id.clone()), Alias::new("id")).group_by_col(key_id);
         }
         Group::Account => {
-            let account = (k, api_keys::Column::AccountId);
             query.expr_as(Expr::col(account.clone()), Alias::new("id")).group_by_col(account);
         }
         Group::Time => {}

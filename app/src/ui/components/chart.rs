@@ -9,7 +9,7 @@ use leptos::prelude::*;
 /// Height of the bars' area, in pixels.
 const PLOT_HEIGHT: f64 = 160.0;
 /// Room above the plot for the readout of the hovered bar.
-const READOUT_HEIGHT: f64 = 40.0;
+const READOUT_HEIGHT: f64 = 56.0;
 /// Room below the plot for the axis labels and title.
 const AXIS_HEIGHT: f64 = 40.0;
 /// Smallest visible height of a non-zero segment, so a quiet hour next to a huge outlier still shows.
@@ -71,16 +71,28 @@ pub fn UsageChart(
                 .filter(|(count, _)| **count > 0)
                 .map(|(count, code)| format!("{} {}", grouped(*count), code.label.to_lowercase()))
                 .collect();
-            let headline = format!("{} · {} verifications", bucket.title, grouped(total));
-            let detail = if detail.is_empty() { "None".to_owned() } else { detail.join(" · ") };
-            let described = format!("{headline}: {detail}");
+            let described = format!(
+                "{}: {} verifications{}{}",
+                bucket.title,
+                grouped(total),
+                if detail.is_empty() { "" } else { ", " },
+                detail.join(", ")
+            );
+            let headline = format!("{} · {} verifications", bucket.short_title, grouped(total));
+            // Two outcomes a line keeps the readout within a phone's width.
+            let lines: Vec<String> = detail.chunks(2).map(|pair| pair.join(" · ")).collect();
+            let (first, rest) = match lines.split_first() {
+                Some((first, rest)) => (first.clone(), rest.join(" · ")),
+                None => (String::new(), String::new()),
+            };
             view! {
                 <g class="chart-column" tabindex="0" role="img" aria-label=described>
                     <rect class="chart-hit" x=fmt_pct(i as f64 * slot) width=fmt_pct(slot) y="0" height=fmt(PLOT_HEIGHT)/>
                     {segments}
                     <text class="chart-readout" x="0" y=fmt(-READOUT_HEIGHT + 14.0)>
                         <tspan class="chart-readout-head">{headline}</tspan>
-                        <tspan x="0" dy="16">{detail}</tspan>
+                        <tspan x="0" dy="16">{first}</tspan>
+                        <tspan x="0" dy="16">{rest}</tspan>
                     </text>
                 </g>
             }

@@ -1,0 +1,127 @@
+import { expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+
+// Usage as a customer and an operator see it: verifications made through the API show up on the key's
+// page, the account's overview and the operator's, as charts with exact numbers, and as a CSV download.
+
+const binary = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, '../../target/release/latchkey');
+const screens = path.join(__dirname, '..', 'test-results', 'screens');
+
+/** Runs the CLI against the server's own database, as an operator would. */
+function cli(args: string[], input?: string): string {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
+  return execFileSync(binary, args, { cwd: process.env.LATCHKEY_E2E_WORKDIR, env: { ...env, LATCHKEY_LOG: 'warn' }, input })
+    .toString()
+    .trim();
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const { label, width, height } of [
+    { label: 'desktop', width: 1280, height: 800 },
+    { label: 'phone', width: 375, height: 740 },
+  ]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(screens, `${label}_${name}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+test('verifications through the API show on the key page, the usage overview, the export and the operator overview', async ({
+  page,
+  browser,
+  request,
+}) => {
+  const customer = newEmail();
+  await signUp(page, customer);
+  await open(page, '/usage');
+  await expect(page.getByText('No verifications in this period')).toBeVisible();
+  await shoot(page, 'usage-empty');
+
+  const token = cli(['service-token', 'create', '--name', `usage-${customer}`, '--permission', 'verify', '--permission', 'keys:write']);
+  const auth = { Authorization: `Bearer ${token}` };
+  const created = await request.post('/v1/keys', {
+    headers: auth,
+    data: { account: customer, name: 'Checkout', scopes: ['orders:read'] },
+  });
+  expect(created.status()).toBe(201);
+  const { key, id } = await created.json();
+
+  await open(page, `/keys/${id}`);
+  await expect(page.getByTestId('last-used')).toContainText('Last used Never');
+  for (const scopes of [['orders:read'], ['orders:read'], [], ['orders:write'], ['orders:write'], ['orders:write'], ['orders:write']]) {
+    const verified = await request.post('/v1/keys/verify', { headers: auth, data: { key, scopes, ip: '198.51.100.23' } });
+    expect(verified.status()).toBe(200);
+  }
+
+  // Counts reach the database within a second of the verification.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('usage-total')).toHaveText('7', { timeout: 500 });
+  }).toPass({ timeout: 10_000 });
+  await hydrated(page);
+  await expect(page.locator('.legend-total[data-code="VALID"]')).toHaveText('3');
+  await expect(page.locator('.legend-total[data-code="INSUFFICIENT_SCOPES"]')).toHaveText('4');
+  await expect(page.getByTestId('last-used')).not.toContainText('Never');
+  await expect(page.getByTestId('last-used')).toContainText('198.51.100.23');
+
+  // Exact numbers on hover and on keyboard focus.
+  const busiest = page.locator('.chart-column', { has: page.locator('.chart-bar') }).last();
+  await busiest.hover();
+  await expect(busiest.locator('.chart-readout')).toBeVisible();
+  await expect(busiest.locator('.chart-readout')).toContainText('7 verifications');
+  await expect(busiest.locator('.chart-readout')).toContainText('3 valid · 4 insufficient scopes');
+  await page.mouse.move(0, 0);
+  await busiest.focus();
+  await expect(busiest.locator('.chart-readout')).toBeVisible();
+  await shoot(page, 'key-usage');
+
+  await page.getByRole('link', { name: 'Last 30 days' }).click();
+  await expect(page).toHaveURL(/period=30d/);
+  await expect(page.getByText('Per day, last 30 days')).toBeVisible();
+  await expect(page.getByTestId('usage-total')).toHaveText('7');
+
+  await page.getByText("Export this key's usage as CSV").click();
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download CSV' }).click();
+  const csv = readFileSync(await (await download).path(), 'utf8').trim().split('\n');
+  expect(csv[0]).toBe('period_start_utc,key_id,key_name,total,VALID,REVOKED,EXPIRED,DISABLED,IP_NOT_ALLOWED,INSUFFICIENT_SCOPES,RATE_LIMITED');
+  expect(csv).toHaveLength(31);
+  expect(csv[30]).toContain(`${id},Checkout,7,3,0,0,0,0,4,0`);
+
+  await page.getByRole('link', { name: 'Usage', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Needs attention' })).toBeVisible();
+  await expect(page.getByText('Asked for a scope it does not have, 4 times.')).toBeVisible();
+  await expect(page.getByRole('row', { name: /Checkout/ })).toContainText('7');
+  await hydrated(page);
+  await shoot(page, 'usage');
+
+  const operator = newEmail();
+  cli(['account', 'create', '--email', operator, '--password-stdin', '--operator'], `${PASSWORD}\n`);
+  const operatorContext = await browser.newContext();
+  const operatorPage = await operatorContext.newPage();
+  await open(operatorPage, '/sign-in');
+  await operatorPage.getByLabel('Email').fill(operator);
+  await operatorPage.getByLabel('Password').fill(PASSWORD);
+  await operatorPage.getByRole('button', { name: 'Sign in' }).click();
+  await operatorPage.waitForURL('/');
+  await operatorPage.getByRole('link', { name: 'API usage' }).click();
+  await expect(operatorPage.getByRole('heading', { name: 'Top accounts' })).toBeVisible();
+  await expect(operatorPage.getByRole('row', { name: new RegExp(customer) })).toContainText('7');
+  await expect(operatorPage.getByRole('row', { name: new RegExp(`${customer}.*Insufficient scopes`) })).toContainText('4');
+  await hydrated(operatorPage);
+  await shoot(operatorPage, 'operator-usage');
+  await operatorContext.close();
+});
+
+test('customers do not see the operator usage page', async ({ page, expectedMissing }) => {
+  expectedMissing.add('/operator/usage');
+  await signUp(page, newEmail());
+  await expect(page.getByRole('link', { name: 'API usage' })).toHaveCount(0);
+  const response = await page.goto('/operator/usage');
+  expect(response?.status()).toBe(404);
+});

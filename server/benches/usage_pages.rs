@@ -1,0 +1,296 @@
+//! How long the portal takes to render its heaviest pages for a big account: 1,000 keys, each with 30 days
+//! of hourly usage (rolled up as the server does: 14 days hourly, the rest daily). Each page is requested
+//! through the whole router, in process, and timed until its body is complete: server-side render time,
+//! without network. Target: p50 ≤ 50 ms for the keys page and the usage page.
+//!
+//! `cargo bench -p server --bench usage_pages` (SQLite file). With `LATCHKEY_TEST_POSTGRES_URL` set, the
+//! same runs on a throwaway PostgreSQL database too. `BENCH_KEYS` (1000), `BENCH_DAYS` (30) and
+//! `BENCH_REQUESTS` (25) change the size.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use app::domain::accounts::create_account;
+use app::domain::accounts::password::{Password, PasswordHasher};
+use app::domain::activity::{Client, Origin};
+use app::domain::clock::{Clock, ManualClock, SharedClock};
+use app::domain::database::{PoolSettings, connect, migrate};
+use app::domain::keys::format::KeyPrefix;
+use app::domain::keys::manage::{KeyPolicy, KeyServices, NewKey, create_key};
+use app::domain::scopes::ScopeCatalogue;
+use app::domain::sessions::SessionPolicy;
+use app::domain::storage::key_usage;
+use app::domain::testing::{POSTGRES_URL_VAR, create_postgres_database};
+use app::domain::throttle::ThrottlePolicy;
+use app::domain::usage::{Retention, hour_of, roll_up};
+use app::domain::verification::Code;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use chrono::{Duration, Utc};
+use http_body_util::BodyExt;
+use latchkey_server::router::{AppState, WebPolicy, app};
+use latchkey_server::run::leptos_options;
+use latchkey_server::v1::VerificationServices;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery staple";
+const HOST: &str = "127.0.0.1:3000";
+const TARGET_MS: f64 = 50.0;
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let keys = setting("BENCH_KEYS", 1000);
+    let days = setting("BENCH_DAYS", 30);
+    let requests = setting("BENCH_REQUESTS", 25).max(20);
+    let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
+    let sqlite = connect(&url, &PoolSettings::default()).await.unwrap();
+    migrate(&sqlite).await.unwrap();
+    run("SQLite (file, WAL)", sqlite, keys, days, requests).await;
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        println!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    if let Ok(server) = std::env::var(POSTGRES_URL_VAR) {
+        let (db, name, admin) = create_postgres_database(&server).await;
+        run("PostgreSQL", db.clone(), keys, days, requests).await;
+        let _ = db.close().await;
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+    }
+}
+
+async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requests: usize) {
+    let clock = Arc::new(ManualClock::at(Utc::now()));
+    let shared: SharedClock = clock.clone();
+    let hasher = Arc::new(PasswordHasher::new(1).unwrap());
+    let policy = KeyPolicy { max_keys_per_account: 100_000, ..KeyPolicy::default() };
+    let verification =
+        VerificationServices::new(policy.prefix.clone(), KeyPrefix::new("lksvc").unwrap(), shared.clone());
+    let state = AppState {
+        leptos_options: leptos_options(HOST.parse().unwrap()),
+        db: db.clone(),
+        hasher: hasher.clone(),
+        clock: shared.clone(),
+        sessions: SessionPolicy::default(),
+        throttle: ThrottlePolicy::default(),
+        keys: policy.clone(),
+        scopes: ScopeCatalogue::example(),
+        web: WebPolicy::default(),
+        verification: verification.clone(),
+        usage_retention: Retention::default(),
+    };
+    let router = app(state);
+
+    let seeding = Instant::now();
+    let account = create_account(&db, &hasher, clock.as_ref(), "big@example.com", &Password::new(PASSWORD), false)
+        .await
+        .unwrap()
+        .id;
+    let services = KeyServices {
+        clock: clock.as_ref(),
+        policy: &policy,
+        catalogue: &ScopeCatalogue::example(),
+        cache: verification.verifier.cache(),
+    };
+    let origin = Origin { actor: "bench".into(), client: Client::default() };
+    let mut ids = Vec::with_capacity(keys);
+    for i in 0..keys {
+        let new = NewKey { name: format!("service {i:04}"), scopes: vec!["orders:read".into()], ..NewKey::default() };
+        ids.push(create_key(&db, services, &origin, &account, &new).await.unwrap().0.id);
+    }
+    let rows = seed_usage(&db, &account, &ids, clock.now(), days).await;
+    let report = roll_up(&db, clock.now(), Retention::default()).await.unwrap();
+    // What autovacuum would have done by now on a live database: statistics, and the visibility map that
+    // lets PostgreSQL answer from the covering indexes alone.
+    let analyze =
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres { "VACUUM ANALYZE" } else { "ANALYZE" };
+    db.execute_unprepared(analyze).await.unwrap();
+    println!(
+        "{label}: seeded {keys} keys, {rows} hourly rows over {days} days in {:.1} s; rollup: {} days into daily, {} hourly rows past retention deleted",
+        seeding.elapsed().as_secs_f64(),
+        report.days_rolled,
+        report.hourly_deleted
+    );
+
+    let cookie = sign_in(&router).await;
+    let key_page = format!("/keys/{}", ids[0]);
+    println!("{:<34} {:>8} {:>8} {:>8} {:>8} {:>9}", "page", "p50 ms", "p90 ms", "min ms", "max ms", "KiB");
+    for (name, path) in [
+        ("keys page  /", "/"),
+        ("usage page /usage (24 h)", "/usage"),
+        ("usage page /usage?period=30d", "/usage?period=30d"),
+        ("key page   /keys/{id}?period=30d", &format!("{key_page}?period=30d")),
+    ] {
+        let (times, bytes) = measure(&router, path, &cookie, requests).await;
+        let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+        let p50 = pct(0.5);
+        let verdict =
+            if name.starts_with("key page") { String::new() } else { format!("  p50/target {:.2}", p50 / TARGET_MS) };
+        println!(
+            "{name:<34} {p50:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.0}{verdict}",
+            pct(0.9),
+            times[0],
+            times[times.len() - 1],
+            bytes as f64 / 1024.0
+        );
+    }
+    println!("({requests} requests per page after 3 warm-ups; target p50 ≤ {TARGET_MS} ms)");
+    breakdown(&db, &account, clock.now()).await;
+    println!();
+}
+
+/// Where the usage page's time goes: each read it makes, timed alone (median of 10).
+async fn breakdown(db: &DatabaseConnection, account: &str, now: chrono::DateTime<Utc>) {
+    use app::domain::usage::report::totals_by_key;
+    use app::domain::usage::{Period, UsageOf, series};
+    let mut parts = Vec::new();
+    for (label, period) in [("24 h", Period::last_24_hours(now)), ("30 d", Period::last_30_days(now))] {
+        let of = UsageOf::Account(account);
+        parts.push((
+            format!("series {label}"),
+            median_ms(|| async {
+                series(db, of, &period).await.unwrap();
+            })
+            .await,
+        ));
+        parts.push((
+            format!("totals by key {label}"),
+            median_ms(|| async {
+                totals_by_key(db, of, &period).await.unwrap();
+            })
+            .await,
+        ));
+    }
+    parts.push((
+        "list keys".into(),
+        median_ms(|| async {
+            app::domain::keys::manage::list_keys(db, account).await.unwrap();
+        })
+        .await,
+    ));
+    let line: Vec<String> = parts.iter().map(|(name, ms)| format!("{name} {ms:.1} ms")).collect();
+    println!("reads alone (median of 10): {}", line.join(", "));
+}
+
+async fn median_ms<F, Fut>(mut f: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        f().await;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    times[5]
+}
+
+/// Every key gets a verification count for every hour of `days` days; every tenth key is also refused for a
+/// missing scope every seventh hour, and every fiftieth is rate limited now and then.
+async fn seed_usage(
+    db: &DatabaseConnection,
+    account: &str,
+    ids: &[String],
+    now: chrono::DateTime<Utc>,
+    days: usize,
+) -> usize {
+    let last = hour_of(now);
+    let hours = i64::try_from(days * 24).unwrap();
+    let mut batch = Vec::with_capacity(2000);
+    let mut written = 0;
+    let txn = db.begin().await.unwrap();
+    for (k, id) in ids.iter().enumerate() {
+        for h in 0..hours {
+            let hour = last - Duration::hours(h);
+            let base = i64::try_from((k * 7 + usize::try_from(h).unwrap() * 13) % 500 + 1).unwrap();
+            let mut add = |code: Code, count: i64| {
+                batch.push(key_usage::ActiveModel {
+                    key_id: Set(id.clone()),
+                    account_id: Set(account.to_owned()),
+                    hour: Set(hour),
+                    code: Set(code.as_str().to_owned()),
+                    count: Set(count),
+                });
+            };
+            add(Code::Valid, base);
+            if k % 10 == 0 && h % 7 == 0 {
+                add(Code::InsufficientScopes, base / 10 + 1);
+            }
+            if k % 50 == 0 && h % 5 == 0 {
+                add(Code::RateLimited, 3);
+            }
+        }
+        if batch.len() >= 1500 {
+            written += batch.len();
+            for chunk in batch.chunks(500) {
+                key_usage::Entity::insert_many(chunk.to_vec()).exec(&txn).await.unwrap();
+            }
+            batch.clear();
+        }
+    }
+    written += batch.len();
+    for chunk in batch.chunks(500) {
+        key_usage::Entity::insert_many(chunk.to_vec()).exec(&txn).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    written
+}
+
+async fn sign_in(router: &Router) -> String {
+    let body = format!("email=big%40example.com&password={}&next=", PASSWORD.replace(' ', "+"));
+    let request = Request::post("/api/sign_in")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, format!("http://{HOST}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let response = send(router, request).await;
+    assert_eq!(response.status(), StatusCode::OK, "sign-in failed");
+    let cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn send(router: &Router, mut request: Request<Body>) -> axum::response::Response {
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50000))));
+    router.clone().oneshot(request).await.unwrap()
+}
+
+/// Sorted render times (ms) of `requests` GETs of `path`, and the page's size.
+async fn measure(router: &Router, path: &str, cookie: &str, requests: usize) -> (Vec<f64>, usize) {
+    let mut times = Vec::with_capacity(requests);
+    let mut bytes = 0;
+    for i in 0..requests + 3 {
+        let request = Request::get(path)
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "text/html")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap();
+        let started = Instant::now();
+        let response = send(router, request).await;
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+        bytes = body.len();
+        if i >= 3 {
+            times.push(elapsed);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    (times, bytes)
+}
