@@ -111,7 +111,7 @@ test('verifications through the API show on the key page, the usage overview, th
   await operatorPage.waitForURL('/');
   await operatorPage.getByRole('link', { name: 'API usage' }).click();
   await expect(operatorPage.getByRole('heading', { name: 'Top accounts' })).toBeVisible();
-  await expect(operatorPage.getByRole('row', { name: new RegExp(customer) })).toContainText('7');
+  await expect(operatorPage.getByRole('row', { name: new RegExp(`^${customer}`) })).toContainText('7');
   await expect(operatorPage.getByRole('row', { name: new RegExp(`${customer}.*Insufficient scopes`) })).toContainText('4');
   await hydrated(operatorPage);
   await shoot(operatorPage, 'operator-usage');

@@ -40,6 +40,10 @@ pub struct BucketView {
 /// A stacked bar chart of verifications per outcome code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChartView {
+    /// The heading ("Per hour, last 24 hours").
+    pub title: String,
+    /// The chart as HTML (SVG, legend, table), rendered by the server.
+    pub html: String,
     /// What the bars are ("Hour (UTC)", "Day (UTC)").
     pub axis: String,
     /// The codes that occur, VALID first (always present).
@@ -242,7 +246,11 @@ pub async fn key_usage(id: String, period: Option<String>) -> Result<KeyUsageVie
         series(&db, UsageOf::Key(&key.id), &range).await.map_err(|err| internal("reading key usage failed", &err))?;
     Ok(KeyUsageView {
         period: period.to_owned(),
-        chart: server::chart(&range, &buckets),
+        chart: server::chart(
+            if period == "30d" { "Per day, last 30 days" } else { "Per hour, last 24 hours" },
+            &range,
+            &buckets,
+        ),
         export: server::export_defaults(clock.now())?,
     })
 }
@@ -269,8 +277,9 @@ pub async fn account_usage(period: Option<String>, page: Option<u64>) -> Result<
         crate::domain::keys::manage::list_keys(&db, &account.id),
     );
     let (buckets, totals, keys) = (buckets.map_err(failed)?, totals.map_err(failed)?, keys.map_err(failed)?);
-    let mut view =
-        server::account_view(period, server::chart(&range, &buckets), &keys, &totals, page.unwrap_or(1), now);
+    let title = if period == "30d" { "All keys, per day, last 30 days" } else { "All keys, per hour, last 24 hours" };
+    let chart = server::chart(title, &range, &buckets);
+    let mut view = server::account_view(period, chart, &keys, &totals, page.unwrap_or(1), now);
     view.export = server::export_defaults(now)?;
     Ok(view)
 }
@@ -329,7 +338,15 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
         .collect();
     Ok(OperatorUsageView {
         period: period.to_owned(),
-        chart: server::chart(&range, &buckets),
+        chart: server::chart(
+            if period == "30d" {
+                "All accounts, per day, last 30 days"
+            } else {
+                "All accounts, per hour, last 24 hours"
+            },
+            &range,
+            &buckets,
+        ),
         accounts,
         page,
         pages,
@@ -374,8 +391,8 @@ pub(crate) mod server {
         if whole == 0 { 0 } else { u64::try_from(u128::from(part) * 1000 / u128::from(whole)).unwrap_or(1000) }
     }
 
-    /// The chart of `buckets`, which cover `period`.
-    pub fn chart(period: &Period, buckets: &[Bucket]) -> ChartView {
+    /// The chart of `buckets`, which cover `period`, headed `title`, with its HTML.
+    pub fn chart(title: &str, period: &Period, buckets: &[Bucket]) -> ChartView {
         let mut present: Vec<Code> = Code::ALL
             .into_iter()
             .filter(|code| *code == Code::Valid || buckets.iter().any(|b| b.counts.contains_key(code)))
@@ -397,7 +414,9 @@ pub(crate) mod server {
                 BucketView { label, title, short_title, counts }
             })
             .collect();
-        ChartView {
+        let mut chart = ChartView {
+            title: title.to_owned(),
+            html: String::new(),
             axis: match period.granularity {
                 Granularity::Hour => "Hour (UTC)".to_owned(),
                 Granularity::Day => "Day (UTC)".to_owned(),
@@ -405,7 +424,9 @@ pub(crate) mod server {
             total: codes.iter().map(|c| c.total).sum(),
             codes,
             buckets: bars,
-        }
+        };
+        chart.html = crate::ui::components::chart::render(&chart);
+        chart
     }
 
     fn labels(granularity: Granularity, start: DateTime<Utc>) -> (String, String, String) {

@@ -3,8 +3,9 @@
 use crate::api::usage::{ExportDefaults, PERIOD_CHOICES};
 use leptos::prelude::*;
 
-/// Links to the same page for each period; the current one is marked. Plain links, so they work before
-/// hydration and keep the period in the address.
+/// Links to the same page for each period; the current one is marked. Plain links that load the page anew
+/// (`rel="external"` keeps the router out): they work before hydration, keep the period in the address, and
+/// the page's data never has to follow the address while the router is swapping pages.
 #[component]
 pub fn PeriodTabs(
     /// The page's path.
@@ -19,7 +20,7 @@ pub fn PeriodTabs(
             {PERIOD_CHOICES.iter().map(|(value, label)| {
                 let here = *value == current;
                 view! {
-                    <a href=format!("{base}?period={value}") class="period-tab" class:current=here
+                    <a href=format!("{base}?period={value}") rel="external" class="period-tab" class:current=here
                         aria-current=here.then_some("page")>{*label}</a>
                 }
             }).collect_view()}
@@ -46,9 +47,9 @@ pub fn Pager(
     (pages > 1).then(|| {
         view! {
             <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a class="button" href=link(page - 1)>"Previous"</a> })}
+                {(page > 1).then(|| view! { <a class="button" rel="external" href=link(page - 1)>"Previous"</a> })}
                 <span>{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a class="button" href=link(page + 1)>"Next"</a> })}
+                {(page < pages).then(|| view! { <a class="button" rel="external" href=link(page + 1)>"Next"</a> })}
             </nav>
         }
     })
@@ -93,4 +94,22 @@ pub fn ExportForm(
         </form>
     }
     .into_any()
+}
+
+/// A share of the whole (in tenths of a percent) as a small bar and a number. The bar is SVG drawn with
+/// attributes: the content security policy refuses inline styles.
+#[component]
+pub fn Share(
+    /// Tenths of a percent, 0..=1000.
+    permille: u64,
+) -> impl IntoView {
+    let width = format!("{}%", permille.min(1000) as f64 / 10.0);
+    view! {
+        <svg class="share" width="64" height="7" aria-hidden="true">
+            <rect class="share-track" width="100%" height="7" rx="3.5"/>
+            <rect class="share-bar" width=width height="7" rx="3.5"/>
+        </svg>
+        " "
+        {format!("{}.{}%", permille / 10, permille % 10)}
+    }
 }

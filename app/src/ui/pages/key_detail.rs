@@ -26,24 +26,49 @@ pub fn KeyDetailPage() -> impl IntoView {
 }
 
 fn key_page(_account: AccountView) -> AnyView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    // The address is read once. Were the page's data to follow it, leaving the page would refetch the key for
+    // the next page's address while this one is being torn down; a link to another key loads the page anew.
+    let id = StoredValue::new(use_params_map().read_untracked().get("id").unwrap_or_default());
+    let id = move || id.get_value();
     let update = ServerAction::<UpdateKey>::new();
+    let update_version = update.version();
     let roll = ServerAction::<RollKey>::new();
+    let roll_version = roll.version();
     let revoke = ServerAction::<RevokeKey>::new();
+    let revoke_version = revoke.version();
     let controls = ServerAction::<UpdateKeyControls>::new();
+    let controls_version = controls.version();
     let key = Resource::new(
-        move || (id(), update.version().get(), roll.version().get(), revoke.version().get(), controls.version().get()),
+        move || {
+            (
+                id(),
+                update_version.try_get(),
+                roll_version.try_get(),
+                revoke_version.try_get(),
+                controls_version.try_get(),
+            )
+        },
         |(id, ..)| get_key(id),
     );
     let scopes = Resource::new(|| (), |_| scope_catalogue());
-    on_cleanup(move || roll.value().set(None));
+    // Every resource of the page is made here, before anything awaits, so that the browser makes them in
+    // the same order as the server did and hydration finds each one's data.
+    // Read once: the period links load the page anew (see `PeriodTabs`).
+    let period = use_query_map().read_untracked().get("period");
+    let usage = Resource::new(move || (id(), period.clone()), |(id, period)| key_usage(id, period));
+    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
+    // and then its value (and the secret in it) is already gone.
+    let shown_value = roll.value();
+    on_cleanup(move || {
+        // Untracked: a notification now would run the page's effects while it is being disposed.
+        shown_value.try_update_untracked(|shown| *shown = None);
+    });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading key…"</p> }>
             {move || Suspend::new(async move {
                 match (key.await, scopes.await) {
                     (Ok(key), Ok(catalogue)) => view! {
-                        <KeyDetail key catalogue update roll revoke controls/>
+                        <KeyDetail key catalogue usage update roll revoke controls/>
                     }.into_any(),
                     (Err(ApiError::NotFound), _) => view! { <NotFoundPage/> }.into_any(),
                     (Err(err), _) | (_, Err(err)) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
@@ -58,16 +83,19 @@ fn key_page(_account: AccountView) -> AnyView {
 fn KeyDetail(
     key: KeyView,
     catalogue: Vec<crate::api::keys::ScopeView>,
+    usage: Resource<Result<crate::api::usage::KeyUsageView, ApiError>>,
     update: ServerAction<UpdateKey>,
     roll: ServerAction<RollKey>,
     revoke: ServerAction<RevokeKey>,
     controls: ServerAction<UpdateKeyControls>,
 ) -> impl IntoView {
-    let update_result = Signal::derive(move || update.value().get().and_then(Result::err));
-    let roll_result = Signal::derive(move || roll.value().get().and_then(Result::err));
-    let revoke_result = Signal::derive(move || revoke.value().get().and_then(Result::err));
-    let saved = move || matches!(update.value().get(), Some(Ok(_)));
-    let rolled = move || roll.value().get().and_then(Result::ok);
+    // Signals taken once, read with try_get: while the page is torn down the actions may already be gone.
+    let (update_value, roll_value, revoke_value) = (update.value(), roll.value(), revoke.value());
+    let update_result = Signal::derive(move || update_value.try_get().flatten().and_then(Result::err));
+    let roll_result = Signal::derive(move || roll_value.try_get().flatten().and_then(Result::err));
+    let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
+    let saved = move || matches!(update_value.try_get().flatten(), Some(Ok(_)));
+    let rolled = move || roll_value.try_get().flatten().and_then(Result::ok);
     let confirming = RwSignal::new(false);
     let editable = matches!(
         key.status,
@@ -90,9 +118,9 @@ fn KeyDetail(
         </div>
         {move || rolled().map(|shown| view! {
             <ShownOnce key=shown.plaintext/>
-            <p><a class="button" href=format!("/keys/{}", shown.key.id)>"Open the new key"</a></p>
+            <p><a class="button" rel="external" href=format!("/keys/{}", shown.key.id)>"Open the new key"</a></p>
         })}
-        <KeyUsage id=key.id.clone() last_used=key.last_used.clone() last_used_ip=key.last_used_ip.clone()/>
+        <KeyUsage id=key.id.clone() usage last_used=key.last_used.clone() last_used_ip=key.last_used_ip.clone()/>
         {editable.then(|| {
             let id = id.clone();
             view! {
@@ -170,12 +198,14 @@ fn KeyDetail(
 
 /// The key's verifications over the chosen period, its last use, and the export.
 #[component]
-fn KeyUsage(id: String, last_used: String, last_used_ip: Option<String>) -> impl IntoView {
-    let query = use_query_map();
-    let period = move || query.read().get("period");
+fn KeyUsage(
+    id: String,
+    usage: Resource<Result<crate::api::usage::KeyUsageView, ApiError>>,
+    last_used: String,
+    last_used_ip: Option<String>,
+) -> impl IntoView {
     let base = format!("/keys/{id}");
-    let key_id = id.clone();
-    let usage = Resource::new(move || (id.clone(), period()), |(id, period)| key_usage(id, period));
+    let key_id = id;
     view! {
         <section class="card usage-card" aria-labelledby="usage-title">
             <div class="card-head">
@@ -192,10 +222,9 @@ fn KeyUsage(id: String, last_used: String, last_used_ip: Option<String>) -> impl
                         Suspend::new(async move {
                             match usage.await {
                                 Ok(usage) => {
-                                    let title = if usage.period == "30d" { "Per day, last 30 days" } else { "Per hour, last 24 hours" };
                                     view! {
                                         <PeriodTabs base=base current=usage.period.clone()/>
-                                        <UsageChart chart=usage.chart title=title/>
+                                        <UsageChart chart=usage.chart/>
                                         <details class="export">
                                             <summary>"Export this key's usage as CSV"</summary>
                                             <ExportForm key=key_id defaults=usage.export/>
@@ -216,8 +245,9 @@ fn KeyUsage(id: String, last_used: String, last_used_ip: Option<String>) -> impl
 /// Where the key may be used from and how often.
 #[component]
 fn AccessControls(key: KeyView, controls: ServerAction<UpdateKeyControls>) -> impl IntoView {
-    let result = Signal::derive(move || controls.value().get().and_then(Result::err));
-    let saved = move || matches!(controls.value().get(), Some(Ok(_)));
+    let controls_value = controls.value();
+    let result = Signal::derive(move || controls_value.try_get().flatten().and_then(Result::err));
+    let saved = move || matches!(controls_value.try_get().flatten(), Some(Ok(_)));
     let allowlist = key.ip_allowlist.join("\n");
     let (limit, window) = key
         .rate_limit

@@ -20,10 +20,17 @@ pub fn NewKeyPage() -> impl IntoView {
 fn new_key_page(_account: AccountView) -> AnyView {
     let scopes = Resource::new(|| (), |_| scope_catalogue());
     let action = ServerAction::<CreateKey>::new();
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
-    let created = move || action.value().get().and_then(Result::ok);
+    let action_value = action.value();
+    let result = Signal::derive(move || action_value.try_get().flatten().and_then(Result::err));
+    let created = move || action_value.try_get().flatten().and_then(Result::ok);
     // The key lives only in this page's memory: leaving the page forgets it.
-    on_cleanup(move || action.value().set(None));
+    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
+    // and then its value (and the secret in it) is already gone.
+    let shown_value = action.value();
+    on_cleanup(move || {
+        // Untracked: a notification now would run the page's effects while it is being disposed.
+        shown_value.try_update_untracked(|shown| *shown = None);
+    });
     let pending = action.pending();
     view! {
         <div class="page-head">

@@ -5,7 +5,7 @@ use crate::api::auth::AccountView;
 use crate::api::usage::{OperatorUsageView, grouped, operator_usage};
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::guard::RequireAccount;
-use crate::ui::components::usage::{Pager, PeriodTabs};
+use crate::ui::components::usage::{Pager, PeriodTabs, Share};
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,11 +24,12 @@ fn operator_page(account: AccountView) -> AnyView {
     if !account.is_operator {
         return view! { <NotFoundPage/> }.into_any();
     }
-    let query = use_query_map();
-    let params = move || {
-        let query = query.read();
+    // Read once: the period and page links load the page anew (see `PeriodTabs`).
+    let params = {
+        let query = use_query_map().read_untracked();
         (query.get("period"), query.get("page").and_then(|p| p.parse::<u64>().ok()))
     };
+    let params = move || params.clone();
     let usage = Resource::new(params, |(period, page)| operator_usage(period, page));
     view! {
         <div class="page-head">
@@ -48,16 +49,11 @@ fn operator_page(account: AccountView) -> AnyView {
 }
 
 fn overview(usage: OperatorUsageView) -> impl IntoView {
-    let title = if usage.period == "30d" {
-        "All accounts, per day, last 30 days"
-    } else {
-        "All accounts, per hour, last 24 hours"
-    };
     let OperatorUsageView { period, chart, accounts, page, pages, used_accounts, rejections } = usage;
     view! {
         <PeriodTabs base="/operator/usage" current=period.clone()/>
         <section class="card">
-            <UsageChart chart title/>
+            <UsageChart chart/>
         </section>
         <section class="card" aria-labelledby="accounts-title">
             <h2 id="accounts-title">"Top accounts"</h2>
@@ -74,15 +70,13 @@ fn overview(usage: OperatorUsageView) -> impl IntoView {
                             </tr></thead>
                             <tbody>
                                 {accounts.into_iter().map(|account| {
-                                    let share = format!("{}.{}%", account.share_permille / 10, account.share_permille % 10);
-                                    let width = format!("width: {}%", account.share_permille as f64 / 10.0);
                                     view! {
                                         <tr>
                                             <td data-label="Account">{account.email}</td>
                                             <td data-label="Keys" class="numeric">{grouped(account.keys)}</td>
                                             <td data-label="Verifications" class="numeric">{grouped(account.total)}</td>
                                             <td data-label="Refused" class="numeric">{grouped(account.rejected)}</td>
-                                            <td data-label="Share"><span class="share"><span class="share-bar" style=width></span></span>" "{share}</td>
+                                            <td data-label="Share"><Share permille=account.share_permille/></td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -102,7 +96,7 @@ fn overview(usage: OperatorUsageView) -> impl IntoView {
             } else {
                 view! {
                     <div class="table-wrap">
-                        <table>
+                        <table class="ranking">
                             <thead><tr>
                                 <th scope="col">"Hour"</th><th scope="col">"Account"</th><th scope="col">"Key"</th>
                                 <th scope="col">"Outcome"</th><th scope="col" class="numeric">"Count"</th>

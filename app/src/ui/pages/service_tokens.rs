@@ -26,13 +26,21 @@ fn tokens_page(account: AccountView) -> AnyView {
         return view! { <NotFoundPage/> }.into_any();
     }
     let create = ServerAction::<CreateServiceToken>::new();
+    let (create_value, create_version) = (create.value(), create.version());
     let revoke = ServerAction::<RevokeServiceToken>::new();
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_service_tokens());
-    let create_result = Signal::derive(move || create.value().get().and_then(Result::err));
-    let revoke_result = Signal::derive(move || revoke.value().get().and_then(Result::err));
-    let created = move || create.value().get().and_then(Result::ok);
+    let (revoke_value, revoke_version) = (revoke.value(), revoke.version());
+    let tokens = Resource::new(move || (create_version.try_get(), revoke_version.try_get()), |_| list_service_tokens());
+    let create_result = Signal::derive(move || create_value.try_get().flatten().and_then(Result::err));
+    let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
+    let created = move || create_value.try_get().flatten().and_then(Result::ok);
     let permissions_error = move || create_result.get().and_then(|err| err.message_for("permissions"));
-    on_cleanup(move || create.value().set(None));
+    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
+    // and then its value (and the secret in it) is already gone.
+    let shown_value = create.value();
+    on_cleanup(move || {
+        // Untracked: a notification now would run the page's effects while it is being disposed.
+        shown_value.try_update_untracked(|shown| *shown = None);
+    });
     view! {
         <div class="page-head">
             <h1>"Service tokens"</h1>

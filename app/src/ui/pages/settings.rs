@@ -19,11 +19,13 @@ pub fn SettingsPage() -> impl IntoView {
 
 fn settings_page(account: AccountView) -> AnyView {
     let change = ServerAction::<ChangePassword>::new();
+    let change_value = change.value();
     let delete = ServerAction::<DeleteAccount>::new();
-    let change_result = Signal::derive(move || change.value().get().and_then(Result::err));
-    let delete_result = Signal::derive(move || delete.value().get().and_then(Result::err));
-    let changed = move || matches!(change.value().get(), Some(Ok(())));
-    reload_on_success(move || delete.value().get(), |_| "/sign-up".to_owned());
+    let delete_value = delete.value();
+    let change_result = Signal::derive(move || change_value.try_get().flatten().and_then(Result::err));
+    let delete_result = Signal::derive(move || delete_value.try_get().flatten().and_then(Result::err));
+    let changed = move || matches!(change_value.try_get().flatten(), Some(Ok(())));
+    reload_on_success(move || delete_value.try_get().flatten(), |_| "/sign-up".to_owned());
     view! {
         <div class="page-head">
             <h1>"Account settings"</h1>

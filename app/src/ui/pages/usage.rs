@@ -6,7 +6,7 @@ use crate::api::usage::{AccountUsageView, AdviceView, account_usage, code_label,
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::StatusBadge;
-use crate::ui::components::usage::{ExportForm, Pager, PeriodTabs};
+use crate::ui::components::usage::{ExportForm, Pager, PeriodTabs, Share};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -21,11 +21,12 @@ pub fn UsagePage() -> impl IntoView {
 }
 
 fn usage_page(_account: AccountView) -> AnyView {
-    let query = use_query_map();
-    let params = move || {
-        let query = query.read();
+    // Read once: the period and page links load the page anew (see `PeriodTabs`).
+    let params = {
+        let query = use_query_map().read_untracked();
         (query.get("period"), query.get("page").and_then(|p| p.parse::<u64>().ok()))
     };
+    let params = move || params.clone();
     let usage = Resource::new(params, |(period, page)| account_usage(period, page));
     view! {
         <div class="page-head">
@@ -45,14 +46,12 @@ fn usage_page(_account: AccountView) -> AnyView {
 }
 
 fn account_overview(usage: AccountUsageView) -> impl IntoView {
-    let title =
-        if usage.period == "30d" { "All keys, per day, last 30 days" } else { "All keys, per hour, last 24 hours" };
     let unused = usage.all_keys - usage.used_keys.min(usage.all_keys);
     let AccountUsageView { period, chart, keys, page, pages, used_keys, advice, export, .. } = usage;
     view! {
         <PeriodTabs base="/usage" current=period.clone()/>
         <section class="card">
-            <UsageChart chart title/>
+            <UsageChart chart/>
         </section>
         <Attention advice/>
         <section class="card" aria-labelledby="ranking-title">
@@ -70,8 +69,6 @@ fn account_overview(usage: AccountUsageView) -> impl IntoView {
                             </tr></thead>
                             <tbody>
                                 {keys.into_iter().map(|key| {
-                                    let share = format!("{}.{}%", key.share_permille / 10, key.share_permille % 10);
-                                    let width = format!("width: {}%", key.share_permille as f64 / 10.0);
                                     view! {
                                         <tr>
                                             <td data-label="Key"><a href=format!("/keys/{}", key.id)>{key.name}</a> " " <code>{key.hint}</code></td>
@@ -79,7 +76,7 @@ fn account_overview(usage: AccountUsageView) -> impl IntoView {
                                             <td data-label="Verifications" class="numeric">{grouped(key.total)}</td>
                                             <td data-label="Valid" class="numeric">{grouped(key.valid)}</td>
                                             <td data-label="Refused" class="numeric">{grouped(key.total - key.valid)}</td>
-                                            <td data-label="Share"><span class="share"><span class="share-bar" style=width></span></span>" "{share}</td>
+                                            <td data-label="Share"><Share permille=key.share_permille/></td>
                                             <td data-label="Last used">{key.last_used}</td>
                                         </tr>
                                     }
