@@ -112,8 +112,7 @@ fn KeyDetail(
             <p class="breadcrumb"><a href="/">"API keys"</a></p>
             <h1 class="key-title">{key.name.clone()} " " <StatusBadge status=key.status.clone()/></h1>
             <p class="lede">
-                <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " · last used " {key.last_used.clone()}
-                {key.last_used_ip.clone().map(|ip| view! { " from " <code>{ip}</code> })}
+                <code>{key.hint.clone()}</code> " · created " {key.created.clone()}
             </p>
         </div>
         {move || rolled().map(|shown| view! {
