@@ -2,6 +2,14 @@
 
 use crate::api::usage::{ExportDefaults, PERIOD_CHOICES};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The period and page the address asks for (`?period=…&page=…`). Read once, untracked: the period and page
+/// links load the page anew (see [`PeriodTabs`]).
+pub fn period_and_page() -> (Option<String>, Option<u64>) {
+    let query = use_query_map().read_untracked();
+    (query.get("period"), query.get("page").and_then(|p| p.parse::<u64>().ok()))
+}
 
 /// Links to the same page for each period; the current one is marked. Plain links that load the page anew
 /// (`rel="external"` keeps the router out): they work before hydration, keep the period in the address, and

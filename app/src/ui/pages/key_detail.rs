@@ -26,10 +26,8 @@ pub fn KeyDetailPage() -> impl IntoView {
 }
 
 fn key_page(_account: AccountView) -> AnyView {
-    // The address is read once. Were the page's data to follow it, leaving the page would refetch the key for
-    // the next page's address while this one is being torn down; a link to another key loads the page anew.
-    let id = StoredValue::new(use_params_map().read_untracked().get("id").unwrap_or_default());
-    let id = move || id.get_value();
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
     let update = ServerAction::<UpdateKey>::new();
     let update_version = update.version();
     let roll = ServerAction::<RollKey>::new();

@@ -5,11 +5,10 @@ use crate::api::auth::AccountView;
 use crate::api::usage::{OperatorUsageView, grouped, operator_usage};
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::guard::RequireAccount;
-use crate::ui::components::usage::{Pager, PeriodTabs, Share};
+use crate::ui::components::usage::{Pager, PeriodTabs, Share, period_and_page};
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// The operator's usage overview; `?period=24h|30d&page=N`.
 #[component]
@@ -24,11 +23,7 @@ fn operator_page(account: AccountView) -> AnyView {
     if !account.is_operator {
         return view! { <NotFoundPage/> }.into_any();
     }
-    // Read once: the period and page links load the page anew (see `PeriodTabs`).
-    let params = {
-        let query = use_query_map().read_untracked();
-        (query.get("period"), query.get("page").and_then(|p| p.parse::<u64>().ok()))
-    };
+    let params = period_and_page();
     let params = move || params.clone();
     let usage = Resource::new(params, |(period, page)| operator_usage(period, page));
     view! {

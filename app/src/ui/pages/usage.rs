@@ -6,10 +6,9 @@ use crate::api::usage::{AccountUsageView, AdviceView, account_usage, code_label,
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::StatusBadge;
-use crate::ui::components::usage::{ExportForm, Pager, PeriodTabs, Share};
+use crate::ui::components::usage::{ExportForm, Pager, PeriodTabs, Share, period_and_page};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// The account's usage page; `?period=24h|30d&page=N`.
 #[component]
@@ -21,11 +20,7 @@ pub fn UsagePage() -> impl IntoView {
 }
 
 fn usage_page(_account: AccountView) -> AnyView {
-    // Read once: the period and page links load the page anew (see `PeriodTabs`).
-    let params = {
-        let query = use_query_map().read_untracked();
-        (query.get("period"), query.get("page").and_then(|p| p.parse::<u64>().ok()))
-    };
+    let params = period_and_page();
     let params = move || params.clone();
     let usage = Resource::new(params, |(period, page)| account_usage(period, page));
     view! {
