@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The verification benchmark: builds the release binary, starts it on a throwaway SQLite database, creates
-# a service token and a key, then drives GET /healthz and POST /v1/keys/verify with the same wrk settings,
-# alternating, for several rounds. Prints requests/s, p50, p99 and server CPU µs per request for each, and
-# the verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms).
-#   BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (64), BENCH_THREADS (1)
+# The verification benchmark: builds the release binary, then for each database (a throwaway SQLite file,
+# and a throwaway PostgreSQL database when the server is reachable) starts it, creates a service token and
+# a key, and drives GET /healthz and POST /v1/keys/verify with the same wrk settings, alternating, for
+# several rounds. Prints requests/s, p50, p99 and server CPU µs per request for each, and per database the
+# verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms).
+#   BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
+#   BENCH_DATABASES ("sqlite postgres"), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,6 +13,8 @@ seconds="${BENCH_SECONDS:-10}"
 rounds="${BENCH_ROUNDS:-2}"
 connections="${BENCH_CONNECTIONS:-64}"
 threads="${BENCH_THREADS:-1}"
+databases="${BENCH_DATABASES:-sqlite postgres}"
+postgres_server="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 source .ci/tools.sh
 if ! command -v wrk >/dev/null; then
@@ -21,34 +25,12 @@ make --no-print-directory build >&2
 
 work="$(mktemp -d)"
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+pg_database=""
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; server_pid=""; }
+drop_pg() { [ -n "$pg_database" ] && psql -q -d "$postgres_server" -c "DROP DATABASE IF EXISTS \"$pg_database\" WITH (FORCE)" >/dev/null 2>&1; pg_database=""; }
+cleanup() { stop_server; drop_pg; rm -rf "$work"; }
 trap cleanup EXIT
-export LATCHKEY_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
 binary="$root/target/release/latchkey"
-
-(cd "$work" && "$binary" account create --email bench@example.com >/dev/null)
-token="$(cd "$work" && "$binary" service-token create --name bench --permission verify --permission keys:write)"
-# Request logging is per request on both endpoints; keep it off so the log writer is not what is measured.
-(cd "$work" && LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn exec "$binary" serve 2>"$work/server.log") &
-server_pid=$!
-for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "$base/healthz" >/dev/null || { echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
-
-key="$(curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"account": "bench@example.com", "name": "bench", "scopes": ["orders:read"]}' |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')"
-body="{\"key\": \"$key\", \"scopes\": [\"orders:read\"], \"ip\": \"203.0.113.7\"}"
-answer="$(curl -fsS -X POST "$base/v1/keys/verify" -H "Authorization: Bearer $token" -d "$body")"
-case "$answer" in *'"code":"VALID"'*) ;; *) echo "verify did not answer VALID: $answer" >&2; exit 1 ;; esac
-
-cat >"$work/verify.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
 
 ticks_per_second="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
@@ -77,28 +59,83 @@ print(f"{rps:.0f} {ms('50'):.3f} {ms('99'):.3f} {cpu_us:.1f} {int(bad.group(1)) 
 PY
 }
 
-echo "Latchkey verification benchmark: wrk -t$threads -c$connections, ${seconds}s per run, $rounds rounds, $(nproc) cores shared by wrk and the server"
-printf '%-6s %-22s %12s %9s %9s %14s\n' round endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
-results="$work/results"
-for round in $(seq 1 "$rounds"); do
-  for endpoint in healthz verify; do
-    if [ "$endpoint" = healthz ]; then line="$(measure "$base/healthz")"; else line="$(measure "$base/v1/keys/verify" -s "$work/verify.lua")"; fi
-    read -r rps p50 p99 cpu bad <<<"$line"
-    [ "$bad" = 0 ] || { echo "$endpoint: $bad responses were not 2xx" >&2; exit 1; }
-    printf '%-6s %-22s %12s %9s %9s %14s\n' "$round" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
-    echo "$endpoint $rps $p50 $p99 $cpu" >>"$results"
+# Starts the server on $LATCHKEY_DATABASE_URL with a fresh key, benchmarks it, and stops it.
+bench_database() {
+  local label="$1" dir="$work/$1"
+  mkdir -p "$dir"
+  local port base key body answer
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  base="http://127.0.0.1:$port"
+  (cd "$dir" && "$binary" account create --email bench@example.com >/dev/null)
+  token="$(cd "$dir" && "$binary" service-token create --name bench --permission verify --permission keys:write)"
+  # Request logging is per request on both endpoints; keep it off so the log writer is not what is measured.
+  (cd "$dir" && LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn exec "$binary" serve 2>"$dir/server.log") &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "$base/healthz" >/dev/null || { echo "the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+
+  key="$(curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"account": "bench@example.com", "name": "bench", "scopes": ["orders:read"]}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')"
+  body="{\"key\": \"$key\", \"scopes\": [\"orders:read\"], \"ip\": \"203.0.113.7\"}"
+  answer="$(curl -fsS -X POST "$base/v1/keys/verify" -H "Authorization: Bearer $token" -d "$body")"
+  case "$answer" in *'"code":"VALID"'*) ;; *) echo "verify did not answer VALID: $answer" >&2; exit 1 ;; esac
+
+  cat >"$dir/verify.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+
+  echo
+  echo "$label: wrk -t$threads -c$connections, ${seconds}s per run, $rounds rounds, $(nproc) cores shared by wrk and the server"
+  printf '%-6s %-22s %12s %9s %9s %14s\n' round endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
+  for round in $(seq 1 "$rounds"); do
+    for endpoint in healthz verify; do
+      if [ "$endpoint" = healthz ]; then line="$(measure "$base/healthz")"; else line="$(measure "$base/v1/keys/verify" -s "$dir/verify.lua")"; fi
+      read -r rps p50 p99 cpu bad <<<"$line"
+      [ "$bad" = 0 ] || { echo "$endpoint: $bad responses were not 2xx" >&2; exit 1; }
+      printf '%-6s %-22s %12s %9s %9s %14s\n' "$round" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
+      echo "$label $endpoint $rps $p50 $p99 $cpu" >>"$work/results"
+    done
   done
+  stop_server
+}
+
+echo "Latchkey verification benchmark"
+for database in $databases; do
+  case "$database" in
+    sqlite)
+      export LATCHKEY_DATABASE_URL="sqlite://$work/sqlite/bench.db?mode=rwc"
+      bench_database SQLite ;;
+    postgres)
+      if ! pg_isready -q -d "$postgres_server" 2>/dev/null; then
+        echo "PostgreSQL at $postgres_server is not reachable: skipped (set BENCH_POSTGRES_URL)" >&2
+        continue
+      fi
+      pg_database="lk_bench_$$"
+      psql -q -d "$postgres_server" -c "CREATE DATABASE \"$pg_database\"" >/dev/null
+      LATCHKEY_DATABASE_URL="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$postgres_server" "$pg_database")"
+      export LATCHKEY_DATABASE_URL
+      bench_database PostgreSQL
+      drop_pg ;;
+    *) echo "BENCH_DATABASES: unknown database '$database' (sqlite, postgres)" >&2; exit 2 ;;
+  esac
 done
-python3 - "$results" <<'PY'
+
+python3 - "$work/results" <<'PY'
 import sys
 rows = [line.split() for line in open(sys.argv[1])]
-def mean(endpoint, column):
-    values = [float(r[column]) for r in rows if r[0] == endpoint]
-    return sum(values) / len(values)
-ratio = mean("verify", 1) / mean("healthz", 1)
-worst_p99 = max(float(r[3]) for r in rows if r[0] == "verify")
-print(f"\nmean requests/s: healthz {mean('healthz', 1):.0f}, verify {mean('verify', 1):.0f}")
-print(f"mean CPU µs/request: healthz {mean('healthz', 4):.1f}, verify {mean('verify', 4):.1f}")
-print(f"verify/healthz throughput ratio: {ratio:.2f} (target ≥ 0.80: {'met' if ratio >= 0.8 else 'MISSED'})")
-print(f"worst verify p99: {worst_p99:.2f} ms (target ≤ 2 ms: {'met' if worst_p99 <= 2 else 'MISSED'})")
+print()
+for label in dict.fromkeys(r[0] for r in rows):
+    def mean(endpoint, column):
+        values = [float(r[column]) for r in rows if r[0] == label and r[1] == endpoint]
+        return sum(values) / len(values)
+    ratio = mean("verify", 2) / mean("healthz", 2)
+    worst_p99 = max(float(r[4]) for r in rows if r[0] == label and r[1] == "verify")
+    print(f"{label}: mean requests/s healthz {mean('healthz', 2):.0f}, verify {mean('verify', 2):.0f}; "
+          f"mean CPU µs/request healthz {mean('healthz', 5):.1f}, verify {mean('verify', 5):.1f}")
+    print(f"{label}: verify/healthz throughput ratio {ratio:.2f} (target ≥ 0.80: {'met' if ratio >= 0.8 else 'MISSED'}); "
+          f"worst verify p99 {worst_p99:.2f} ms (target ≤ 2 ms: {'met' if worst_p99 <= 2 else 'MISSED'})")
 PY

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy for the server and the wasm builds, unit and integration
-# tests on SQLite and PostgreSQL, and the Playwright suite in Chromium against the release binary.
+# tests on SQLite and PostgreSQL (several instances on one database, rate limits shared through Redis), and the Playwright suite in Chromium against the release binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -32,7 +32,20 @@ fi
 psql -q -d "$LATCHKEY_TEST_POSTGRES_URL" -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'lk\_test\_%'" |
   while read -r db; do psql -q -d "$LATCHKEY_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
 
-step "unit and integration tests (SQLite and PostgreSQL)"
+step "Redis for the shared rate limit tests"
+export LATCHKEY_TEST_REDIS_URL="${LATCHKEY_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export LATCHKEY_TEST_REQUIRE_REDIS=1
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
+if [ "$LATCHKEY_TEST_REDIS_URL" = "redis://127.0.0.1:6379" ] && ! redis_up; then
+  if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y redis-server; else sudo apt-get update && sudo apt-get install -y redis-server; fi
+  fi
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+  redis_up || { echo "Redis is not reachable at $LATCHKEY_TEST_REDIS_URL" >&2; exit 1; }
+fi
+
+step "unit and integration tests (SQLite, PostgreSQL, Redis)"
 # app is tested with ssr alone: the workspace-wide build would merge ssr and hydrate into one that never ships.
 cargo nextest run --locked -p app --features ssr,testing
 cargo nextest run --locked -p migrations -p server

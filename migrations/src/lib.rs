@@ -11,6 +11,7 @@ mod m20261122_000005_create_activity_events;
 mod m20261122_000006_create_service_tokens;
 mod m20261122_000007_create_key_usage;
 mod m20261123_000008_create_usage_rollups;
+mod m20261123_000009_create_key_changes;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_service_tokens::Migration),
             Box::new(m20261122_000007_create_key_usage::Migration),
             Box::new(m20261123_000008_create_usage_rollups::Migration),
+            Box::new(m20261123_000009_create_key_changes::Migration),
         ]
     }
 }

@@ -8,6 +8,15 @@ Settings: environment variables, or the same keys in lower case without LATCHKEY
 --config TOML file. The environment wins over the file.
   LATCHKEY_DATABASE_URL          sqlite://FILE?mode=rwc or postgres://USER:PASSWORD@HOST/DB
                                  [default: sqlite://latchkey.db?mode=rwc, in the working directory]
+  LATCHKEY_DATABASE_MAX_CONNECTIONS  connections in the pool, 1-1000 [default: 10]
+  LATCHKEY_DATABASE_CONNECT_TIMEOUT  wait for the database to accept a connection [default: 5s]
+  LATCHKEY_DATABASE_ACQUIRE_TIMEOUT  wait for a free pooled connection [default: 5s]
+  LATCHKEY_DATABASE_IDLE_TIMEOUT     close a connection unused this long [default: 10m]
+  LATCHKEY_DATABASE_LISTEN       PostgreSQL: listen for key change notifications; false behind a
+                                 pooler in transaction mode [default: true]
+  LATCHKEY_CHANGE_POLL_INTERVAL  read the key change feed this often, 50ms-1s [default: 1s]
+  LATCHKEY_REDIS_URL             redis://HOST:6379 to share rate limits between instances
+                                 [default: none; each instance limits on its own]
   LATCHKEY_ADDR                  address to listen on [default: 127.0.0.1:3000]
   LATCHKEY_PUBLIC_URL            the origin browsers use, e.g. https://keys.example.com
                                  https: Secure cookies and HSTS; http only for localhost.
@@ -55,6 +64,17 @@ pub enum Command {
     /// Manage the service tokens the provider's services present to the /v1 API.
     #[command(subcommand)]
     ServiceToken(ServiceTokenCommand),
+    /// Copy a deployment (accounts, keys, service tokens, activity, usage) into an empty database, e.g.
+    /// from SQLite to PostgreSQL. Stop the old deployment first. The target is LATCHKEY_DATABASE_URL unless
+    /// --to is given; it is migrated first.
+    CopyData {
+        /// The database to copy from, e.g. sqlite://latchkey.db
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to copy into [default: LATCHKEY_DATABASE_URL]
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+    },
 }
 
 /// `latchkey account …`.

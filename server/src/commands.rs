@@ -3,10 +3,13 @@
 
 use crate::cli::{AccountCommand, ServiceTokenCommand};
 use crate::config::Settings;
-use crate::run::{RunError, open_database};
+use crate::config::redact_url;
+use crate::run::{RunError, open_database, open_database_at};
 use app::domain::accounts::password::{Password, PasswordHasher};
 use app::domain::accounts::{create_account, create_account_without_password};
 use app::domain::clock::SystemClock;
+use app::domain::copy::copy_deployment;
+use app::domain::database::connect;
 use app::domain::service_tokens::{self, Permission};
 use std::io::{BufRead, Write};
 
@@ -90,5 +93,38 @@ pub async fn service_token(
         }
     }
     let _ = db.close().await;
+    Ok(())
+}
+
+/// `latchkey copy-data`: copies the deployment at `from` into `to` (the configured database by default),
+/// printing each table's row count.
+pub async fn copy_data(
+    settings: &Settings,
+    from: &str,
+    to: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    let to = to.unwrap_or(&settings.database_url);
+    for url in [from, to] {
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(RunError::Refused(format!("'{}' is neither a sqlite: nor a postgres:// URL", redact_url(url))));
+        }
+    }
+    if from == to {
+        return Err(RunError::Refused("--from and the target are the same database".into()));
+    }
+    let source = connect(from, &settings.pool).await.map_err(|err| RunError::Database {
+        url: redact_url(from),
+        reason: format!("cannot open the source: {err}"),
+    })?;
+    let target = open_database_at(settings, to).await?;
+    let report =
+        copy_deployment(&source, &target).await.map_err(|err| RunError::Refused(format!("nothing copied: {err}")))?;
+    for (table, rows) in &report {
+        writeln!(out, "{table:<16} {rows}")?;
+    }
+    tracing::info!(from = %redact_url(from), to = %redact_url(to), "deployment copied");
+    let _ = source.close().await;
+    let _ = target.close().await;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Settings: defaults, then the `--config` TOML file, then `LATCHKEY_*` environment variables. Every
 //! setting is checked at start-up, and a bad one stops it with one line naming the setting.
 
-use app::domain::database::DEFAULT_DATABASE_URL;
+use app::domain::changes::MAX_POLL_INTERVAL;
+use app::domain::database::{DEFAULT_DATABASE_URL, PoolSettings};
 use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::{Scope, ScopeCatalogue};
@@ -38,6 +39,14 @@ pub struct Settings {
     pub service_token_prefix: KeyPrefix,
     /// How long hourly and daily usage buckets are kept.
     pub usage_retention: Retention,
+    /// The database connection pool.
+    pub pool: PoolSettings,
+    /// Whether to listen for PostgreSQL notifications of key changes (off behind a pooler that drops them).
+    pub database_listen: bool,
+    /// How often the key change feed is read even without a notification.
+    pub change_poll_interval: std::time::Duration,
+    /// Redis, for rate limits shared by every instance; `None` keeps them per instance.
+    pub redis_url: Option<String>,
 }
 
 /// The external origin of the portal.
@@ -61,6 +70,10 @@ impl fmt::Debug for Settings {
             .field("scopes", &self.scopes)
             .field("service_token_prefix", &self.service_token_prefix)
             .field("usage_retention", &self.usage_retention)
+            .field("pool", &self.pool)
+            .field("database_listen", &self.database_listen)
+            .field("change_poll_interval", &self.change_poll_interval)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -95,7 +108,14 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 20] = [
+    "database_max_connections",
+    "database_connect_timeout",
+    "database_acquire_timeout",
+    "database_idle_timeout",
+    "database_listen",
+    "change_poll_interval",
+    "redis_url",
     "usage_hourly_retention",
     "usage_daily_retention",
     "service_token_prefix",
@@ -129,6 +149,13 @@ struct RawSettings {
     service_token_prefix: Option<Value>,
     usage_hourly_retention: Option<Value>,
     usage_daily_retention: Option<Value>,
+    database_max_connections: Option<Value>,
+    database_connect_timeout: Option<Value>,
+    database_acquire_timeout: Option<Value>,
+    database_idle_timeout: Option<Value>,
+    database_listen: Option<Value>,
+    change_poll_interval: Option<Value>,
+    redis_url: Option<Value>,
 }
 
 impl Settings {
@@ -230,7 +257,51 @@ impl Settings {
             invalid(key, reason)
         })?;
 
+        let pool_defaults = PoolSettings::default();
+        let pool = PoolSettings {
+            max_connections: match text("database_max_connections", raw.database_max_connections)? {
+                None => pool_defaults.max_connections,
+                Some(max) => max.parse::<u32>().ok().filter(|max| (1..=1_000).contains(max)).ok_or_else(|| {
+                    invalid("database_max_connections", format!("'{max}' is not a number from 1 to 1000"))
+                })?,
+            },
+            connect_timeout: std_duration("database_connect_timeout", raw.database_connect_timeout)?
+                .unwrap_or(pool_defaults.connect_timeout),
+            acquire_timeout: std_duration("database_acquire_timeout", raw.database_acquire_timeout)?
+                .unwrap_or(pool_defaults.acquire_timeout),
+            idle_timeout: std_duration("database_idle_timeout", raw.database_idle_timeout)?
+                .unwrap_or(pool_defaults.idle_timeout),
+        };
+        let database_listen = match raw.database_listen {
+            None => true,
+            Some(Value::Bool(_, listen)) => listen,
+            Some(value) => match text("database_listen", Some(value))?.as_deref() {
+                Some("true" | "1" | "on" | "yes") => true,
+                Some("false" | "0" | "off" | "no") => false,
+                Some(other) => return Err(invalid("database_listen", format!("'{other}' is not true or false"))),
+                None => true,
+            },
+        };
+        let change_poll_interval =
+            std_duration("change_poll_interval", raw.change_poll_interval)?.unwrap_or(MAX_POLL_INTERVAL);
+        if change_poll_interval > MAX_POLL_INTERVAL || change_poll_interval < std::time::Duration::from_millis(50) {
+            return Err(invalid(
+                "change_poll_interval",
+                "must be from 50ms to 1s: it bounds how long a revocation can take to reach every instance",
+            ));
+        }
+        let redis_url = text("redis_url", raw.redis_url)?;
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://"))
+        {
+            return Err(invalid("redis_url", format!("'{}' is not a redis:// URL", redact_url(url))));
+        }
+
         Ok(Self {
+            pool,
+            database_listen,
+            change_poll_interval,
+            redis_url,
             database_url,
             addr,
             public_origin,
@@ -274,6 +345,11 @@ fn duration(key: &'static str, value: Option<Value>) -> Result<Option<chrono::Du
         return Err(invalid(key, "must be longer than zero"));
     }
     chrono::Duration::from_std(parsed).map(Some).map_err(|_| invalid(key, format!("'{raw}' is too long")))
+}
+
+/// Like [`duration`], as a std duration (for timers); accepts milliseconds such as `250ms`.
+fn std_duration(key: &'static str, value: Option<Value>) -> Result<Option<std::time::Duration>, ConfigError> {
+    Ok(duration(key, value)?.and_then(|d| d.to_std().ok()))
 }
 
 /// The scope catalogue: `[[scopes]]` tables in the file, or `name=description;name=description` in
@@ -360,6 +436,28 @@ mod tests {
         assert!(!settings.https());
         assert_eq!(settings.sessions.idle_timeout, chrono::Duration::hours(12));
         assert_eq!(settings.sessions.absolute_lifetime, chrono::Duration::days(7));
+        assert_eq!(settings.pool.max_connections, 10);
+        assert!(settings.database_listen);
+        assert_eq!(settings.change_poll_interval, std::time::Duration::from_secs(1));
+        assert_eq!(settings.redis_url, None);
+    }
+
+    #[test]
+    fn pool_listening_polling_and_redis_can_be_set() {
+        let settings = Settings::check(RawSettings {
+            database_max_connections: Some(Value::from(40_u64)),
+            database_connect_timeout: string("2s"),
+            database_listen: string("false"),
+            change_poll_interval: string("250ms"),
+            redis_url: string("redis://:secret@cache:6379/0"),
+            ..raw()
+        })
+        .expect("valid");
+        assert_eq!(settings.pool.max_connections, 40);
+        assert_eq!(settings.pool.connect_timeout, std::time::Duration::from_secs(2));
+        assert!(!settings.database_listen);
+        assert_eq!(settings.change_poll_interval, std::time::Duration::from_millis(250));
+        assert!(!format!("{settings:?}").contains("secret"), "the Redis password stays out of Debug");
     }
 
     #[test]
@@ -372,6 +470,16 @@ mod tests {
         assert!(err.to_string().contains("LATCHKEY_SESSION_LIFETIME"), "{err}");
         let err = Settings::check(RawSettings { database_url: string("mysql://x"), ..raw() }).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_DATABASE_URL"), "{err}");
+        for (raw, env) in [
+            (RawSettings { database_max_connections: string("0"), ..raw() }, "LATCHKEY_DATABASE_MAX_CONNECTIONS"),
+            (RawSettings { database_acquire_timeout: string("soon"), ..raw() }, "LATCHKEY_DATABASE_ACQUIRE_TIMEOUT"),
+            (RawSettings { database_listen: string("maybe"), ..raw() }, "LATCHKEY_DATABASE_LISTEN"),
+            (RawSettings { change_poll_interval: string("5s"), ..raw() }, "LATCHKEY_CHANGE_POLL_INTERVAL"),
+            (RawSettings { redis_url: string("http://cache:6379"), ..raw() }, "LATCHKEY_REDIS_URL"),
+        ] {
+            let err = Settings::check(raw).expect_err("refused");
+            assert!(err.to_string().starts_with(&format!("invalid setting {env}")), "{err}");
+        }
     }
 
     #[test]

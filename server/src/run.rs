@@ -4,12 +4,14 @@ use crate::config::{Settings, redact_url};
 use crate::router::{AppState, WebPolicy, app};
 use crate::v1::VerificationServices;
 use app::domain::accounts::password::PasswordHasher;
+use app::domain::changes::{Caches, FollowSettings, Follower, follow};
 use app::domain::clock::{SharedClock, SystemClock};
-use app::domain::database::{PoolSettings, connect, migrate as apply_migrations};
+use app::domain::database::{MigrateError, connect, migrate as apply_migrations};
 use app::domain::sessions::store::DatabaseSessionStore;
 use app::domain::throttle::ThrottlePolicy;
 use app::domain::usage::rollup::RollupReport;
 use app::domain::usage::{Retention, UsageCounter, roll_up};
+use app::domain::verification::{RateLimits, SharedLimits};
 use leptos::config::{Env, LeptosOptions};
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
@@ -39,6 +41,14 @@ pub enum RunError {
     /// The server failed while running.
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// Redis, asked for with LATCHKEY_REDIS_URL, could not be used.
+    #[error("redis {url}: {reason}")]
+    Redis {
+        /// The URL, password redacted.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Password hashing could not be set up.
     #[error("password hashing could not be set up")]
     Hashing,
@@ -64,14 +74,20 @@ pub fn init_tracing(filter: &str) {
 }
 
 pub(crate) async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
-    let failed = |what: &str, err: sea_orm::DbErr| RunError::Database {
-        url: redact_url(&settings.database_url),
-        reason: format!("{what}: {err}"),
-    };
-    let db = connect(&settings.database_url, &PoolSettings::default())
+    open_database_at(settings, &settings.database_url).await
+}
+
+/// Opens and migrates the database at `url` with the configured pool.
+pub(crate) async fn open_database_at(settings: &Settings, url: &str) -> Result<DatabaseConnection, RunError> {
+    let failed =
+        |what: &str, err: sea_orm::DbErr| RunError::Database { url: redact_url(url), reason: format!("{what}: {err}") };
+    let db = connect(url, &settings.pool)
         .await
         .map_err(|err| failed("cannot connect (is it running, and is LATCHKEY_DATABASE_URL right?)", err))?;
-    apply_migrations(&db).await.map_err(|err| failed("cannot apply migrations", err))?;
+    apply_migrations(&db).await.map_err(|err| match err {
+        MigrateError::NewerSchema(_) => RunError::Database { url: redact_url(url), reason: err.to_string() },
+        MigrateError::Database(err) => failed("cannot apply migrations", err),
+    })?;
     Ok(db)
 }
 
@@ -111,15 +127,28 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
             public_origin: settings.public_origin.as_ref().map(|o| o.origin.clone()),
             https: settings.https(),
         },
-        verification: VerificationServices::new(
+        verification: VerificationServices::with_rate_limits(
             settings.keys.prefix.clone(),
             settings.service_token_prefix.clone(),
             clock.clone(),
+            rate_limits(&settings).await?,
         ),
         usage_retention: settings.usage_retention,
     };
     let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
     let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));
+    let caches =
+        Caches { keys: state.verification.verifier.cache().clone(), tokens: state.verification.tokens.clone() };
+    let follower = Follower::start(&db, caches).await.map_err(|err| RunError::Database {
+        url: redact_url(&settings.database_url),
+        reason: format!("cannot read the key change feed: {err}"),
+    })?;
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let follow_settings = FollowSettings {
+        poll_interval: settings.change_poll_interval,
+        listen_url: (postgres && settings.database_listen).then(|| settings.database_url.clone()),
+    };
+    let changes = tokio::spawn(follow(db.clone(), follower, follow_settings));
     let (stop_flushing, stop) = tokio::sync::oneshot::channel();
     let flusher = tokio::spawn(flush_usage(state.verification.verifier.usage().clone(), db.clone(), stop));
 
@@ -136,6 +165,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
 
     cleanup.abort();
     rollup.abort();
+    changes.abort();
     // Requests are finished; write the last counts before the database closes.
     let _ = stop_flushing.send(());
     if flusher.await.is_err() {
@@ -144,6 +174,19 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let _ = db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Rate limits shared through Redis when LATCHKEY_REDIS_URL is set, else this instance's own.
+async fn rate_limits(settings: &Settings) -> Result<RateLimits, RunError> {
+    let Some(url) = &settings.redis_url else {
+        tracing::info!("rate limits are per instance (set LATCHKEY_REDIS_URL to share them between instances)");
+        return Ok(RateLimits::local());
+    };
+    let shared = SharedLimits::connect(url, "latchkey:ratelimit")
+        .await
+        .map_err(|err| RunError::Redis { url: redact_url(url), reason: err.to_string() })?;
+    tracing::info!(redis = %redact_url(url), "rate limits are shared through Redis");
+    Ok(RateLimits::shared(shared))
 }
 
 /// How often usage counts are written.

@@ -3,6 +3,7 @@
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
 use std::time::Duration;
 
 /// The default database: a SQLite file in the working directory, created when missing.
@@ -13,13 +14,22 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://latchkey.db?mode=rwc";
 pub struct PoolSettings {
     /// Most connections the pool opens.
     pub max_connections: u32,
-    /// How long to wait for the database to accept a connection.
+    /// How long to wait for the database to accept a new connection.
     pub connect_timeout: Duration,
+    /// How long a request waits for a free connection from a busy pool before it fails.
+    pub acquire_timeout: Duration,
+    /// An unused connection is closed after this long.
+    pub idle_timeout: Duration,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 10, connect_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+        }
     }
 }
 
@@ -29,7 +39,8 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
     options
         .max_connections(pool.max_connections)
         .connect_timeout(pool.connect_timeout)
-        .acquire_timeout(pool.connect_timeout)
+        .acquire_timeout(pool.acquire_timeout)
+        .idle_timeout(pool.idle_timeout)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -46,9 +57,68 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
     Database::connect(options).await
 }
 
-/// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The database was migrated by a newer Latchkey; running this one against it could damage data.
+    #[error(
+        "the database schema is newer than this Latchkey: it has migration {0}, which this version does not \
+         know; run the newer Latchkey, or restore a backup from before the upgrade"
+    )]
+    NewerSchema(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// The transaction-scoped advisory lock that serialises migrations (the ASCII of "lk-migr!").
+const MIGRATION_LOCK: i64 = 0x6c6b_2d6d_6967_7221;
+
+/// Applies every pending migration, after checking that the database is not newer than this binary.
+///
+/// On PostgreSQL all of it runs in one transaction holding an advisory lock, so instances starting at the
+/// same moment (a rolling deploy) take turns: the first applies the migrations, the others wait, then find
+/// nothing to do. A migration that fails leaves the schema as it was.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), MigrateError> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        refuse_newer_schema(db).await?;
+        return Ok(Migrator::up(db, None).await?);
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK.into()],
+    ))
+    .await?;
+    refuse_newer_schema(&txn).await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Fails with [`MigrateError::NewerSchema`] when the database records a migration this binary lacks.
+async fn refuse_newer_schema(db: &impl ConnectionTrait) -> Result<(), MigrateError> {
+    let backend = db.get_database_backend();
+    let present = match backend {
+        DatabaseBackend::Postgres => "SELECT to_regclass('seaql_migrations') IS NOT NULL AS present",
+        _ => {
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations') AS present"
+        }
+    };
+    let row = db.query_one_raw(Statement::from_string(backend, present)).await?;
+    if !row.map(|row| row.try_get::<bool>("", "present")).transpose()?.unwrap_or(false) {
+        return Ok(());
+    }
+    let known: Vec<String> = Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect();
+    let applied = db.query_all_raw(Statement::from_string(backend, "SELECT version FROM seaql_migrations")).await?;
+    for row in applied {
+        let version: String = row.try_get("", "version")?;
+        if !known.contains(&version) {
+            return Err(MigrateError::NewerSchema(version));
+        }
+    }
+    Ok(())
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so it

@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod changes;
 pub mod clock;
+pub mod copy;
 pub mod database;
 pub mod keys;
 pub mod random;

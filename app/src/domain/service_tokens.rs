@@ -167,14 +167,26 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ServiceToken>, DbErr>
 }
 
 /// Revokes a token; revoking a revoked token changes nothing.
-pub async fn revoke(db: &impl ConnectionTrait, clock: &dyn Clock, id: &str) -> Result<ServiceToken, ServiceTokenError> {
-    let row = Entity::find_by_id(id.to_owned()).one(db).await?.ok_or_else(|| ServiceTokenError::NotFound(id.into()))?;
+pub async fn revoke(
+    db: &impl sea_orm::TransactionTrait,
+    clock: &dyn Clock,
+    id: &str,
+) -> Result<ServiceToken, ServiceTokenError> {
+    use sea_orm::TransactionSession as _;
+    let txn = crate::domain::database::begin_write(db).await?;
+    let row =
+        Entity::find_by_id(id.to_owned()).one(&txn).await?.ok_or_else(|| ServiceTokenError::NotFound(id.into()))?;
     if row.revoked_at.is_some() {
         return Ok(to_token(row));
     }
+    let now = clock.now();
     let mut active: ActiveModel = row.into();
-    active.revoked_at = Set(Some(clock.now()));
-    Ok(to_token(active.update(db).await?))
+    active.revoked_at = Set(Some(now));
+    let revoked = active.update(&txn).await?;
+    // Other instances forget their token checks at once rather than after their cache's two seconds.
+    crate::domain::changes::record(&txn, now, &[crate::domain::changes::Change::ServiceTokens]).await?;
+    txn.commit().await?;
+    Ok(to_token(revoked))
 }
 
 /// The token `presented` stands for, if it is well-formed, known and not revoked.

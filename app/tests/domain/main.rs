@@ -3,7 +3,10 @@
 mod account_settings;
 mod accounts;
 mod activity;
+mod changes;
+mod database;
 mod keys;
+mod rate_limits;
 mod service_tokens;
 mod sessions;
 mod sign_in;

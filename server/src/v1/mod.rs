@@ -14,7 +14,7 @@ use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::service_tokens::TokenCache;
 use app::domain::usage::UsageCounter;
-use app::domain::verification::{KeyCache, Verifier};
+use app::domain::verification::{KeyCache, RateLimits, Verifier};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use sea_orm::DatabaseConnection;
@@ -36,10 +36,22 @@ pub struct VerificationServices {
 }
 
 impl VerificationServices {
-    /// Fresh caches and counters for keys with `key_prefix` and service tokens with `token_prefix`.
+    /// Fresh caches and counters for keys with `key_prefix` and service tokens with `token_prefix`, with
+    /// rate limits kept in this instance.
     pub fn new(key_prefix: KeyPrefix, token_prefix: KeyPrefix, clock: SharedClock) -> Self {
+        Self::with_rate_limits(key_prefix, token_prefix, clock, RateLimits::local())
+    }
+
+    /// Like [`Self::new`], enforcing `limits` (shared through Redis, or this instance's own).
+    pub fn with_rate_limits(
+        key_prefix: KeyPrefix,
+        token_prefix: KeyPrefix,
+        clock: SharedClock,
+        limits: RateLimits,
+    ) -> Self {
         let verifier =
-            Verifier::new(key_prefix, clock, Arc::new(KeyCache::default()), Arc::new(UsageCounter::default()));
+            Verifier::new(key_prefix, clock, Arc::new(KeyCache::default()), Arc::new(UsageCounter::default()))
+                .with_rate_limits(limits);
         Self {
             verifier: Arc::new(verifier),
             tokens: Arc::new(TokenCache::default()),

@@ -214,6 +214,7 @@ pub async fn delete_account(
         .exec(&txn)
         .await?;
     accounts::Entity::delete_by_id(account_id.to_owned()).exec(&txn).await?;
+    crate::domain::changes::record(&txn, clock.now(), &[crate::domain::changes::Change::AllKeys]).await?;
     txn.commit().await?;
     // Many keys changed at once; deleting an account is rare enough to start the cache afresh.
     cache.clear();

@@ -5,6 +5,7 @@
 use super::controls::{self, ControlError, RateLimit};
 use super::format::{self, KeyHash, KeyPrefix, PlaintextKey};
 use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+use crate::domain::changes::{Change, record as record_change};
 use crate::domain::clock::Clock;
 use crate::domain::random::RandomError;
 use crate::domain::scopes::{ScopeCatalogue, ScopeError};
@@ -364,9 +365,11 @@ pub async fn create_key(
     let event =
         NewEvent { account_id, kind: EventKind::KeyCreated, key: Some((&row.id, &row.name)), detail: Some(detail) };
     activity::record(&txn, services.clock, origin, event).await?;
+    let hash = format::hash(&plaintext);
+    record_change(&txn, now, &[Change::Key(&hash)]).await?;
     txn.commit().await?;
     // A verification of this very key before it existed left its hash in the negative cache.
-    services.cache.invalidate(&format::hash(&plaintext));
+    services.cache.invalidate(&hash);
     Ok((created, plaintext))
 }
 
@@ -553,8 +556,10 @@ pub async fn update_key(
         detail: Some(said.join("; ")),
     };
     activity::record(&txn, services.clock, origin, event).await?;
+    let hash = KeyHash::from_stored(updated.key_hash.clone());
+    record_change(&txn, now, &[Change::Key(&hash)]).await?;
     txn.commit().await?;
-    services.cache.invalidate(&KeyHash::from_stored(updated.key_hash.clone()));
+    services.cache.invalidate(&hash);
     Ok(to_key(updated))
 }
 
@@ -612,9 +617,11 @@ pub async fn roll_key(
         detail: Some(detail),
     };
     activity::record(&txn, services.clock, origin, event).await?;
+    let (old_hash, new_hash) = (KeyHash::from_stored(rolled.key_hash), format::hash(&plaintext));
+    record_change(&txn, now, &[Change::Key(&old_hash), Change::Key(&new_hash)]).await?;
     txn.commit().await?;
-    services.cache.invalidate(&KeyHash::from_stored(rolled.key_hash));
-    services.cache.invalidate(&format::hash(&plaintext));
+    services.cache.invalidate(&old_hash);
+    services.cache.invalidate(&new_hash);
     Ok((to_key(successor), plaintext))
 }
 
@@ -641,7 +648,9 @@ pub async fn revoke_key(
     let event =
         NewEvent { account_id, kind: EventKind::KeyRevoked, key: Some((&revoked.id, &revoked.name)), detail: None };
     activity::record(&txn, clock, origin, event).await?;
+    let hash = KeyHash::from_stored(revoked.key_hash.clone());
+    record_change(&txn, now, &[Change::Key(&hash)]).await?;
     txn.commit().await?;
-    services.cache.invalidate(&KeyHash::from_stored(revoked.key_hash.clone()));
+    services.cache.invalidate(&hash);
     Ok(to_key(revoked))
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
+pub mod key_changes;
 pub mod key_usage;
 pub mod key_usage_daily;
 pub mod service_tokens;

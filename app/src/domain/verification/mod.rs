@@ -10,7 +10,7 @@ mod rate_limit;
 
 pub use cache::{Cached, Generation, KeyCache};
 pub use decision::{Ask, Code, KeyRecord, decide};
-pub use rate_limit::{RateLimitState, RateLimits};
+pub use rate_limit::{LocalLimits, RateLimitState, RateLimits, SharedLimits, SharedLimitsError};
 
 use crate::domain::clock::SharedClock;
 use crate::domain::keys::format::{self, KeyPrefix};
@@ -81,6 +81,18 @@ impl Verifier {
         Self { prefix, clock, cache, limits: RateLimits::default(), usage, lookups: AtomicU64::new(0) }
     }
 
+    /// The engine with `limits` instead of limits kept in this instance only.
+    #[must_use]
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The rate limits this engine enforces.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
     /// The cache this engine reads; key changes must invalidate it.
     pub fn cache(&self) -> &Arc<KeyCache> {
         &self.cache
@@ -122,7 +134,7 @@ impl Verifier {
         let mut code = decide(&record, Ask { scopes: request.scopes, ip: request.ip }, now);
         let mut rate_limit = None;
         if let (Code::Valid, Some(rate)) = (code, record.rate_limit) {
-            let state = self.limits.take(&record.id, rate, now);
+            let state = self.limits.take(&record.id, rate, now).await;
             if state.is_err() {
                 code = Code::RateLimited;
             }

@@ -1,7 +1,6 @@
-//! Per-key rate limits on the hot path, in memory on this instance. Each limited key gets a GCRA limiter
-//! from `governor` allowing a burst of `limit` and refilling one request every `window / limit`, so a
-//! client can spend the whole allowance at once and then gets it back evenly over one window.
+//! Rate limits in memory on this instance: each limited key gets a GCRA limiter from `governor`.
 
+use super::{RateLimitState, later, period};
 use crate::domain::keys::controls::RateLimit;
 use chrono::{DateTime, Utc};
 use governor::clock::{Clock as _, DefaultClock};
@@ -12,47 +11,31 @@ use quick_cache::sync::Cache;
 use std::convert::Infallible;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
 /// Default number of limiters kept; a key whose limiter is evicted starts again with a full allowance.
 pub const DEFAULT_LIMITERS: usize = 100_000;
 
-/// Where a key stands against its limit after a verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimitState {
-    /// Requests allowed per window.
-    pub limit: u32,
-    /// Requests left right now.
-    pub remaining: u32,
-    /// When the full allowance is back.
-    pub reset_at: DateTime<Utc>,
-}
-
 /// The limiters of every rate-limited key seen, by key id and limit (a changed limit starts afresh).
-pub struct RateLimits {
+pub struct LocalLimits {
     limiters: Cache<(Arc<str>, RateLimit), Arc<Limiter>>,
     clock: DefaultClock,
 }
 
-impl std::fmt::Debug for RateLimits {
+impl std::fmt::Debug for LocalLimits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimits").field("limiters", &self.limiters.len()).finish()
+        f.debug_struct("LocalLimits").field("limiters", &self.limiters.len()).finish()
     }
 }
 
-impl Default for RateLimits {
+impl Default for LocalLimits {
     fn default() -> Self {
         Self::new(DEFAULT_LIMITERS)
     }
 }
 
-fn period(rate: RateLimit) -> Duration {
-    Duration::from_secs(u64::from(rate.window_seconds)) / rate.limit.max(1)
-}
-
-impl RateLimits {
+impl LocalLimits {
     /// Keeps at most `capacity` limiters.
     pub fn new(capacity: usize) -> Self {
         Self { limiters: Cache::new(capacity.max(1)), clock: DefaultClock::default() }
@@ -91,17 +74,13 @@ impl RateLimits {
     }
 }
 
-fn later(now: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_key_gets_its_limit_then_is_refused_without_spending() {
-        let limits = RateLimits::default();
+        let limits = LocalLimits::default();
         let key: Arc<str> = Arc::from("k");
         let rate = RateLimit { limit: 3, window_seconds: 60 };
         let now = Utc::now();

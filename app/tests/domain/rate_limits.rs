@@ -1,0 +1,77 @@
+//! Rate limits shared through Redis: exact across instances. Runs when `LATCHKEY_TEST_REDIS_URL` names a
+//! Redis server (the test command sets it); skipped with a note otherwise, unless
+//! `LATCHKEY_TEST_REQUIRE_REDIS` is set.
+
+use app::domain::keys::controls::RateLimit;
+use app::domain::verification::{RateLimits, SharedLimits};
+use chrono::Utc;
+use std::sync::Arc;
+
+async fn two_instances() -> Option<(RateLimits, RateLimits)> {
+    let Ok(url) = std::env::var("LATCHKEY_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var_os("LATCHKEY_TEST_REQUIRE_REDIS").is_none(),
+            "LATCHKEY_TEST_REDIS_URL must be set when LATCHKEY_TEST_REQUIRE_REDIS is"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: LATCHKEY_TEST_REDIS_URL is not set, so shared rate limits were not tested");
+        }
+        return None;
+    };
+    let connect = || async { SharedLimits::connect(&url, "latchkey-test:ratelimit").await.expect("redis") };
+    Some((RateLimits::shared(connect().await), RateLimits::shared(connect().await)))
+}
+
+fn fresh_key() -> Arc<str> {
+    Arc::from(uuid::Uuid::now_v7().to_string())
+}
+
+#[tokio::test]
+async fn two_instances_share_one_allowance_exactly() {
+    let Some((a, b)) = two_instances().await else { return };
+    let (key, rate, now) = (fresh_key(), RateLimit { limit: 5, window_seconds: 60 }, Utc::now());
+    let mut remaining = Vec::new();
+    let mut refused = 0;
+    for i in 0..10 {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        match instance.take(&key, rate, now).await {
+            Ok(state) => remaining.push(state.remaining),
+            Err(state) => {
+                refused += 1;
+                assert_eq!((state.limit, state.remaining), (5, 0));
+                assert!(state.reset_at > now, "a refusal says when the allowance is back");
+            }
+        }
+    }
+    assert_eq!(remaining, [4, 3, 2, 1, 0], "five allowed in all, counted down across both instances");
+    assert_eq!(refused, 5);
+    // Another key, or the same key under a new limit, has its own allowance.
+    assert!(a.take(&fresh_key(), rate, now).await.is_ok());
+    assert!(b.take(&key, RateLimit { limit: 6, window_seconds: 60 }, now).await.is_ok());
+}
+
+#[tokio::test]
+async fn concurrent_requests_on_two_instances_never_exceed_the_limit() {
+    let Some((a, b)) = two_instances().await else { return };
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let (key, rate) = (fresh_key(), RateLimit { limit: 20, window_seconds: 3600 });
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let instance = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let key = key.clone();
+            tokio::spawn(async move { instance.take(&key, rate, Utc::now()).await.is_ok() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += usize::from(task.await.expect("task"));
+    }
+    assert_eq!(allowed, 20);
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_a_clear_error_at_start() {
+    let err = SharedLimits::connect("redis://127.0.0.1:1", "latchkey-test").await.expect_err("nothing listens there");
+    assert!(err.to_string().starts_with("redis: "), "{err}");
+}
