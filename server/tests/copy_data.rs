@@ -11,18 +11,7 @@ fn a_sqlite_deployment_moves_to_postgres(postgres_url: String) {
     sqlite.database_url = format!("sqlite://{}?mode=rwc", sqlite.dir.join("latchkey.db").display());
     let log = sqlite.dir.join("server.log");
     sqlite.run(&["account", "create", "--email", "customer@example.com"]);
-    let token = sqlite.run(&[
-        "service-token",
-        "create",
-        "--name",
-        "gateway",
-        "--permission",
-        "verify",
-        "--permission",
-        "keys:read",
-        "--permission",
-        "keys:write",
-    ]);
+    let token = sqlite.gateway_token();
     let (server, addr) = sqlite.serve(&log);
     let body = json!({"account": "customer@example.com", "name": "checkout", "scopes": ["orders:read"]});
     let created = json_of(request(addr, "POST", "/v1/keys", Some(&token), Some(&body)), 201);

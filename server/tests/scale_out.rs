@@ -169,18 +169,7 @@ fn two_instances_on_one_postgres_database_act_as_one(database_url: String) {
     );
 
     create_customer(&deployment);
-    let token = deployment.run(&[
-        "service-token",
-        "create",
-        "--name",
-        "gateway",
-        "--permission",
-        "verify",
-        "--permission",
-        "keys:read",
-        "--permission",
-        "keys:write",
-    ]);
+    let token = deployment.gateway_token();
     let api = Api { token: &token };
 
     // A key created through A verifies through B.

@@ -10,18 +10,7 @@ fn usage_survives_sigterm_and_secrets_stay_out_of_the_log(database_url: String) 
     let deployment = Deployment::new(database_url);
     let log = deployment.dir.join("server.log");
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
-    let token = deployment.run(&[
-        "service-token",
-        "create",
-        "--name",
-        "gateway",
-        "--permission",
-        "verify",
-        "--permission",
-        "keys:read",
-        "--permission",
-        "keys:write",
-    ]);
+    let token = deployment.gateway_token();
 
     let (server, addr) = deployment.serve(&log);
     let created = json_of(

@@ -85,15 +85,21 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), MigrateError> {
         return Ok(Migrator::up(db, None).await?);
     }
     let txn = db.begin().await?;
-    txn.execute_raw(Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [MIGRATION_LOCK.into()],
-    ))
-    .await?;
+    lock_until_commit(&txn, MIGRATION_LOCK).await?;
     refuse_newer_schema(&txn).await?;
     Migrator::up(&txn, None).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// On PostgreSQL, takes the advisory lock `key` until the transaction `db` ends, waiting for any other
+/// holder; elsewhere does nothing (SQLite writers are one at a time anyway).
+pub async fn lock_until_commit(db: &impl ConnectionTrait, key: i64) -> Result<(), DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let lock =
+            Statement::from_sql_and_values(DatabaseBackend::Postgres, "SELECT pg_advisory_xact_lock($1)", [key.into()]);
+        db.execute_raw(lock).await?;
+    }
     Ok(())
 }
 

@@ -1,9 +1,7 @@
 //! The change feed between instances: a change made through one instance reaches the caches of every
 //! other one, on SQLite and on PostgreSQL.
 
-use crate::support::{clock, hasher};
-use app::domain::accounts::create_account;
-use app::domain::accounts::password::Password;
+use crate::support::{clock, customer};
 use app::domain::activity::{Client, Origin};
 use app::domain::changes::{Caches, Change, Follower, prune, record};
 use app::domain::clock::{Clock, SharedClock};
@@ -45,17 +43,7 @@ impl Instance {
 async fn a_revocation_through_one_instance_reaches_another_instances_cache(db: DatabaseConnection) {
     let clock = clock();
     let shared: SharedClock = clock.clone();
-    let account = create_account(
-        &db,
-        hasher(),
-        clock.as_ref(),
-        "ann@example.com",
-        &Password::new("correct horse battery"),
-        false,
-    )
-    .await
-    .expect("account")
-    .id;
+    let account = customer(&db, clock.as_ref(), "ann@example.com").await;
     let (a, b) = (Instance::new(shared.clone()), Instance::new(shared));
     let mut b_follows = Follower::start(&db, b.caches.clone()).await.expect("follow");
     let (policy, catalogue) = (KeyPolicy::default(), ScopeCatalogue::example());

@@ -73,5 +73,5 @@ async fn concurrent_requests_on_two_instances_never_exceed_the_limit() {
 #[tokio::test]
 async fn an_unreachable_redis_is_a_clear_error_at_start() {
     let err = SharedLimits::connect("redis://127.0.0.1:1", "latchkey-test").await.expect_err("nothing listens there");
-    assert!(err.to_string().starts_with("redis: "), "{err}");
+    assert!(err.to_string().contains("refused"), "says why: {err}");
 }

@@ -1,9 +1,7 @@
 //! The verification engine end to end on a real database: codes, order, cache, invalidation, rate limits
 //! and usage counting.
 
-use crate::support::{clock, hasher};
-use app::domain::accounts::create_account;
-use app::domain::accounts::password::Password;
+use crate::support::{clock, customer};
 use app::domain::activity::{Client, Origin};
 use app::domain::clock::{Clock, ManualClock, SharedClock};
 use app::domain::keys::controls::RateLimit;
@@ -43,17 +41,7 @@ impl Fixture {
     async fn new(db: &DatabaseConnection) -> Self {
         let clock = clock();
         let shared: SharedClock = clock.clone();
-        let account = create_account(
-            db,
-            hasher(),
-            shared.as_ref(),
-            "ann@example.com",
-            &Password::new("correct horse battery"),
-            false,
-        )
-        .await
-        .expect("account")
-        .id;
+        let account = customer(db, shared.as_ref(), "ann@example.com").await;
         let verifier = Verifier::new(
             KeyPrefix::default(),
             shared,

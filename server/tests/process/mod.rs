@@ -46,6 +46,14 @@ impl Deployment {
         String::from_utf8(output.stdout).expect("utf8").trim().to_owned()
     }
 
+    /// Creates the service token the tests' gateway uses (verify, keys:read, keys:write) and answers it.
+    pub fn gateway_token(&self) -> String {
+        let permissions = ["--permission", "verify", "--permission", "keys:read", "--permission", "keys:write"];
+        let mut args = vec!["service-token", "create", "--name", "gateway"];
+        args.extend(permissions);
+        self.run(&args)
+    }
+
     /// Starts `latchkey serve` on a free port, logging to `log`, with `env` set; does not wait for it.
     pub fn spawn(&self, log: &Path, env: &[(&str, &str)]) -> (Child, SocketAddr) {
         let addr = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");

@@ -39,6 +39,11 @@ enum Heard {
 /// Follows the feed until the task is dropped. A failed read is retried at the next tick; the follower
 /// never skips a change it could not read.
 pub async fn follow(db: DatabaseConnection, mut follower: Follower, settings: FollowSettings) {
+    tracing::info!(
+        poll_every = ?settings.poll_interval,
+        listening = settings.listen_url.is_some(),
+        "following key changes made by other instances"
+    );
     let (heard_tx, mut heard) = mpsc::channel(16);
     let _listener = settings.listen_url.map(|url| AbortOnDrop(tokio::spawn(listen(url, heard_tx))));
     let mut every = tokio::time::interval(settings.poll_interval);
@@ -117,7 +122,7 @@ async fn listen(url: String, heard: mpsc::Sender<Heard>) {
             }
             Err(err) => {
                 failures = failures.saturating_add(1);
-                if failures == 1 || failures % 60 == 0 {
+                if failures == 1 || failures.is_multiple_of(60) {
                     tracing::warn!(error = %err, failures, "cannot listen for key changes; polling meanwhile");
                 }
             }

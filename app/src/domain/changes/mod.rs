@@ -67,15 +67,7 @@ impl Change<'_> {
 /// here to the commit. The notification is delivered at the commit, never before the change is visible.
 /// On SQLite writers are already one at a time (`BEGIN IMMEDIATE`).
 pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, changes: &[Change<'_>]) -> Result<(), DbErr> {
-    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-    if postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [FEED_LOCK.into()],
-        ))
-        .await?;
-    }
+    crate::domain::database::lock_until_commit(db, FEED_LOCK).await?;
     let rows = changes.iter().map(|change| key_changes::ActiveModel {
         seq: sea_orm::NotSet,
         kind: Set(change.kind().to_owned()),
@@ -86,13 +78,10 @@ pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, changes: &[Ch
         changed_at: Set(now),
     });
     Entity::insert_many(rows).exec_without_returning(db).await?;
-    if postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, '')",
-            [CHANNEL.into()],
-        ))
-        .await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let notify =
+            Statement::from_sql_and_values(DatabaseBackend::Postgres, "SELECT pg_notify($1, '')", [CHANNEL.into()]);
+        db.execute_raw(notify).await?;
     }
     Ok(())
 }

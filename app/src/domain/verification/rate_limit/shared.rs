@@ -37,7 +37,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Redis could not be used.
 #[derive(Debug, thiserror::Error)]
-#[error("redis: {0}")]
+#[error("{0}")]
 pub struct SharedLimitsError(#[from] redis::RedisError);
 
 /// Limits kept in Redis.
