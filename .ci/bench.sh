@@ -107,7 +107,8 @@ echo "Latchkey verification benchmark"
 for database in $databases; do
   case "$database" in
     sqlite)
-      export LATCHKEY_DATABASE_URL="sqlite://$work/sqlite/bench.db?mode=rwc"
+      mkdir -p "$work/SQLite"
+      export LATCHKEY_DATABASE_URL="sqlite://$work/SQLite/bench.db?mode=rwc"
       bench_database SQLite ;;
     postgres)
       if ! pg_isready -q -d "$postgres_server" 2>/dev/null; then
