@@ -36,10 +36,11 @@ step "Redis for the shared rate limit tests"
 export LATCHKEY_TEST_REDIS_URL="${LATCHKEY_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export LATCHKEY_TEST_REQUIRE_REDIS=1
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
+# The outage test starts and stops a Redis of its own, so the server binary is needed even when one runs.
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y redis-server; else sudo apt-get update && sudo apt-get install -y redis-server; fi
+fi
 if [ "$LATCHKEY_TEST_REDIS_URL" = "redis://127.0.0.1:6379" ] && ! redis_up; then
-  if ! command -v redis-server >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y redis-server; else sudo apt-get update && sudo apt-get install -y redis-server; fi
-  fi
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   for _ in $(seq 1 30); do redis_up && break; sleep 1; done
   redis_up || { echo "Redis is not reachable at $LATCHKEY_TEST_REDIS_URL" >&2; exit 1; }

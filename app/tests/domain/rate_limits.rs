@@ -75,3 +75,78 @@ async fn an_unreachable_redis_is_a_clear_error_at_start() {
     let err = SharedLimits::connect("redis://127.0.0.1:1", "latchkey-test").await.expect_err("nothing listens there");
     assert!(err.to_string().contains("refused"), "says why: {err}");
 }
+
+/// A Redis of the test's own on a free port, stopped when dropped.
+struct OwnRedis {
+    process: std::process::Child,
+    url: String,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<Self> {
+        let process = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let url = format!("redis://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Self { process, url });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[tokio::test]
+async fn limits_fall_back_to_the_instance_while_redis_is_down_and_share_again_when_it_returns() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let Some(redis) = OwnRedis::start(port) else {
+        assert!(std::env::var_os("LATCHKEY_TEST_REQUIRE_REDIS").is_none(), "redis-server must be installed");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: no redis-server to start, so the Redis outage was not tested");
+        }
+        return;
+    };
+    let shared = SharedLimits::connect(&redis.url, "latchkey-test:ratelimit").await.expect("redis");
+    let (limits, rate) = (RateLimits::shared(shared.clone()), RateLimit { limit: 2, window_seconds: 3600 });
+    let key = fresh_key();
+    assert!(limits.take(&key, rate, Utc::now()).await.is_ok());
+    assert!(limits.take(&key, rate, Utc::now()).await.is_ok());
+    assert!(limits.take(&key, rate, Utc::now()).await.is_err(), "the shared allowance is spent");
+    let url = redis.url.clone();
+    drop(redis);
+
+    // Redis is gone: verification goes on, limited by this instance alone (a fresh allowance of 2).
+    let outcomes: Vec<bool> = {
+        let mut outcomes = Vec::new();
+        for _ in 0..3 {
+            outcomes.push(limits.take(&key, rate, Utc::now()).await.is_ok());
+        }
+        outcomes
+    };
+    assert_eq!(outcomes, [true, true, false]);
+    assert!(shared.take(&key, rate, Utc::now()).await.is_err(), "Redis itself answers nothing");
+
+    // Redis is back (empty, as it keeps nothing on disk): the shared counter is used again.
+    let _back = OwnRedis::start(port).expect("restart redis");
+    let mut reconnected = false;
+    for _ in 0..50 {
+        if shared.take(&fresh_key(), rate, Utc::now()).await.is_ok() {
+            reconnected = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(reconnected, "the connection to {url} came back");
+}

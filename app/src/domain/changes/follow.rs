@@ -10,13 +10,23 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How an instance follows the feed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FollowSettings {
     /// How often the feed is read even without a notification; at most [`super::MAX_POLL_INTERVAL`].
     pub poll_interval: Duration,
     /// The PostgreSQL URL to listen on for notifications; `None` polls only (SQLite, or a connection pooler
     /// in transaction mode, which does not pass notifications on).
     pub listen_url: Option<String>,
+}
+
+impl std::fmt::Debug for FollowSettings {
+    // The URL may carry the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FollowSettings")
+            .field("poll_interval", &self.poll_interval)
+            .field("listening", &self.listen_url.is_some())
+            .finish()
+    }
 }
 
 /// The name the listening connection shows in `pg_stat_activity`, so an operator (or a test) can tell
