@@ -8,17 +8,25 @@ use leptos_router::hooks::use_location;
 
 /// Renders `page` for the signed-in account; sends a signed-out visitor to sign-in, remembering where
 /// they were going.
+///
+/// A page makes its resources before this, in its component, and `page` only reads them: a resource made
+/// after an await gets its hydration id at a moment that differs between the server and the browser, and
+/// then the browser reads another resource's data (an intermittent hydration panic).
 #[component]
-pub fn RequireAccount(
+pub fn RequireAccount<P>(
     /// The page to render for the signed-in account.
-    page: fn(AccountView) -> AnyView,
-) -> impl IntoView {
+    page: P,
+) -> impl IntoView
+where
+    P: Fn(AccountView) -> AnyView + Clone + Send + Sync + 'static,
+{
     let session = use_session();
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 let here = format!("{}{}", location.pathname.get_untracked(), query_suffix(&location.search.get_untracked()));
+                let page = page.clone();
                 Suspend::new(async move {
                     match session.account.await {
                         Ok(Some(account)) => page(account),

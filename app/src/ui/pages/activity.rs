@@ -1,7 +1,7 @@
 //! `/activity`: the account's activity log.
 
-use crate::api::auth::AccountView;
-use crate::api::keys::activity;
+use crate::api::ApiError;
+use crate::api::keys::{ActivityView, activity};
 use crate::ui::components::guard::RequireAccount;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,16 +10,16 @@ use leptos_router::hooks::use_query_map;
 /// The activity page; `?page=N` pages back in time.
 #[component]
 pub fn ActivityPage() -> impl IntoView {
-    view! {
-        <Title text="Activity"/>
-        <RequireAccount page=activity_page/>
-    }
-}
-
-fn activity_page(_account: AccountView) -> AnyView {
     let query = use_query_map();
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok());
     let log = Resource::new(page, activity);
+    view! {
+        <Title text="Activity"/>
+        <RequireAccount page=move |_| activity_page(log)/>
+    }
+}
+
+fn activity_page(log: Resource<Result<ActivityView, ApiError>>) -> AnyView {
     view! {
         <div class="page-head">
             <h1>"Activity"</h1>

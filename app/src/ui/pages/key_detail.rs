@@ -1,11 +1,10 @@
 //! `/keys/:id`: a key's settings, roll and revoke.
 
 use crate::api::ApiError;
-use crate::api::auth::AccountView;
 use crate::api::keys::{
-    GRACE_CHOICES, KeyView, RevokeKey, RollKey, UpdateKey, UpdateKeyControls, get_key, scope_catalogue,
+    GRACE_CHOICES, KeyView, RevokeKey, RollKey, ScopeView, UpdateKey, UpdateKeyControls, get_key, scope_catalogue,
 };
-use crate::api::usage::key_usage;
+use crate::api::usage::{KeyUsageView, key_usage};
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RequireAccount;
@@ -19,13 +18,6 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 /// The key detail page.
 #[component]
 pub fn KeyDetailPage() -> impl IntoView {
-    view! {
-        <Title text="Key"/>
-        <RequireAccount page=key_page/>
-    }
-}
-
-fn key_page(_account: AccountView) -> AnyView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let update = ServerAction::<UpdateKey>::new();
@@ -49,11 +41,30 @@ fn key_page(_account: AccountView) -> AnyView {
         |(id, ..)| get_key(id),
     );
     let scopes = Resource::new(|| (), |_| scope_catalogue());
-    // Every resource of the page is made here, before anything awaits, so that the browser makes them in
-    // the same order as the server did and hydration finds each one's data.
     // Read once: the period links load the page anew (see `PeriodTabs`).
     let period = use_query_map().read_untracked().get("period");
     let usage = Resource::new(move || (id(), period.clone()), |(id, period)| key_usage(id, period));
+    let made = KeyPage { key, scopes, usage, update, roll, revoke, controls };
+    view! {
+        <Title text="Key"/>
+        <RequireAccount page=move |_| key_page(made)/>
+    }
+}
+
+/// What the page makes before it knows who is signed in (see `RequireAccount`).
+#[derive(Clone, Copy)]
+struct KeyPage {
+    key: Resource<Result<KeyView, ApiError>>,
+    scopes: Resource<Result<Vec<ScopeView>, ApiError>>,
+    usage: Resource<Result<KeyUsageView, ApiError>>,
+    update: ServerAction<UpdateKey>,
+    roll: ServerAction<RollKey>,
+    revoke: ServerAction<RevokeKey>,
+    controls: ServerAction<UpdateKeyControls>,
+}
+
+fn key_page(made: KeyPage) -> AnyView {
+    let KeyPage { key, scopes, usage, update, roll, revoke, controls } = made;
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
     // and then its value (and the secret in it) is already gone.
     let shown_value = roll.value();

@@ -1,7 +1,7 @@
 //! `/keys/new`: create a key, then see it once.
 
-use crate::api::auth::AccountView;
-use crate::api::keys::{CreateKey, scope_catalogue};
+use crate::api::ApiError;
+use crate::api::keys::{CreateKey, ScopeView, scope_catalogue};
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce};
@@ -11,14 +11,14 @@ use leptos_meta::Title;
 /// The create-key page.
 #[component]
 pub fn NewKeyPage() -> impl IntoView {
+    let scopes = Resource::new(|| (), |_| scope_catalogue());
     view! {
         <Title text="Create key"/>
-        <RequireAccount page=new_key_page/>
+        <RequireAccount page=move |_| new_key_page(scopes)/>
     }
 }
 
-fn new_key_page(_account: AccountView) -> AnyView {
-    let scopes = Resource::new(|| (), |_| scope_catalogue());
+fn new_key_page(scopes: Resource<Result<Vec<ScopeView>, ApiError>>) -> AnyView {
     let action = ServerAction::<CreateKey>::new();
     let action_value = action.value();
     let result = Signal::derive(move || action_value.try_get().flatten().and_then(Result::err));

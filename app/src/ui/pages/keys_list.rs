@@ -1,5 +1,6 @@
 //! `/`: the signed-in home, the account's keys.
 
+use crate::api::ApiError;
 use crate::api::auth::AccountView;
 use crate::api::keys::{KeyView, list_keys};
 use crate::ui::components::guard::RequireAccount;
@@ -10,14 +11,14 @@ use leptos_meta::Title;
 /// The keys page.
 #[component]
 pub fn KeysPage() -> impl IntoView {
+    let keys = Resource::new(|| (), |_| list_keys());
     view! {
         <Title text="API keys"/>
-        <RequireAccount page=keys_page/>
+        <RequireAccount page=move |account| keys_page(account, keys)/>
     }
 }
 
-fn keys_page(account: AccountView) -> AnyView {
-    let keys = Resource::new(|| (), |_| list_keys());
+fn keys_page(account: AccountView, keys: Resource<Result<Vec<KeyView>, ApiError>>) -> AnyView {
     let show_finished = RwSignal::new(false);
     view! {
         <div class="page-head page-head-row">

@@ -1,6 +1,7 @@
 //! `/operator/usage`: who uses the API: every account's verifications together, accounts ranked by use and
 //! the latest refusals. Anyone but an operator sees the not-found page.
 
+use crate::api::ApiError;
 use crate::api::auth::AccountView;
 use crate::api::usage::{OperatorUsageView, grouped, operator_usage};
 use crate::ui::components::chart::UsageChart;
@@ -13,19 +14,19 @@ use leptos_meta::Title;
 /// The operator's usage overview; `?period=24h|30d&page=N`.
 #[component]
 pub fn OperatorUsagePage() -> impl IntoView {
-    view! {
-        <Title text="API usage"/>
-        <RequireAccount page=operator_page/>
-    }
-}
-
-fn operator_page(account: AccountView) -> AnyView {
-    if !account.is_operator {
-        return view! { <NotFoundPage/> }.into_any();
-    }
     let params = period_and_page();
     let params = move || params.clone();
     let usage = Resource::new(params, |(period, page)| operator_usage(period, page));
+    view! {
+        <Title text="API usage"/>
+        <RequireAccount page=move |account| operator_page(account, usage)/>
+    }
+}
+
+fn operator_page(account: AccountView, usage: Resource<Result<OperatorUsageView, ApiError>>) -> AnyView {
+    if !account.is_operator {
+        return view! { <NotFoundPage/> }.into_any();
+    }
     view! {
         <div class="page-head">
             <h1>"API usage"</h1>

@@ -1,6 +1,7 @@
 //! `/operator/service-tokens`: the operator lists, creates and revokes the tokens services use for the
 //! `/v1` API. Anyone else sees the not-found page.
 
+use crate::api::ApiError;
 use crate::api::auth::AccountView;
 use crate::api::service_tokens::{
     CreateServiceToken, PERMISSION_CHOICES, RevokeServiceToken, ServiceTokenView, list_service_tokens,
@@ -15,21 +16,31 @@ use leptos_meta::Title;
 /// The operator's service-token page.
 #[component]
 pub fn ServiceTokensPage() -> impl IntoView {
+    let create = ServerAction::<CreateServiceToken>::new();
+    let revoke = ServerAction::<RevokeServiceToken>::new();
+    let (create_version, revoke_version) = (create.version(), revoke.version());
+    let tokens = Resource::new(move || (create_version.try_get(), revoke_version.try_get()), |_| list_service_tokens());
     view! {
         <Title text="Service tokens"/>
-        <RequireAccount page=tokens_page/>
+        <RequireAccount page=move |account| tokens_page(account, TokensPage { create, revoke, tokens })/>
     }
 }
 
-fn tokens_page(account: AccountView) -> AnyView {
+/// What the page makes before it knows who is signed in (see `RequireAccount`).
+#[derive(Clone, Copy)]
+struct TokensPage {
+    create: ServerAction<CreateServiceToken>,
+    revoke: ServerAction<RevokeServiceToken>,
+    tokens: Resource<Result<Vec<ServiceTokenView>, ApiError>>,
+}
+
+fn tokens_page(account: AccountView, made: TokensPage) -> AnyView {
     if !account.is_operator {
         return view! { <NotFoundPage/> }.into_any();
     }
-    let create = ServerAction::<CreateServiceToken>::new();
-    let (create_value, create_version) = (create.value(), create.version());
-    let revoke = ServerAction::<RevokeServiceToken>::new();
-    let (revoke_value, revoke_version) = (revoke.value(), revoke.version());
-    let tokens = Resource::new(move || (create_version.try_get(), revoke_version.try_get()), |_| list_service_tokens());
+    let TokensPage { create, revoke, tokens } = made;
+    let create_value = create.value();
+    let revoke_value = revoke.value();
     let create_result = Signal::derive(move || create_value.try_get().flatten().and_then(Result::err));
     let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
     let created = move || create_value.try_get().flatten().and_then(Result::ok);

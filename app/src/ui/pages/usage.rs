@@ -1,7 +1,7 @@
 //! `/usage`: the account's usage at a glance: one chart for all its keys, what needs attention, and its keys
 //! ranked by use.
 
-use crate::api::auth::AccountView;
+use crate::api::ApiError;
 use crate::api::usage::{AccountUsageView, AdviceView, account_usage, code_label, grouped};
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::guard::RequireAccount;
@@ -13,16 +13,16 @@ use leptos_meta::Title;
 /// The account's usage page; `?period=24h|30d&page=N`.
 #[component]
 pub fn UsagePage() -> impl IntoView {
-    view! {
-        <Title text="Usage"/>
-        <RequireAccount page=usage_page/>
-    }
-}
-
-fn usage_page(_account: AccountView) -> AnyView {
     let params = period_and_page();
     let params = move || params.clone();
     let usage = Resource::new(params, |(period, page)| account_usage(period, page));
+    view! {
+        <Title text="Usage"/>
+        <RequireAccount page=move |_| usage_page(usage)/>
+    }
+}
+
+fn usage_page(usage: Resource<Result<AccountUsageView, ApiError>>) -> AnyView {
     view! {
         <div class="page-head">
             <h1>"Usage"</h1>
