@@ -277,7 +277,7 @@ fn AccessControls(key: KeyView, controls: ServerAction<UpdateKeyControls>) -> im
                 <div class="field" class:field-invalid=move || allowlist_error().is_some()>
                     <label for="field-ip_allowlist">"Allowed IP addresses"</label>
                     <textarea id="field-ip_allowlist" name="ip_allowlist" rows="3" spellcheck="false"
-                        placeholder="203.0.113.0/24&#10;2001:db8::/32" aria-describedby="field-ip_allowlist-hint field-ip_allowlist-error">{allowlist}</textarea>
+                        placeholder="203.0.113.0/24\n2001:db8::/32" aria-describedby="field-ip_allowlist-hint field-ip_allowlist-error">{allowlist}</textarea>
                     <p class="field-hint" id="field-ip_allowlist-hint">"One address or network (CIDR) per line, IPv4 or IPv6. Leave empty to allow any address. Services must pass the caller's address when they verify a key with an allowlist."</p>
                     <p class="field-error" id="field-ip_allowlist-error" aria-live="polite">{allowlist_error}</p>
                 </div>
