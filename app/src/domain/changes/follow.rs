@@ -31,7 +31,7 @@ impl std::fmt::Debug for FollowSettings {
 
 /// The name the listening connection shows in `pg_stat_activity`, so an operator (or a test) can tell
 /// which process it belongs to.
-pub fn listener_application_name() -> String {
+fn listener_application_name() -> String {
     format!("latchkey listener {}", std::process::id())
 }
 

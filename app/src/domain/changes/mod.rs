@@ -7,7 +7,7 @@
 
 mod follow;
 
-pub use follow::{FollowSettings, follow, listener_application_name};
+pub use follow::{FollowSettings, follow};
 
 use crate::domain::keys::format::KeyHash;
 use crate::domain::service_tokens::TokenCache;

@@ -88,11 +88,6 @@ impl Verifier {
         self
     }
 
-    /// The rate limits this engine enforces.
-    pub fn rate_limits(&self) -> &RateLimits {
-        &self.limits
-    }
-
     /// The cache this engine reads; key changes must invalidate it.
     pub fn cache(&self) -> &Arc<KeyCache> {
         &self.cache

@@ -44,11 +44,6 @@ impl RateLimits {
         Self { local: LocalLimits::default(), shared: Some(shared) }
     }
 
-    /// Whether limits are shared between instances.
-    pub fn is_shared(&self) -> bool {
-        self.shared.is_some()
-    }
-
     /// Takes one request from `key_id`'s allowance: `Ok` with what is left, or `Err` (nothing taken) with
     /// when a request will be allowed again. `now` dates `reset_at`.
     pub async fn take(
