@@ -89,9 +89,9 @@ test('verifications through the API show on the key page, the usage overview, th
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download CSV' }).click();
   const csv = readFileSync(await (await download).path(), 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('period_start_utc,key_id,key_name,total,VALID,REVOKED,EXPIRED,DISABLED,IP_NOT_ALLOWED,INSUFFICIENT_SCOPES,RATE_LIMITED');
+  expect(csv[0]).toBe('period_start_utc,key_id,key_name,total,VALID,TOKEN_ISSUED,REVOKED,EXPIRED,DISABLED,IP_NOT_ALLOWED,INSUFFICIENT_SCOPES,RATE_LIMITED');
   expect(csv).toHaveLength(31);
-  expect(csv[30]).toContain(`${id},Checkout,7,3,0,0,0,0,4,0`);
+  expect(csv[30]).toContain(`${id},Checkout,7,3,0,0,0,0,0,4,0`);
 
   await page.getByRole('link', { name: 'Usage', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Needs attention' })).toBeVisible();

@@ -12,6 +12,7 @@ mod m20261122_000006_create_service_tokens;
 mod m20261122_000007_create_key_usage;
 mod m20261123_000008_create_usage_rollups;
 mod m20261123_000009_create_key_changes;
+mod m20261123_000010_create_signing_keys;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_key_usage::Migration),
             Box::new(m20261123_000008_create_usage_rollups::Migration),
             Box::new(m20261123_000009_create_key_changes::Migration),
+            Box::new(m20261123_000010_create_signing_keys::Migration),
         ]
     }
 }

@@ -90,6 +90,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
         web: WebPolicy::default(),
         verification: verification.clone(),
         usage_retention: Retention::default(),
+        tokens: app::domain::jwt::TokenPolicy::new("http://127.0.0.1:3000"),
     };
     let router = app(state);
 

@@ -30,6 +30,10 @@ Settings: environment variables, or the same keys in lower case without LATCHKEY
   LATCHKEY_SCOPES                scope catalogue as name=description;name=description
                                  (in the file: [[scopes]] tables) [default: an example catalogue]
   LATCHKEY_SERVICE_TOKEN_PREFIX  service token prefix, unlike the key prefix [default: lksvc]
+  LATCHKEY_TOKEN_TTL             longest (and default) life of a JWT from POST /v1/tokens,
+                                 10s-15m [default: 15m]
+  LATCHKEY_TOKEN_AUDIENCES       comma-separated audiences JWTs may be issued for, the first
+                                 the default [default: any audience; LATCHKEY_PUBLIC_URL]
   LATCHKEY_CONFIG                the TOML settings file, like --config";
 
 /// Latchkey: a self-hosted developer portal for API keys.
@@ -64,7 +68,10 @@ pub enum Command {
     /// Manage the service tokens the provider's services present to the /v1 API.
     #[command(subcommand)]
     ServiceToken(ServiceTokenCommand),
-    /// Copy a deployment (accounts, keys, service tokens, activity, usage) into an empty database, e.g.
+    /// Manage the keys that sign the JWTs of POST /v1/tokens.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+    /// Copy a deployment (accounts, keys, service tokens, signing keys, activity, usage) into an empty database, e.g.
     /// from SQLite to PostgreSQL. Stop the old deployment first. The target is LATCHKEY_DATABASE_URL unless
     /// --to is given; it is migrated first.
     CopyData {
@@ -93,6 +100,16 @@ pub enum AccountCommand {
         #[arg(long)]
         operator: bool,
     },
+}
+
+/// `latchkey signing-key …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Start signing with the published next key and publish a new next key. The old key stops signing
+    /// and stays in the JWKS until every token it signed has expired. Prints the new current key's id.
+    Rotate,
+    /// List the signing keys (never their private halves).
+    List,
 }
 
 /// `latchkey service-token …`.

@@ -1,7 +1,8 @@
-//! Operator commands: `latchkey account …` and `latchkey service-token …`. Standard output carries only
+//! Operator commands: `latchkey account …`, `latchkey service-token …`, `latchkey signing-key …` and
+//! `latchkey copy-data`. Standard output carries only
 //! the value asked for (an id, a token, a table), so scripts can capture it; logs go to stderr.
 
-use crate::cli::{AccountCommand, ServiceTokenCommand};
+use crate::cli::{AccountCommand, ServiceTokenCommand, SigningKeyCommand};
 use crate::config::Settings;
 use crate::config::redact_url;
 use crate::run::{RunError, open_database, open_database_at};
@@ -10,6 +11,7 @@ use app::domain::accounts::{create_account, create_account_without_password};
 use app::domain::clock::SystemClock;
 use app::domain::copy::copy_deployment;
 use app::domain::database::connect;
+use app::domain::jwt::{self, KeyState};
 use app::domain::service_tokens::{self, Permission};
 use std::io::{BufRead, Write};
 
@@ -90,6 +92,57 @@ pub async fn service_token(
             let token =
                 service_tokens::revoke(&db, &clock, &id).await.map_err(|err| RunError::Refused(err.to_string()))?;
             writeln!(out, "{}", token.id)?;
+        }
+    }
+    let _ = db.close().await;
+    Ok(())
+}
+
+/// `latchkey signing-key …`.
+pub async fn signing_key(
+    settings: &Settings,
+    command: SigningKeyCommand,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    let db = open_database(settings).await?;
+    let now = chrono::Utc::now();
+    let refused = |err: &dyn std::fmt::Display| RunError::Refused(err.to_string());
+    match command {
+        SigningKeyCommand::Rotate => {
+            // A database that never served has no keys yet: the first current key is made here.
+            jwt::SigningKeys::default().ensure(&db, now).await.map_err(|err| refused(&err))?;
+            let rotation = jwt::rotate(&db, now).await.map_err(|err| refused(&err))?;
+            tracing::info!(
+                retired = rotation.retired.as_deref().unwrap_or("none"),
+                current = %rotation.current,
+                next = %rotation.next,
+                "signing key rotated; running instances follow within a second"
+            );
+            writeln!(out, "{}", rotation.current)?;
+        }
+        SigningKeyCommand::List => {
+            let keys = jwt::list(&db).await.map_err(|err| refused(&err))?;
+            writeln!(out, "{:<43}  {:<6}  {:<20}  STATE", "KID", "ALG", "CREATED")?;
+            for key in keys {
+                let state = match key.state {
+                    KeyState::Current => format!(
+                        "current (signing since {})",
+                        key.activated_at.unwrap_or(key.created_at).format("%Y-%m-%d %H:%M UTC")
+                    ),
+                    KeyState::Next => "next (published, signs after the next rotation)".to_owned(),
+                    KeyState::Retired { published_until } if published_until > now => {
+                        format!("retired (published until {})", published_until.format("%Y-%m-%d %H:%M UTC"))
+                    }
+                    KeyState::Retired { .. } => "retired (no longer published)".to_owned(),
+                };
+                writeln!(
+                    out,
+                    "{:<43}  {:<6}  {:<20}  {state}",
+                    key.kid,
+                    key.algorithm,
+                    key.created_at.format("%Y-%m-%d %H:%M UTC")
+                )?;
+            }
         }
     }
     let _ = db.close().await;

@@ -3,6 +3,7 @@
 
 use app::domain::changes::MAX_POLL_INTERVAL;
 use app::domain::database::{DEFAULT_DATABASE_URL, PoolSettings};
+use app::domain::jwt::{MAX_TOKEN_TTL, TokenPolicy};
 use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::{Scope, ScopeCatalogue};
@@ -47,6 +48,8 @@ pub struct Settings {
     pub change_poll_interval: std::time::Duration,
     /// Redis, for rate limits shared by every instance; `None` keeps them per instance.
     pub redis_url: Option<String>,
+    /// Issuer, audiences and lifetime of the access tokens `POST /v1/tokens` issues.
+    pub tokens: TokenPolicy,
 }
 
 /// The external origin of the portal.
@@ -74,6 +77,7 @@ impl fmt::Debug for Settings {
             .field("database_listen", &self.database_listen)
             .field("change_poll_interval", &self.change_poll_interval)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("tokens", &self.tokens)
             .finish()
     }
 }
@@ -108,7 +112,9 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 22] = [
+    "token_ttl",
+    "token_audiences",
     "database_max_connections",
     "database_connect_timeout",
     "database_acquire_timeout",
@@ -156,6 +162,8 @@ struct RawSettings {
     database_listen: Option<Value>,
     change_poll_interval: Option<Value>,
     redis_url: Option<Value>,
+    token_ttl: Option<Value>,
+    token_audiences: Option<Value>,
 }
 
 impl Settings {
@@ -297,7 +305,18 @@ impl Settings {
             return Err(invalid("redis_url", format!("'{}' is not a redis:// URL", redact_url(url))));
         }
 
+        let ttl = duration("token_ttl", raw.token_ttl)?.unwrap_or(MAX_TOKEN_TTL);
+        if ttl > MAX_TOKEN_TTL || ttl < chrono::Duration::seconds(10) {
+            return Err(invalid(
+                "token_ttl",
+                "must be from 10s to 15m: a token cannot be revoked, so it must not live long",
+            ));
+        }
+        let issuer = public_origin.as_ref().map_or_else(|| format!("http://{addr}"), |o| o.origin.clone());
+        let tokens = TokenPolicy { ttl, audiences: audience_list(raw.token_audiences)?, ..TokenPolicy::new(issuer) };
+
         Ok(Self {
+            tokens,
             pool,
             database_listen,
             change_poll_interval,
@@ -350,6 +369,30 @@ fn duration(key: &'static str, value: Option<Value>) -> Result<Option<chrono::Du
 /// Like [`duration`], as a std duration (for timers); accepts milliseconds such as `250ms`.
 fn std_duration(key: &'static str, value: Option<Value>) -> Result<Option<std::time::Duration>, ConfigError> {
     Ok(duration(key, value)?.and_then(|d| d.to_std().ok()))
+}
+
+/// The audiences access tokens may be issued for: a TOML array, or a comma-separated list.
+fn audience_list(value: Option<Value>) -> Result<Vec<String>, ConfigError> {
+    let entries: Vec<String> = match value {
+        None => return Ok(Vec::new()),
+        Some(Value::String(_, list)) => list.split(',').map(str::to_owned).collect(),
+        Some(value) => value.deserialize::<Vec<String>>().map_err(|_| {
+            invalid("token_audiences", "expected a list of audiences, like [\"https://api.example.com\"]")
+        })?,
+    };
+    let mut audiences: Vec<String> = Vec::new();
+    for entry in entries.iter().map(|entry| entry.trim()).filter(|entry| !entry.is_empty()) {
+        if entry.chars().count() > 256 || entry.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(invalid(
+                "token_audiences",
+                format!("'{entry}' is not an audience: at most 256 characters, no spaces"),
+            ));
+        }
+        if !audiences.iter().any(|seen| seen == entry) {
+            audiences.push(entry.to_owned());
+        }
+    }
+    Ok(audiences)
 }
 
 /// The scope catalogue: `[[scopes]]` tables in the file, or `name=description;name=description` in

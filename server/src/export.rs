@@ -20,8 +20,9 @@ use tower_sessions::Session;
 pub const MAX_DAILY_RANGE: Duration = Duration::days(400);
 
 /// The codes a stored key can be counted with, in the CSV's column order.
-const COLUMNS: [Code; 7] = [
+const COLUMNS: [Code; 8] = [
     Code::Valid,
+    Code::TokenIssued,
     Code::Revoked,
     Code::Expired,
     Code::Disabled,

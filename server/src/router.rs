@@ -8,6 +8,7 @@ use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
 use crate::v1::{self, ApiState, VerificationServices};
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::SharedClock;
+use app::domain::jwt::TokenPolicy;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::sessions::SessionPolicy;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub verification: VerificationServices,
     /// How long usage is kept.
     pub usage_retention: Retention,
+    /// What access tokens from `POST /v1/tokens` say and how long they live.
+    pub tokens: TokenPolicy,
 }
 
 /// How browsers reach the portal.

@@ -134,11 +134,19 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
             rate_limits(&settings).await?,
         ),
         usage_retention: settings.usage_retention,
+        tokens: settings.tokens.clone(),
     };
+    state.verification.signing_keys.ensure(&db, clock.now()).await.map_err(|err| RunError::Database {
+        url: redact_url(&settings.database_url),
+        reason: format!("cannot prepare the JWT signing keys: {err}"),
+    })?;
     let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
     let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));
-    let caches =
-        Caches { keys: state.verification.verifier.cache().clone(), tokens: state.verification.tokens.clone() };
+    let caches = Caches {
+        keys: state.verification.verifier.cache().clone(),
+        tokens: state.verification.tokens.clone(),
+        signing_keys: state.verification.signing_keys.clone(),
+    };
     let follower = Follower::start(&db, caches).await.map_err(|err| RunError::Database {
         url: redact_url(&settings.database_url),
         reason: format!("cannot read the key change feed: {err}"),

@@ -1,5 +1,6 @@
 //! Moving a SQLite deployment to PostgreSQL with `latchkey copy-data`: afterwards the same keys verify
-//! with the same service token, usage and activity are all there, and a second copy is refused.
+//! with the same service token, usage and activity are all there, the JWKS publishes the same signing keys,
+//! and a second copy is refused.
 
 mod process;
 
@@ -20,18 +21,22 @@ fn a_sqlite_deployment_moves_to_postgres(postgres_url: String) {
         let answer = json_of(request(addr, "POST", "/v1/keys/verify", Some(&token), Some(&json!({"key": key}))), 200);
         assert_eq!(answer["code"], "VALID");
     }
+    let jwks_before = json_of(request(addr, "GET", "/.well-known/jwks.json", None, None), 200);
     terminate(server);
 
     let copied = sqlite.run(&["copy-data", "--from", &sqlite.database_url, "--to", &postgres_url]);
     assert!(copied.contains("accounts         1"), "{copied}");
     assert!(copied.contains("api_keys         1"), "{copied}");
     assert!(copied.contains("service_tokens   1"), "{copied}");
+    assert!(copied.contains("signing_keys     2"), "the current and next signing keys: {copied}");
 
     let postgres = Deployment::new(postgres_url.clone());
     let (server, addr) = postgres.serve(&postgres.dir.join("server.log"));
     let usage = json_of(request(addr, "GET", &format!("/v1/keys/{id}/usage"), Some(&token), None), 200);
     let answer = json_of(request(addr, "POST", "/v1/keys/verify", Some(&token), Some(&json!({"key": key}))), 200);
     assert_eq!(answer["code"], "VALID", "the same key, checked with the same token, on PostgreSQL");
+    let jwks_after = json_of(request(addr, "GET", "/.well-known/jwks.json", None, None), 200);
+    assert_eq!(jwks_after, jwks_before, "tokens signed before the move verify against the new JWKS");
     terminate(server);
     let counted: u64 = usage["buckets"]
         .as_array()

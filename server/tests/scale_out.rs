@@ -2,7 +2,7 @@
 //! at the same moment without tripping over the migrations, a revocation through one reaches the other
 //! within two seconds (with the listener, after its connection was killed, and with polling alone),
 //! usage from both adds up exactly, sessions and sign-in throttling are shared, and with Redis so are rate
-//! limits. The propagation times are printed (`--no-capture` shows them).
+//! limits. Both publish one set of JWT signing keys and follow a rotation. The propagation times are printed (`--no-capture` shows them).
 
 mod process;
 
@@ -221,6 +221,29 @@ fn two_instances_on_one_postgres_database_act_as_one(database_url: String) {
         assert_eq!(codes.iter().filter(|code| *code == "VALID").count(), 10, "{codes:?}");
         assert!(codes[10..].iter().all(|code| code == "RATE_LIMITED"), "{codes:?}");
     }
+
+    // Access tokens: one set of signing keys though both started on an empty database, and a rotation
+    // through the command line reaches both instances within the promise.
+    let jwks = |addr| json_of(request(addr, "GET", "/.well-known/jwks.json", None, None), 200);
+    assert_eq!(jwks(a_addr), jwks(b_addr));
+    let (_, jwt_key) = api.create_key(a_addr, "jwt", json!({}));
+    let kid_from = |addr| {
+        let issued = json_of(request(addr, "POST", "/v1/tokens", Some(&jwt_key), None), 200);
+        let token = issued["access_token"].as_str().expect("token").to_owned();
+        jsonwebtoken::decode_header(&token).expect("header").kid.expect("kid")
+    };
+    assert_eq!(kid_from(a_addr), kid_from(b_addr));
+    let rotated = deployment.run(&["signing-key", "rotate"]).trim().to_owned();
+    let started = Instant::now();
+    while kid_from(a_addr) != rotated || kid_from(b_addr) != rotated {
+        assert!(started.elapsed() < PROMISE, "the rotation did not reach both instances");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("signing key rotation reached both instances in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    }
+    assert_eq!(jwks(a_addr), jwks(b_addr), "both publish the retired, current and next keys");
 
     // Usage from both instances adds up exactly.
     let (counted_id, counted) = api.create_key(a_addr, "counted", json!({}));

@@ -91,7 +91,7 @@ pub struct KeyUseView {
     pub status: KeyStatusView,
     /// Verifications in the period.
     pub total: u64,
-    /// Of which valid.
+    /// Of which accepted (valid verifications and issued tokens).
     pub valid: u64,
     /// Share of the account's verifications, in tenths of a percent.
     pub share_permille: u64,
@@ -206,6 +206,7 @@ pub fn code_label(code: &str) -> &'static str {
         "INSUFFICIENT_SCOPES" => "Insufficient scopes",
         "IP_NOT_ALLOWED" => "IP not allowed",
         "RATE_LIMITED" => "Rate limited",
+        "TOKEN_ISSUED" => "Token issued",
         _ => "Other",
     }
 }
@@ -318,7 +319,8 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
         .into_iter()
         .filter_map(|(id, total, counts)| {
             let (email, keys) = summaries.get(&id)?.clone();
-            let rejected = total - counts.get(&crate::domain::verification::Code::Valid).copied().unwrap_or(0);
+            let accepted: u64 = counts.iter().filter(|(code, _)| code.is_success()).map(|(_, n)| n).sum();
+            let rejected = total - accepted;
             Some(AccountUseView { email, keys, total, rejected, share_permille: server::permille(total, grand_total) })
         })
         .collect();
@@ -486,7 +488,7 @@ pub(crate) mod server {
                     hint: key.hint.clone(),
                     status: view.status,
                     total: *total,
-                    valid: counts.get(&Code::Valid).copied().unwrap_or(0),
+                    valid: counts.iter().filter(|(code, _)| code.is_success()).map(|(_, n)| n).sum(),
                     share_permille: permille(*total, grand_total),
                     last_used: view.last_used,
                 })
@@ -528,12 +530,12 @@ pub(crate) mod server {
         let successor = key.rolled_into.as_deref().and_then(|id| keys.get(id));
         let to_new_key = |successor: &ApiKey| format!("Update the caller to the new key “{}”.", successor.name);
         let (what, action, link) = match (code, key.status(now), successor) {
-            (Code::Valid, KeyStatus::Rolled { valid_until }, Some(new)) => (
+            (Code::Valid | Code::TokenIssued, KeyStatus::Rolled { valid_until }, Some(new)) => (
                 format!("Rolled, but still used {times}. It stops working on {}.", when(valid_until)),
                 to_new_key(new),
                 new.id.clone(),
             ),
-            (Code::Valid, ..) => return None,
+            (Code::Valid | Code::TokenIssued, ..) => return None,
             (Code::Expired, _, Some(new)) => (
                 format!("Rolled and past its grace period, but called {times}: those calls fail."),
                 to_new_key(new),

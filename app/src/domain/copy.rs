@@ -1,10 +1,11 @@
 //! Copying a deployment's data into another database: how a SQLite deployment moves to PostgreSQL.
-//! Accounts, keys, service tokens, activity and usage are copied row for row in one transaction on the
-//! target, so a failed copy leaves the target as empty as it was. Sessions are not copied (people sign in
-//! again), nor sign-in throttles or the key change feed, which only matter to running instances.
+//! Accounts, keys, service tokens, JWT signing keys, activity and usage are copied row for row in one
+//! transaction on the target, so a failed copy leaves the target as empty as it was. Sessions are not copied
+//! (people sign in again), nor sign-in throttles or the key change feed, which only matter to running
+//! instances.
 
 use crate::domain::storage::{
-    accounts, activity_events, api_keys, key_usage, key_usage_daily, service_tokens, usage_rollups,
+    accounts, activity_events, api_keys, key_usage, key_usage_daily, service_tokens, signing_keys, usage_rollups,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -50,11 +51,15 @@ pub async fn copy_deployment(from: &DatabaseConnection, to: &DatabaseConnection)
     let txn = crate::domain::database::begin_write(to).await?;
     // The target's migration seeded the rollup boundary; the source's own replaces it.
     usage_rollups::Entity::delete_many().exec(&txn).await?;
+    // Tokens signed by the source's keys must keep verifying; keys the target made when it was started
+    // empty have signed nothing that matters.
+    signing_keys::Entity::delete_many().exec(&txn).await?;
     // Parents before children, for the foreign keys.
     let report = vec![
         ("accounts", copy_table::<accounts::Entity>(from, &txn).await?),
         ("api_keys", copy_table::<api_keys::Entity>(from, &txn).await?),
         ("service_tokens", copy_table::<service_tokens::Entity>(from, &txn).await?),
+        ("signing_keys", copy_table::<signing_keys::Entity>(from, &txn).await?),
         ("activity_events", copy_table::<activity_events::Entity>(from, &txn).await?),
         ("key_usage", copy_table::<key_usage::Entity>(from, &txn).await?),
         ("key_usage_daily", copy_table::<key_usage_daily::Entity>(from, &txn).await?),

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod clock;
 pub mod copy;
 pub mod database;
+pub mod jwt;
 pub mod keys;
 pub mod random;
 pub mod scopes;

@@ -5,6 +5,7 @@ use crate::support::{clock, customer};
 use app::domain::activity::{Client, Origin};
 use app::domain::changes::{Caches, Change, Follower, prune, record};
 use app::domain::clock::{Clock, SharedClock};
+use app::domain::jwt::SigningKeys;
 use app::domain::keys::format::{self, KeyHash, KeyPrefix};
 use app::domain::keys::manage::{KeyPolicy, KeyServices, NewKey, create_key, revoke_key};
 use app::domain::scopes::ScopeCatalogue;
@@ -32,7 +33,7 @@ impl Instance {
     fn new(clock: SharedClock) -> Self {
         let keys = Arc::new(KeyCache::default());
         let verifier = Verifier::new(KeyPrefix::default(), clock, keys.clone(), Arc::new(UsageCounter::default()));
-        Self { verifier, caches: Caches { keys, tokens: Arc::new(TokenCache::default()) } }
+        Self { verifier, caches: Caches { keys, ..caches() } }
     }
 
     async fn verify(&self, db: &DatabaseConnection, key: &str) -> Code {
@@ -67,7 +68,11 @@ fn some_hash() -> KeyHash {
 }
 
 fn caches() -> Caches {
-    Caches { keys: Arc::new(KeyCache::default()), tokens: Arc::new(TokenCache::default()) }
+    Caches {
+        keys: Arc::new(KeyCache::default()),
+        tokens: Arc::new(TokenCache::default()),
+        signing_keys: Arc::new(SigningKeys::default()),
+    }
 }
 
 async fn a_change_recorded_anywhere_reaches_every_follower_once(db: DatabaseConnection) {

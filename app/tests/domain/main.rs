@@ -5,6 +5,7 @@ mod accounts;
 mod activity;
 mod changes;
 mod database;
+mod jwt;
 mod keys;
 mod rate_limits;
 mod service_tokens;

@@ -100,21 +100,45 @@ impl IntoResponse for ApiError {
 /// Applies [`envelope_stray_errors`] to every response to a `/v1` request, including those the outer
 /// layers produce before routing (413 for a declared body over the limit, 408).
 pub async fn envelope_for_v1(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let is_v1 = request.uri().path() == "/v1" || request.uri().path().starts_with("/v1/");
+    let path = request.uri().path();
+    let is_v1 = path == "/v1" || path.starts_with("/v1/");
+    let is_token_endpoint = path == "/v1/tokens";
     let response = next.run(request).await;
-    if is_v1 { envelope_stray_errors(response).await } else { response }
+    if is_token_endpoint {
+        oauth_stray_errors(response)
+    } else if is_v1 {
+        envelope_stray_errors(response).await
+    } else {
+        response
+    }
+}
+
+/// `/v1/tokens` answers OAuth 2.0's error shape, from the outer layers too.
+fn oauth_stray_errors(response: Response) -> Response {
+    let status = response.status();
+    if is_json(&response) || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut replaced = super::tokens::stray_error(status).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        replaced.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    replaced
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
 }
 
 /// Turns the plain-text errors produced outside the handlers (body limit, timeout, unknown route, wrong
 /// method) into the envelope, so that every `/v1` error has the same shape.
 pub async fn envelope_stray_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
+    if is_json(&response) || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let (code, message) = match status {

@@ -1,14 +1,18 @@
 //! The `/v1` JSON API for the provider's services: key verification (the hot path) and key management,
-//! authenticated by service tokens, described by the OpenAPI document at `/v1/openapi.json`. Every route is
+//! authenticated by service tokens; the exchange of a customer's key for a JWT (`/v1/tokens`) and the JWKS
+//! that verifies it (`/.well-known/jwks.json`). Described by the OpenAPI document at `/v1/openapi.json`. Every route is
 //! registered together with its OpenAPI operation, so the document cannot miss one.
 
 pub mod error;
 pub mod extract;
+pub mod jwks;
 pub mod keys;
+pub mod tokens;
 pub mod verify;
 
 use crate::router::AppState;
 use app::domain::clock::SharedClock;
+use app::domain::jwt::{SigningKeys, TokenPolicy};
 use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::ScopeCatalogue;
@@ -33,6 +37,8 @@ pub struct VerificationServices {
     pub tokens: Arc<TokenCache>,
     /// The prefix of service tokens.
     pub token_prefix: Arc<KeyPrefix>,
+    /// The keys that sign access tokens.
+    pub signing_keys: Arc<SigningKeys>,
 }
 
 impl VerificationServices {
@@ -56,6 +62,7 @@ impl VerificationServices {
             verifier: Arc::new(verifier),
             tokens: Arc::new(TokenCache::default()),
             token_prefix: Arc::new(token_prefix),
+            signing_keys: Arc::new(SigningKeys::default()),
         }
     }
 }
@@ -77,6 +84,8 @@ pub struct ApiServices {
     pub scopes: ScopeCatalogue,
     /// The engine and service-token checks.
     pub verification: VerificationServices,
+    /// What access tokens say and how long they live.
+    pub tokens: TokenPolicy,
 }
 
 impl std::ops::Deref for ApiState {
@@ -95,6 +104,7 @@ impl From<&AppState> for ApiState {
             keys: state.keys.clone(),
             scopes: state.scopes.clone(),
             verification: state.verification.clone(),
+            tokens: state.tokens.clone(),
         }))
     }
 }
@@ -109,6 +119,7 @@ impl From<&AppState> for ApiState {
     modifiers(&BearerToken),
     tags(
         (name = "verification", description = "The hot path: check a presented key"),
+        (name = "tokens", description = "Short-lived JWTs for a customer's API key, and the keys that verify them"),
         (name = "keys", description = "Manage customers' keys")
     )
 )]
@@ -128,6 +139,15 @@ impl Modify for BearerToken {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A customer's API key, exchanged for a short-lived JWT"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -135,6 +155,8 @@ impl Modify for BearerToken {
 pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(verify::verify_key))
+        .routes(routes!(tokens::issue_token))
+        .routes(routes!(jwks::jwks))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::get_key, keys::update_key))
         .routes(routes!(keys::roll_key))

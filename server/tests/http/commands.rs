@@ -1,7 +1,7 @@
 //! The operator CLI, run against a SQLite file the way an operator would.
 
-use latchkey_server::cli::{AccountCommand, ServiceTokenCommand};
-use latchkey_server::commands::{account, service_token};
+use latchkey_server::cli::{AccountCommand, ServiceTokenCommand, SigningKeyCommand};
+use latchkey_server::commands::{account, service_token, signing_key};
 use latchkey_server::config::Settings;
 
 fn settings(dir: &std::path::Path) -> Settings {
@@ -71,5 +71,29 @@ async fn service_tokens_are_created_listed_and_revoked_from_the_command_line() {
     let bad = ServiceTokenCommand::Create { name: "x".into(), permissions: vec!["admin".into()] };
     let err = service_token(&settings, bad, &mut Vec::new()).await.expect_err("refused");
     assert!(err.to_string().contains("unknown permission 'admin'"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn signing_key_rotate_prints_the_new_key_and_list_shows_each_keys_state() {
+    let dir = temp_dir();
+    let settings = settings(&dir);
+    let mut first = Vec::new();
+    signing_key(&settings, SigningKeyCommand::Rotate, &mut first).await.expect("rotated");
+    let first = String::from_utf8(first).expect("utf8").trim().to_owned();
+    assert_eq!(first.len(), 43, "only the new key's id: {first:?}");
+    let mut second = Vec::new();
+    signing_key(&settings, SigningKeyCommand::Rotate, &mut second).await.expect("rotated again");
+    let second = String::from_utf8(second).expect("utf8").trim().to_owned();
+    assert_ne!(first, second);
+
+    let mut listing = Vec::new();
+    signing_key(&settings, SigningKeyCommand::List, &mut listing).await.expect("listed");
+    let listing = String::from_utf8(listing).expect("utf8");
+    let line_of = |kid: &str| listing.lines().find(|line| line.starts_with(kid)).unwrap_or_default().to_owned();
+    assert!(line_of(&second).contains("current (signing since"), "{listing}");
+    assert!(line_of(&first).contains("retired (published until"), "{listing}");
+    assert_eq!(listing.lines().filter(|line| line.contains("next (published")).count(), 1, "{listing}");
+    assert!(!listing.contains("PRIVATE"), "{listing}");
     let _ = std::fs::remove_dir_all(dir);
 }

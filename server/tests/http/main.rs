@@ -10,5 +10,6 @@ mod operator;
 mod pages;
 mod sessions;
 mod support;
+mod tokens;
 mod usage;
 mod v1;

@@ -100,6 +100,7 @@ impl TestApp {
             web,
             verification: verification.clone(),
             usage_retention: app::domain::usage::Retention::default(),
+            tokens: app::domain::jwt::TokenPolicy::new(ORIGIN),
         };
         Self { router: app(state), db, clock, verification }
     }

@@ -83,13 +83,13 @@ async fn a_customer_sees_their_keys_usage_and_exports_it_as_csv(app: TestApp) {
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(
         lines[0],
-        "period_start_utc,key_id,key_name,total,VALID,REVOKED,EXPIRED,DISABLED,IP_NOT_ALLOWED,INSUFFICIENT_SCOPES,RATE_LIMITED"
+        "period_start_utc,key_id,key_name,total,VALID,TOKEN_ISSUED,REVOKED,EXPIRED,DISABLED,IP_NOT_ALLOWED,INSUFFICIENT_SCOPES,RATE_LIMITED"
     );
     assert_eq!(lines.len(), 25, "a row for every hour of the day");
     let used: Vec<&&str> = lines[1..].iter().filter(|line| !line.contains(",0,0,0,0,0,0,0,0")).collect();
     assert_eq!(used.len(), 1, "{}", csv.body);
     assert!(
-        used[0].ends_with(&format!("{id},'=checkout,5,3,0,0,0,0,2,0")),
+        used[0].ends_with(&format!("{id},'=checkout,5,3,0,0,0,0,0,2,0")),
         "a formula-looking name is defused: {}",
         used[0]
     );

@@ -1,14 +1,15 @@
-//! Key changes across instances. Every change to a key (or to the service tokens) is recorded in the
-//! `key_changes` feed in the same transaction as the change itself; every instance follows the feed and
-//! drops what it cached about the changed key. Following is a poll of the feed's monotonic sequence at
-//! least once a second; on PostgreSQL a `NOTIFY` at commit wakes followers at once, and a follower whose
-//! listening connection was lost forgets everything it cached. So a lost notification delays a
-//! revocation by at most one poll interval and can never leave a revoked key valid.
+//! Key changes across instances. Every change to a key (or to the service tokens, or to the JWT signing
+//! keys) is recorded in the `key_changes` feed in the same transaction as the change itself; every
+//! instance follows the feed and drops what it cached about the changed key. Following is a poll of the
+//! feed's monotonic sequence at least once a second; on PostgreSQL a `NOTIFY` at commit wakes followers at
+//! once, and a follower whose listening connection was lost forgets everything it cached. So a lost
+//! notification delays a revocation by at most one poll interval and can never leave a revoked key valid.
 
 mod follow;
 
 pub use follow::{FollowSettings, follow};
 
+use crate::domain::jwt::{SigningKeyError, SigningKeys};
 use crate::domain::keys::format::KeyHash;
 use crate::domain::service_tokens::TokenCache;
 use crate::domain::storage::key_changes::{self, Column, Entity};
@@ -46,6 +47,8 @@ pub enum Change<'a> {
     AllKeys,
     /// A service token was revoked: forget every token check.
     ServiceTokens,
+    /// The JWT signing keys were generated or rotated: read them again.
+    SigningKeys,
 }
 
 impl Change<'_> {
@@ -54,6 +57,7 @@ impl Change<'_> {
             Self::Key(_) => "key",
             Self::AllKeys => "all_keys",
             Self::ServiceTokens => "service_tokens",
+            Self::SigningKeys => "signing_keys",
         }
     }
 }
@@ -73,7 +77,7 @@ pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, changes: &[Ch
         kind: Set(change.kind().to_owned()),
         key_hash: Set(match change {
             Change::Key(hash) => Some(hash.as_hex().to_owned()),
-            Change::AllKeys | Change::ServiceTokens => None,
+            Change::AllKeys | Change::ServiceTokens | Change::SigningKeys => None,
         }),
         changed_at: Set(now),
     });
@@ -98,13 +102,16 @@ pub struct Caches {
     pub keys: Arc<KeyCache>,
     /// Recent service-token checks.
     pub tokens: Arc<TokenCache>,
+    /// The JWT signing keys.
+    pub signing_keys: Arc<SigningKeys>,
 }
 
 impl Caches {
-    /// Forgets everything cached.
+    /// Forgets everything cached (the signing keys are read again at the next catch-up).
     pub fn forget_everything(&self) {
         self.keys.clear();
         self.tokens.clear();
+        self.signing_keys.mark_stale();
     }
 }
 
@@ -162,6 +169,7 @@ impl Follower {
                 match (row.kind.as_str(), row.key_hash) {
                     ("key", Some(hash)) => self.caches.keys.invalidate(&KeyHash::from_stored(hash)),
                     ("service_tokens", _) => self.caches.tokens.clear(),
+                    ("signing_keys", _) => self.caches.signing_keys.mark_stale(),
                     // `all_keys`, and anything a newer version records that this one does not know.
                     _ => self.caches.keys.clear(),
                 }
@@ -172,6 +180,10 @@ impl Follower {
                 break;
             }
         }
+        self.caches.signing_keys.refresh(db).await.map_err(|err| match err {
+            SigningKeyError::Database(err) => err,
+            other => DbErr::Custom(other.to_string()),
+        })?;
         self.last_read = Instant::now();
         Ok(done)
     }

@@ -9,4 +9,5 @@ pub mod key_usage_daily;
 pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;
+pub mod signing_keys;
 pub mod usage_rollups;

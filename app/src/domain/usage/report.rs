@@ -205,7 +205,9 @@ pub async fn recent_rejections(
             Expr::col((a.clone(), accounts::Column::Id)).equals((k.clone(), api_keys::Column::AccountId)),
         )
         .and_where(Expr::col((u.clone(), Alias::new("hour"))).gte(since))
-        .and_where(Expr::col((u.clone(), Alias::new("code"))).ne(Code::Valid.as_str()))
+        .and_where(
+            Expr::col((u.clone(), Alias::new("code"))).is_not_in([Code::Valid.as_str(), Code::TokenIssued.as_str()]),
+        )
         .order_by((u.clone(), Alias::new("hour")), Order::Desc)
         .order_by((u.clone(), Alias::new("count")), Order::Desc)
         .order_by((u, Alias::new("key_id")), Order::Asc)

@@ -31,11 +31,14 @@ pub enum Code {
     IpNotAllowed,
     /// Over its rate limit.
     RateLimited,
+    /// Usage only, never a verification answer: the key passed every check and was exchanged for an
+    /// access token.
+    TokenIssued,
 }
 
 impl Code {
-    /// Every code, in the documented check order (VALID first).
-    pub const ALL: [Self; 9] = [
+    /// Every code, in the documented check order (VALID first, TOKEN_ISSUED last).
+    pub const ALL: [Self; 10] = [
         Self::Valid,
         Self::Malformed,
         Self::NotFound,
@@ -45,6 +48,7 @@ impl Code {
         Self::IpNotAllowed,
         Self::InsufficientScopes,
         Self::RateLimited,
+        Self::TokenIssued,
     ];
 
     /// The code for a wire name.
@@ -64,7 +68,13 @@ impl Code {
             Self::InsufficientScopes => "INSUFFICIENT_SCOPES",
             Self::IpNotAllowed => "IP_NOT_ALLOWED",
             Self::RateLimited => "RATE_LIMITED",
+            Self::TokenIssued => "TOKEN_ISSUED",
         }
+    }
+
+    /// Whether the key was accepted: a valid verification or an issued token.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Valid | Self::TokenIssued)
     }
 }
 

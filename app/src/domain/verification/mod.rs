@@ -59,6 +59,13 @@ impl Verdict {
     }
 }
 
+/// Why a key is being checked, which decides how a pass is counted in usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Verification,
+    TokenExchange,
+}
+
 /// The verification engine of one instance.
 pub struct Verifier {
     prefix: KeyPrefix,
@@ -105,6 +112,16 @@ impl Verifier {
 
     /// Verifies a presented key.
     pub async fn verify(&self, db: &impl ConnectionTrait, request: Request<'_>) -> Result<Verdict, DbErr> {
+        self.check(db, request, Purpose::Verification).await
+    }
+
+    /// Checks a key presented in exchange for an access token: the same checks, counted in usage as
+    /// `TOKEN_ISSUED` when it passes.
+    pub async fn exchange(&self, db: &impl ConnectionTrait, request: Request<'_>) -> Result<Verdict, DbErr> {
+        self.check(db, request, Purpose::TokenExchange).await
+    }
+
+    async fn check(&self, db: &impl ConnectionTrait, request: Request<'_>, purpose: Purpose) -> Result<Verdict, DbErr> {
         let Ok(key) = format::parse(&self.prefix, request.key) else {
             return Ok(Verdict::bare(Code::Malformed));
         };
@@ -135,7 +152,11 @@ impl Verifier {
             }
             rate_limit = Some(state.unwrap_or_else(|refused| refused));
         }
-        self.usage.record(&record.id, now, code, request.ip);
+        let counted = match (purpose, code) {
+            (Purpose::TokenExchange, Code::Valid) => Code::TokenIssued,
+            _ => code,
+        };
+        self.usage.record(&record.id, now, counted, request.ip);
         Ok(Verdict { code, key: Some(record), rate_limit })
     }
 }

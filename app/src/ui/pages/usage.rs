@@ -59,7 +59,7 @@ fn account_overview(usage: AccountUsageView) -> impl IntoView {
                         <table class="ranking">
                             <thead><tr>
                                 <th scope="col">"Key"</th><th scope="col">"Status"</th>
-                                <th scope="col" class="numeric">"Verifications"</th><th scope="col" class="numeric">"Valid"</th>
+                                <th scope="col" class="numeric">"Verifications"</th><th scope="col" class="numeric">"Accepted"</th>
                                 <th scope="col" class="numeric">"Refused"</th><th scope="col">"Share"</th><th scope="col">"Last used"</th>
                             </tr></thead>
                             <tbody>
@@ -69,7 +69,7 @@ fn account_overview(usage: AccountUsageView) -> impl IntoView {
                                             <td data-label="Key"><a href=format!("/keys/{}", key.id)>{key.name}</a> " " <code>{key.hint}</code></td>
                                             <td data-label="Status"><StatusBadge status=key.status/></td>
                                             <td data-label="Verifications" class="numeric">{grouped(key.total)}</td>
-                                            <td data-label="Valid" class="numeric">{grouped(key.valid)}</td>
+                                            <td data-label="Accepted" class="numeric">{grouped(key.valid)}</td>
                                             <td data-label="Refused" class="numeric">{grouped(key.total - key.valid)}</td>
                                             <td data-label="Share"><Share permille=key.share_permille/></td>
                                             <td data-label="Last used">{key.last_used}</td>

@@ -1,0 +1,272 @@
+//! `POST /v1/tokens`: a customer's service exchanges its API key (`Authorization: Bearer <key>`, RFC 6750)
+//! for a short-lived JWT. Errors take OAuth 2.0's shape, `{"error", "error_description"}`, not the
+//! envelope of the rest of `/v1`: OAuth client libraries read them.
+
+use super::ApiState;
+use super::verify::rfc3339;
+use app::api::server_context::ClientIp;
+use app::domain::jwt::{ExchangeError, TokenRequest, exchange};
+use app::domain::verification::Code;
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What the caller asks for; every field is optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequestBody {
+    /// Scopes for the token, space-separated (a JSON array of names works too); they must all be the key's.
+    /// Left out: all of the key's scopes.
+    #[schema(value_type = Option<String>, example = "orders:read orders:write")]
+    pub scope: Option<ScopeField>,
+    /// The `aud` claim: who the token is for. Left out: the operator's default audience.
+    #[schema(example = "https://api.example.com")]
+    pub audience: Option<String>,
+    /// Requested lifetime in seconds, capped at the operator's maximum (15 minutes by default).
+    #[schema(example = 600)]
+    pub ttl_seconds: Option<i64>,
+    /// Accepted for OAuth clients; only `client_credentials`.
+    #[schema(example = "client_credentials")]
+    pub grant_type: Option<String>,
+}
+
+/// A scope list as a string or an array.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ScopeField {
+    /// `"orders:read orders:write"`.
+    Text(String),
+    /// `["orders:read", "orders:write"]`.
+    List(Vec<String>),
+}
+
+/// An issued token (RFC 6749 §5.1).
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse<'a> {
+    /// The JWT.
+    pub access_token: &'a str,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    #[schema(example = 600)]
+    pub expires_in: i64,
+    /// The scopes it carries, space-separated.
+    #[schema(example = "orders:read")]
+    pub scope: &'a str,
+}
+
+/// An OAuth 2.0 error (RFC 6749 §5.2, RFC 6750 §3.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_token` (401), `invalid_request` or `invalid_scope` (400), `rate_limited` (429) or
+    /// `server_error` (500).
+    #[schema(example = "invalid_token")]
+    pub error: &'static str,
+    /// For people.
+    #[schema(example = "This API key was revoked.")]
+    pub error_description: String,
+}
+
+/// An OAuth error with its status.
+#[derive(Debug)]
+pub struct OAuthRefusal {
+    status: StatusCode,
+    body: OAuthError,
+    retry_after: Option<i64>,
+}
+
+impl OAuthRefusal {
+    /// Any status and error code.
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self { status, body: OAuthError { error, error_description: description.into() }, retry_after: None }
+    }
+
+    fn invalid_token(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    fn server_error(what: &str, err: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{what}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side; try again.")
+    }
+}
+
+impl IntoResponse for OAuthRefusal {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(&self.body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: the challenge repeats the error; the description is ours, so it has no quotes.
+            let challenge = format!(
+                "Bearer error=\"{}\", error_description=\"{}\"",
+                self.body.error,
+                self.body.error_description.replace(['"', '\\'], "'")
+            );
+            let value = HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer"));
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
+    }
+}
+
+impl From<ExchangeError> for OAuthRefusal {
+    fn from(err: ExchangeError) -> Self {
+        match err {
+            ExchangeError::InvalidRequest { message, .. } => Self::invalid_request(message),
+            ExchangeError::InvalidScope(message) => Self::new(StatusCode::BAD_REQUEST, "invalid_scope", message),
+            ExchangeError::InvalidToken(code) => Self::invalid_token(refusal(code)),
+            ExchangeError::RateLimited(state) => {
+                let wait = (state.reset_at - chrono::Utc::now()).num_seconds() + 1;
+                Self {
+                    retry_after: Some(wait),
+                    ..Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        format!(
+                            "This API key is over its rate limit of {} requests; its full allowance is back at {}.",
+                            state.limit,
+                            rfc3339(state.reset_at)
+                        ),
+                    )
+                }
+            }
+            ExchangeError::Signing(_) | ExchangeError::Sign(_) | ExchangeError::Database(_) => {
+                Self::server_error("token exchange failed", &err)
+            }
+        }
+    }
+}
+
+/// Why a key was refused, in words; the verification code it would have answered is included.
+fn refusal(code: Code) -> String {
+    let why = match code {
+        Code::Malformed => "This is not an API key of this provider",
+        Code::NotFound => "No such API key",
+        Code::Expired => "This API key has expired",
+        Code::Revoked => "This API key was revoked",
+        Code::Disabled => "This API key's account is disabled",
+        Code::IpNotAllowed => "This API key may not be used from this address",
+        Code::Valid | Code::TokenIssued | Code::InsufficientScopes | Code::RateLimited => "This API key was refused",
+    };
+    format!("{why} ({}).", code.as_str())
+}
+
+/// Exchange an API key for a short-lived JWT.
+///
+/// The key is checked as a verification would check it (revoked, expired, disabled, IP allowlist, scopes,
+/// rate limit) and counted in its usage as `TOKEN_ISSUED`. The JWT is signed with EdDSA (Ed25519); verify it
+/// with the keys at `/.well-known/jwks.json`. Claims: `iss`, `sub` (the account), `aud`, `scope`, `key_id`,
+/// `jti`, `iat`, `nbf`, `exp`. It never outlives the key.
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "tokens",
+    request_body(content = TokenRequestBody, description = "Optional; an empty body asks for every scope of the key"),
+    responses(
+        (status = 200, description = "The token", body = TokenResponse<'static>),
+        (status = 400, description = "`invalid_request` (a bad field) or `invalid_scope` (scopes the key lacks)", body = OAuthError),
+        (status = 401, description = "`invalid_token`: no key, or a key that is unknown, revoked, expired, disabled or not allowed from this address", body = OAuthError),
+        (status = 429, description = "`rate_limited`: the key is over its rate limit (see `Retry-After`)", body = OAuthError),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn issue_token(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    client: Option<Extension<ClientIp>>,
+    body: Bytes,
+) -> Result<Response, OAuthRefusal> {
+    let presented = bearer(&headers)?;
+    let body: TokenRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequestBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|err| {
+            OAuthRefusal::invalid_request(format!("The request body is not what this endpoint takes: {err}"))
+        })?
+    };
+    if let Some(grant) = body.grant_type.as_deref().filter(|grant| *grant != "client_credentials") {
+        return Err(OAuthRefusal::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("grant_type '{grant}' is not supported; leave it out or send client_credentials."),
+        ));
+    }
+    let scopes = body.scope.map(|scope| match scope {
+        ScopeField::Text(text) => vec![text],
+        ScopeField::List(list) => list,
+    });
+    let request = TokenRequest {
+        key: presented,
+        scopes,
+        audience: body.audience.as_deref(),
+        ttl_seconds: body.ttl_seconds,
+        ip: client.and_then(|Extension(ClientIp(ip))| ip),
+    };
+    let issued = exchange(
+        &state.db,
+        &state.verification.verifier,
+        &state.verification.signing_keys,
+        &state.tokens,
+        request,
+        state.clock.now(),
+    )
+    .await?;
+    let answer = TokenResponse {
+        access_token: issued.token.expose(),
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: &issued.claims.scope,
+    };
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The API key from `Authorization: Bearer …`.
+fn bearer(headers: &HeaderMap) -> Result<&str, OAuthRefusal> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| OAuthRefusal::invalid_token("Send your API key: Authorization: Bearer <key>."))?
+        .to_str()
+        .map_err(|_| OAuthRefusal::invalid_token("The Authorization header is not text."))?;
+    let (scheme, credential) = header.split_once(' ').unwrap_or((header, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(OAuthRefusal::invalid_token("Use the Bearer scheme: Authorization: Bearer <key>."));
+    }
+    let credential = credential.trim();
+    if credential.is_empty() {
+        return Err(OAuthRefusal::invalid_token("The Authorization header has no key after Bearer."));
+    }
+    Ok(credential)
+}
+
+/// The OAuth error for a response a layer outside the handler produced (body limit, timeout, wrong method).
+pub fn stray_error(status: StatusCode) -> OAuthRefusal {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            OAuthRefusal::new(status, "invalid_request", "The request body is larger than 64 KiB.")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => OAuthRefusal::new(status, "invalid_request", "Use POST."),
+        StatusCode::REQUEST_TIMEOUT => OAuthRefusal::new(status, "invalid_request", "The request took too long."),
+        _ if status.is_server_error() => {
+            OAuthRefusal::new(status, "server_error", "Something went wrong on our side; try again.")
+        }
+        _ => OAuthRefusal::new(status, "invalid_request", "The request was refused."),
+    }
+}
