@@ -1,10 +1,12 @@
 //! In-process cost of one verification per outcome code, with the key already cached (the steady state of
-//! the hot path): `cargo bench -p app --features ssr,testing --bench verification`.
+//! the hot path), and of one exchange of that key for a signed access token (the same checks plus an
+//! Ed25519 signature): `cargo bench -p app --features ssr,testing --bench verification`.
 
 use app::domain::accounts::create_account_without_password;
 use app::domain::activity::{Client, Origin};
 use app::domain::clock::{ManualClock, SharedClock};
 use app::domain::database::{PoolSettings, connect, migrate};
+use app::domain::jwt::{SigningKeys, TokenPolicy, TokenRequest, exchange};
 use app::domain::keys::controls::RateLimit;
 use app::domain::keys::format::{self, KeyPrefix};
 use app::domain::keys::manage::{KeyPolicy, KeyServices, NewKey, create_key, revoke_key};
@@ -22,6 +24,8 @@ struct Bench {
     db: DatabaseConnection,
     verifier: Verifier,
     cases: Vec<(Code, String, Vec<String>, Option<IpAddr>)>,
+    signing: SigningKeys,
+    tokens: TokenPolicy,
 }
 
 fn bench() -> &'static Bench {
@@ -29,7 +33,9 @@ fn bench() -> &'static Bench {
     BENCH.get_or_init(|| {
         let runtime = Runtime::new().expect("runtime");
         let (db, verifier, cases) = runtime.block_on(setup());
-        Bench { runtime, db, verifier, cases }
+        let signing = SigningKeys::default();
+        runtime.block_on(signing.ensure(&db, Utc::now())).expect("signing keys");
+        Bench { runtime, db, verifier, cases, signing, tokens: TokenPolicy::new("https://keys.example.com") }
     })
 }
 
@@ -89,6 +95,17 @@ fn verify(bencher: divan::Bencher, code: &str) {
     let (_, key, scopes, ip) = bench.cases.iter().find(|(c, ..)| c.as_str() == code).expect("a case for every code");
     bencher.bench(|| {
         bench.runtime.block_on(bench.verifier.verify(&bench.db, Request { key, scopes, ip: *ip })).expect("verify").code
+    });
+}
+
+#[divan::bench]
+fn exchange_for_token(bencher: divan::Bencher) {
+    let bench = bench();
+    let (_, key, ..) = bench.cases.iter().find(|(c, ..)| *c == Code::Valid).expect("a valid key");
+    bencher.bench(|| {
+        let request = TokenRequest { key, scopes: None, audience: None, ttl_seconds: None, ip: None };
+        let issued = exchange(&bench.db, &bench.verifier, &bench.signing, &bench.tokens, request, Utc::now());
+        bench.runtime.block_on(issued).expect("token").expires_in
     });
 }
 

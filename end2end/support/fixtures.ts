@@ -1,8 +1,21 @@
 // Shared steps and checks for the portal's browser tests.
 import { expect, test as base, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 
 export const PASSWORD = 'correct horse battery staple';
+
+/** The release binary the tests run against. */
+export const binary = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, '../../target/release/latchkey');
+
+/** Runs the CLI against the server's own database, as an operator would; answers its standard output. */
+export function cli(args: string[], input?: string): string {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
+  return execFileSync(binary, args, { cwd: process.env.LATCHKEY_E2E_WORKDIR, env: { ...env, LATCHKEY_LOG: 'warn' }, input })
+    .toString()
+    .trim();
+}
 
 /** A fresh address per test, so tests never share an account. */
 export function newEmail(): string {

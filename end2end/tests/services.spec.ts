@@ -1,5 +1,4 @@
-import { expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
-import { execFileSync } from 'node:child_process';
+import { cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 import type { APIRequestContext, Page } from '@playwright/test';
 
@@ -7,17 +6,11 @@ import type { APIRequestContext, Page } from '@playwright/test';
 // uses it to create and verify a customer's key, and the customer's changes in the portal (allowlist,
 // rate limit, revocation) reach verification at once.
 
-const binary = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, '../../target/release/latchkey');
 const screens = path.join(__dirname, '..', 'test-results', 'screens');
 
 /** An operator account made with the CLI against the server's own database, as an operator would. */
 function createOperator(email: string): void {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
-  execFileSync(binary, ['account', 'create', '--email', email, '--password-stdin', '--operator'], {
-    cwd: process.env.LATCHKEY_E2E_WORKDIR,
-    env: { ...env, LATCHKEY_LOG: 'warn' },
-    input: `${PASSWORD}\n`,
-  });
+  cli(['account', 'create', '--email', email, '--password-stdin', '--operator'], `${PASSWORD}\n`);
 }
 
 async function signIn(page: Page, email: string): Promise<void> {

@@ -1,5 +1,4 @@
-import { expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
-import { execFileSync } from 'node:child_process';
+import { cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -7,16 +6,7 @@ import type { Page } from '@playwright/test';
 // Usage as a customer and an operator see it: verifications made through the API show up on the key's
 // page, the account's overview and the operator's, as charts with exact numbers, and as a CSV download.
 
-const binary = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, '../../target/release/latchkey');
 const screens = path.join(__dirname, '..', 'test-results', 'screens');
-
-/** Runs the CLI against the server's own database, as an operator would. */
-function cli(args: string[], input?: string): string {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
-  return execFileSync(binary, args, { cwd: process.env.LATCHKEY_E2E_WORKDIR, env: { ...env, LATCHKEY_LOG: 'warn' }, input })
-    .toString()
-    .trim();
-}
 
 async function shoot(page: Page, name: string): Promise<void> {
   for (const { label, width, height } of [

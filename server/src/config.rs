@@ -526,6 +526,33 @@ mod tests {
     }
 
     #[test]
+    fn tokens_are_issued_by_the_public_url_for_configured_audiences_and_live_at_most_15_minutes() {
+        let defaults = Settings::check(raw()).expect("defaults");
+        assert_eq!(defaults.tokens.issuer, "http://127.0.0.1:3000", "the loopback address without a public URL");
+        assert_eq!((defaults.tokens.ttl, defaults.tokens.audiences.len()), (MAX_TOKEN_TTL, 0));
+        let set = Settings::check(RawSettings {
+            public_url: string("https://keys.example.com"),
+            token_ttl: string("5m"),
+            token_audiences: string(" https://api.example.com, billing ,billing"),
+            ..raw()
+        })
+        .expect("valid");
+        assert_eq!(set.tokens.issuer, "https://keys.example.com");
+        assert_eq!(set.tokens.ttl, chrono::Duration::minutes(5));
+        assert_eq!(set.tokens.audiences, ["https://api.example.com", "billing"]);
+        for (raw, why) in [
+            (RawSettings { token_ttl: string("1h"), ..raw() }, "from 10s to 15m"),
+            (RawSettings { token_ttl: string("5s"), ..raw() }, "from 10s to 15m"),
+            (RawSettings { token_audiences: string("two words"), ..raw() }, "no spaces"),
+            (RawSettings { token_audiences: Some(Value::from(3_u64)), ..raw() }, "a list of audiences"),
+        ] {
+            let err = Settings::check(raw).expect_err("refused");
+            assert!(err.to_string().contains(why), "{err}");
+            assert!(err.to_string().contains("LATCHKEY_TOKEN_"), "{err}");
+        }
+    }
+
+    #[test]
     fn plain_http_is_only_for_localhost() {
         let err = Settings::check(RawSettings { public_url: string("http://keys.example.com"), ..raw() })
             .expect_err("refused");

@@ -41,6 +41,8 @@ struct Instance {
     verifier: Verifier,
     signing: Arc<SigningKeys>,
     policy: TokenPolicy,
+    keys: KeyPolicy,
+    catalogue: ScopeCatalogue,
 }
 
 impl Instance {
@@ -53,7 +55,14 @@ impl Instance {
             Arc::new(KeyCache::default()),
             Arc::new(UsageCounter::default()),
         );
-        Self { clock, verifier, signing: Arc::new(SigningKeys::default()), policy: TokenPolicy::new(ISSUER) }
+        Self {
+            clock,
+            verifier,
+            signing: Arc::new(SigningKeys::default()),
+            policy: TokenPolicy::new(ISSUER),
+            keys: KeyPolicy::default(),
+            catalogue: ScopeCatalogue::example(),
+        }
     }
 
     async fn exchange(
@@ -65,30 +74,27 @@ impl Instance {
         Ok((issued.token.expose().to_owned(), issued.claims))
     }
 
-    async fn key(&self, db: &DatabaseConnection, account: &str, new: NewKey) -> (String, String) {
-        let (policy, catalogue) = (KeyPolicy::default(), ScopeCatalogue::example());
-        let services = KeyServices {
+    fn services(&self) -> KeyServices<'_> {
+        KeyServices {
             clock: self.clock.as_ref(),
-            policy: &policy,
-            catalogue: &catalogue,
+            policy: &self.keys,
+            catalogue: &self.catalogue,
             cache: self.verifier.cache(),
-        };
-        let origin = Origin { actor: "ann@example.com".into(), client: Client::default() };
-        let (key, plaintext) = create_key(db, services, &origin, account, &new).await.expect("key");
+        }
+    }
+
+    async fn key(&self, db: &DatabaseConnection, account: &str, new: NewKey) -> (String, String) {
+        let (key, plaintext) = create_key(db, self.services(), &origin(), account, &new).await.expect("key");
         (key.id, plaintext.expose().to_owned())
     }
 
     async fn revoke(&self, db: &DatabaseConnection, account: &str, id: &str) {
-        let (policy, catalogue) = (KeyPolicy::default(), ScopeCatalogue::example());
-        let services = KeyServices {
-            clock: self.clock.as_ref(),
-            policy: &policy,
-            catalogue: &catalogue,
-            cache: self.verifier.cache(),
-        };
-        let origin = Origin { actor: "ann@example.com".into(), client: Client::default() };
-        revoke_key(db, services, &origin, account, id).await.expect("revoke");
+        revoke_key(db, self.services(), &origin(), account, id).await.expect("revoke");
     }
+}
+
+fn origin() -> Origin {
+    Origin { actor: "ann@example.com".into(), client: Client::default() }
 }
 
 fn ask(key: &str) -> TokenRequest<'_> {

@@ -145,6 +145,14 @@ impl SigningKeys {
     pub async fn load(&self, db: &impl ConnectionTrait) -> Result<(), SigningKeyError> {
         // Cleared first: a change that lands during the read marks the copy stale again.
         self.stale.store(false, Ordering::SeqCst);
+        let read = self.read(db).await;
+        if read.is_err() {
+            self.stale.store(true, Ordering::SeqCst);
+        }
+        read
+    }
+
+    async fn read(&self, db: &impl ConnectionTrait) -> Result<(), SigningKeyError> {
         let rows = Entity::find().all(db).await?;
         let mut ring = KeyRing::default();
         let mut current: Option<&Model> = None;
