@@ -114,7 +114,10 @@ impl From<&AppState> for ApiState {
     info(
         title = "Latchkey API",
         description = "Verify API keys and manage them for your customers. Authenticate with \
-                       `Authorization: Bearer <service token>`; errors are `{\"error\": {\"code\", \"message\"}}`."
+                       `Authorization: Bearer <service token>`; errors are `{\"error\": {\"code\", \"message\"}}`. \
+                       The exception is `POST /v1/tokens`, where a customer's service presents its API key to get a \
+                       short-lived JWT and errors take OAuth 2.0's shape; `GET /.well-known/jwks.json` needs no \
+                       credentials."
     ),
     modifiers(&BearerToken),
     tags(
