@@ -97,48 +97,35 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Applies [`envelope_stray_errors`] to every response to a `/v1` request, including those the outer
-/// layers produce before routing (413 for a declared body over the limit, 408).
+/// Gives every error response to a `/v1` request the API's shape, including those the outer layers produce
+/// before routing (413 for a declared body over the limit, 408): the envelope, or OAuth's for `/v1/tokens`.
 pub async fn envelope_for_v1(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = request.uri().path();
     let is_v1 = path == "/v1" || path.starts_with("/v1/");
     let is_token_endpoint = path == "/v1/tokens";
     let response = next.run(request).await;
     if is_token_endpoint {
-        oauth_stray_errors(response)
+        replace_stray_error(response, |status, _, message| super::tokens::stray_error(status, message).into_response())
     } else if is_v1 {
-        envelope_stray_errors(response).await
+        replace_stray_error(response, |status, code, message| ApiError::new(status, code, message).into_response())
     } else {
         response
     }
 }
 
-/// `/v1/tokens` answers OAuth 2.0's error shape, from the outer layers too.
-fn oauth_stray_errors(response: Response) -> Response {
+/// Replaces a plain-text error produced outside the handlers (body limit, timeout, unknown route, wrong
+/// method) with `shaped(status, code, message)`, keeping its `Allow` header. JSON and successes pass.
+fn replace_stray_error(
+    response: Response,
+    shaped: impl FnOnce(StatusCode, &'static str, &'static str) -> Response,
+) -> Response {
     let status = response.status();
-    if is_json(&response) || !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let mut replaced = super::tokens::stray_error(status).into_response();
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        replaced.headers_mut().insert(header::ALLOW, allow.clone());
-    }
-    replaced
-}
-
-fn is_json(response: &Response) -> bool {
-    response
+    let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"))
-}
-
-/// Turns the plain-text errors produced outside the handlers (body limit, timeout, unknown route, wrong
-/// method) into the envelope, so that every `/v1` error has the same shape.
-pub async fn envelope_stray_errors(response: Response) -> Response {
-    let status = response.status();
-    if is_json(&response) || !(status.is_client_error() || status.is_server_error()) {
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let (code, message) = match status {
@@ -150,7 +137,7 @@ pub async fn envelope_stray_errors(response: Response) -> Response {
         _ if status.is_server_error() => ("internal", "Something went wrong on our side; try again."),
         _ => ("invalid_request", "The request was refused."),
     };
-    let mut replaced = ApiError::new(status, code, message).into_response();
+    let mut replaced = shaped(status, code, message);
     if let Some(allow) = response.headers().get(header::ALLOW) {
         replaced.headers_mut().insert(header::ALLOW, allow.clone());
     }

@@ -124,14 +124,15 @@ impl IntoResponse for OAuthRefusal {
     }
 }
 
-impl From<ExchangeError> for OAuthRefusal {
-    fn from(err: ExchangeError) -> Self {
+impl OAuthRefusal {
+    /// The answer to a refused exchange; `now` dates a rate limit's `Retry-After`.
+    fn refused(err: ExchangeError, now: chrono::DateTime<chrono::Utc>) -> Self {
         match err {
             ExchangeError::InvalidRequest { message, .. } => Self::invalid_request(message),
             ExchangeError::InvalidScope(message) => Self::new(StatusCode::BAD_REQUEST, "invalid_scope", message),
             ExchangeError::InvalidToken(code) => Self::invalid_token(refusal(code)),
             ExchangeError::RateLimited(state) => {
-                let wait = (state.reset_at - chrono::Utc::now()).num_seconds() + 1;
+                let wait = (state.reset_at - now).num_seconds() + 1;
                 Self {
                     retry_after: Some(wait),
                     ..Self::new(
@@ -217,15 +218,17 @@ pub async fn issue_token(
         ttl_seconds: body.ttl_seconds,
         ip: client.and_then(|Extension(ClientIp(ip))| ip),
     };
+    let now = state.clock.now();
     let issued = exchange(
         &state.db,
         &state.verification.verifier,
         &state.verification.signing_keys,
         &state.tokens,
         request,
-        state.clock.now(),
+        now,
     )
-    .await?;
+    .await
+    .map_err(|err| OAuthRefusal::refused(err, now))?;
     let answer = TokenResponse {
         access_token: issued.token.expose(),
         token_type: "Bearer",
@@ -256,17 +259,9 @@ fn bearer(headers: &HeaderMap) -> Result<&str, OAuthRefusal> {
     Ok(credential)
 }
 
-/// The OAuth error for a response a layer outside the handler produced (body limit, timeout, wrong method).
-pub fn stray_error(status: StatusCode) -> OAuthRefusal {
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            OAuthRefusal::new(status, "invalid_request", "The request body is larger than 64 KiB.")
-        }
-        StatusCode::METHOD_NOT_ALLOWED => OAuthRefusal::new(status, "invalid_request", "Use POST."),
-        StatusCode::REQUEST_TIMEOUT => OAuthRefusal::new(status, "invalid_request", "The request took too long."),
-        _ if status.is_server_error() => {
-            OAuthRefusal::new(status, "server_error", "Something went wrong on our side; try again.")
-        }
-        _ => OAuthRefusal::new(status, "invalid_request", "The request was refused."),
-    }
+/// The OAuth error for a response a layer outside the handler produced (body limit, timeout, wrong method),
+/// saying `message`.
+pub fn stray_error(status: StatusCode, message: &str) -> OAuthRefusal {
+    let error = if status.is_server_error() { "server_error" } else { "invalid_request" };
+    OAuthRefusal::new(status, error, message)
 }
