@@ -109,8 +109,6 @@ pub async fn signing_key(
     let refused = |err: &dyn std::fmt::Display| RunError::Refused(err.to_string());
     match command {
         SigningKeyCommand::Rotate => {
-            // A database that never served has no keys yet: the first current key is made here.
-            jwt::SigningKeys::default().ensure(&db, now).await.map_err(|err| refused(&err))?;
             let rotation = jwt::rotate(&db, now).await.map_err(|err| refused(&err))?;
             tracing::info!(
                 retired = rotation.retired.as_deref().unwrap_or("none"),

@@ -202,36 +202,26 @@ impl SigningKeys {
         })
     }
 
-    /// Makes sure the database holds a current and a next key, then loads them.
+    /// Makes sure the database holds a current and a next key, then loads them. Only a database that lacks
+    /// one takes the write lock.
     pub async fn ensure<C>(&self, db: &C, now: DateTime<Utc>) -> Result<(), SigningKeyError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        let live = Entity::find().filter(Column::RetiredAt.is_null()).all(db).await?;
+        if has_current_and_next(&live) {
+            return self.load(db).await;
+        }
         let txn = begin_write(db).await?;
         lock_until_commit(&txn, SIGNING_LOCK).await?;
-        let rows = Entity::find().filter(Column::RetiredAt.is_null()).all(&txn).await?;
-        let has_current = rows.iter().any(|row| row.activated_at.is_some());
-        let next = rows.iter().find(|row| row.activated_at.is_none());
-        let mut changed = false;
-        if !has_current {
-            match next {
-                Some(next) => {
-                    let mut next = next.clone().into_active_model();
-                    next.activated_at = Set(Some(now));
-                    next.update(&txn).await?;
-                    generate(&txn, now, None).await?;
-                }
-                None => {
-                    generate(&txn, now, Some(now)).await?;
-                    generate(&txn, now, None).await?;
-                }
+        // Read again under the lock: another instance may have just made them.
+        let live = Entity::find().filter(Column::RetiredAt.is_null()).all(&txn).await?;
+        if !has_current_and_next(&live) {
+            if live.iter().any(|row| row.activated_at.is_some()) {
+                generate(&txn, now, None).await?;
+            } else {
+                promote_next(&txn, now, &live).await?;
             }
-            changed = true;
-        } else if next.is_none() {
-            generate(&txn, now, None).await?;
-            changed = true;
-        }
-        if changed {
             changes::record(&txn, now, &[Change::SigningKeys]).await?;
             tracing::info!("signing keys generated");
         }
@@ -279,7 +269,8 @@ pub struct Rotation {
 }
 
 /// Retires the current key (erasing its private half), makes the next key current and generates a new
-/// next key. Retired keys that are no longer published are deleted. Every instance follows within its
+/// next key; on a database without keys, generates both. Retired keys that are no longer published are
+/// deleted. Every instance follows within its
 /// change poll interval.
 pub async fn rotate<C>(db: &C, now: DateTime<Utc>) -> Result<Rotation, SigningKeyError>
 where
@@ -296,19 +287,34 @@ where
         old.update(&txn).await?;
         retired = Some(row.kid.clone());
     }
-    let current = match rows.iter().find(|row| row.activated_at.is_none()) {
-        Some(next) => {
-            let mut next = next.clone().into_active_model();
-            next.activated_at = Set(Some(now));
-            next.update(&txn).await?.kid
-        }
-        None => generate(&txn, now, Some(now)).await?,
-    };
-    let next = generate(&txn, now, None).await?;
+    let (current, next) = promote_next(&txn, now, &rows).await?;
     Entity::delete_many().filter(Column::RetiredAt.lte(now - RETIRED_KEY_PUBLISHED_FOR)).exec(&txn).await?;
     changes::record(&txn, now, &[Change::SigningKeys]).await?;
     txn.commit().await?;
     Ok(Rotation { retired, current, next })
+}
+
+/// Whether `live` (the keys not retired) has a current and a next key.
+fn has_current_and_next(live: &[Model]) -> bool {
+    live.iter().any(|row| row.activated_at.is_some()) && live.iter().any(|row| row.activated_at.is_none())
+}
+
+/// Makes the next key among `live` current (or, without one, a new key) and generates a new next key;
+/// answers both kids. The caller has retired the current key, if there was one.
+async fn promote_next(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    live: &[Model],
+) -> Result<(String, String), SigningKeyError> {
+    let current = match live.iter().find(|row| row.activated_at.is_none()) {
+        Some(next) => {
+            let mut next = next.clone().into_active_model();
+            next.activated_at = Set(Some(now));
+            next.update(db).await?.kid
+        }
+        None => generate(db, now, Some(now)).await?,
+    };
+    Ok((current, generate(db, now, None).await?))
 }
 
 /// Every stored key, current first, then next, then retired (newest first).
