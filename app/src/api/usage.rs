@@ -92,7 +92,7 @@ pub struct KeyUseView {
     /// Verifications in the period.
     pub total: u64,
     /// Of which accepted (valid verifications and issued tokens).
-    pub valid: u64,
+    pub accepted: u64,
     /// Share of the account's verifications, in tenths of a percent.
     pub share_permille: u64,
     /// Last use, for people.
@@ -319,8 +319,7 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
         .into_iter()
         .filter_map(|(id, total, counts)| {
             let (email, keys) = summaries.get(&id)?.clone();
-            let accepted: u64 = counts.iter().filter(|(code, _)| code.is_success()).map(|(_, n)| n).sum();
-            let rejected = total - accepted;
+            let rejected = total - crate::domain::usage::report::accepted(&counts);
             Some(AccountUseView { email, keys, total, rejected, share_permille: server::permille(total, grand_total) })
         })
         .collect();
@@ -488,7 +487,7 @@ pub(crate) mod server {
                     hint: key.hint.clone(),
                     status: view.status,
                     total: *total,
-                    valid: counts.iter().filter(|(code, _)| code.is_success()).map(|(_, n)| n).sum(),
+                    accepted: crate::domain::usage::report::accepted(counts),
                     share_permille: permille(*total, grand_total),
                     last_used: view.last_used,
                 })

@@ -75,6 +75,11 @@ impl Period {
 /// Verifications per outcome code; codes that did not occur are absent.
 pub type Counts = BTreeMap<Code, u64>;
 
+/// How many of `counts` accepted the key: valid verifications and issued tokens.
+pub fn accepted(counts: &Counts) -> u64 {
+    counts.iter().filter(|(code, _)| code.is_success()).map(|(_, n)| n).sum()
+}
+
 /// One bucket of verifications.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bucket {
@@ -206,7 +211,8 @@ pub async fn recent_rejections(
         )
         .and_where(Expr::col((u.clone(), Alias::new("hour"))).gte(since))
         .and_where(
-            Expr::col((u.clone(), Alias::new("code"))).is_not_in([Code::Valid.as_str(), Code::TokenIssued.as_str()]),
+            Expr::col((u.clone(), Alias::new("code")))
+                .is_not_in(Code::ALL.into_iter().filter(|code| code.is_success()).map(Code::as_str)),
         )
         .order_by((u.clone(), Alias::new("hour")), Order::Desc)
         .order_by((u.clone(), Alias::new("count")), Order::Desc)

@@ -69,8 +69,8 @@ fn account_overview(usage: AccountUsageView) -> impl IntoView {
                                             <td data-label="Key"><a href=format!("/keys/{}", key.id)>{key.name}</a> " " <code>{key.hint}</code></td>
                                             <td data-label="Status"><StatusBadge status=key.status/></td>
                                             <td data-label="Verifications" class="numeric">{grouped(key.total)}</td>
-                                            <td data-label="Accepted" class="numeric">{grouped(key.valid)}</td>
-                                            <td data-label="Refused" class="numeric">{grouped(key.total - key.valid)}</td>
+                                            <td data-label="Accepted" class="numeric">{grouped(key.accepted)}</td>
+                                            <td data-label="Refused" class="numeric">{grouped(key.total - key.accepted)}</td>
                                             <td data-label="Share"><Share permille=key.share_permille/></td>
                                             <td data-label="Last used">{key.last_used}</td>
                                         </tr>
