@@ -17,6 +17,18 @@ export function cli(args: string[], input?: string): string {
     .trim();
 }
 
+/**
+ * Reloads the page until its usage total reads `total`, then waits for hydration: counts reach the
+ * database within a second of the verification.
+ */
+export async function untilUsageTotal(page: Page, total: string): Promise<void> {
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('usage-total')).toHaveText(total, { timeout: 500 });
+  }).toPass({ timeout: 10_000 });
+  await hydrated(page);
+}
+
 /** A fresh address per test, so tests never share an account. */
 export function newEmail(): string {
   return `user-${randomBytes(6).toString('hex')}@example.com`;

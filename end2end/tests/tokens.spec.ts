@@ -1,4 +1,4 @@
-import { cli, expect, hydrated, newEmail, open, signUp, test } from '../support/fixtures';
+import { cli, expect, newEmail, open, signUp, test, untilUsageTotal } from '../support/fixtures';
 import path from 'node:path';
 
 // A customer's service trades its API key for a short-lived JWT; the key's page counts each exchange as
@@ -29,11 +29,7 @@ test('token exchanges show on the key page as tokens issued', async ({ page, req
   expect((await verified.json()).code).toBe('VALID');
 
   await open(page, `/keys/${id}`);
-  await expect(async () => {
-    await page.reload();
-    await expect(page.getByTestId('usage-total')).toHaveText('4', { timeout: 500 });
-  }).toPass({ timeout: 10_000 });
-  await hydrated(page);
+  await untilUsageTotal(page, '4');
   await expect(page.locator('.legend-total[data-code="TOKEN_ISSUED"]')).toHaveText('2');
   await expect(page.locator('.legend-total[data-code="VALID"]')).toHaveText('1');
   await expect(page.locator('.legend-total[data-code="INSUFFICIENT_SCOPES"]')).toHaveText('1');

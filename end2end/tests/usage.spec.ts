@@ -1,4 +1,4 @@
-import { cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
+import { cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test, untilUsageTotal } from '../support/fixtures';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -48,12 +48,7 @@ test('verifications through the API show on the key page, the usage overview, th
     expect(verified.status()).toBe(200);
   }
 
-  // Counts reach the database within a second of the verification.
-  await expect(async () => {
-    await page.reload();
-    await expect(page.getByTestId('usage-total')).toHaveText('7', { timeout: 500 });
-  }).toPass({ timeout: 10_000 });
-  await hydrated(page);
+  await untilUsageTotal(page, '7');
   await expect(page.locator('.legend-total[data-code="VALID"]')).toHaveText('3');
   await expect(page.locator('.legend-total[data-code="INSUFFICIENT_SCOPES"]')).toHaveText('4');
   await expect(page.getByTestId('last-used')).not.toContainText('Never');

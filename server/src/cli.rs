@@ -71,9 +71,9 @@ pub enum Command {
     /// Manage the keys that sign the JWTs of POST /v1/tokens.
     #[command(subcommand)]
     SigningKey(SigningKeyCommand),
-    /// Copy a deployment (accounts, keys, service tokens, signing keys, activity, usage) into an empty database, e.g.
-    /// from SQLite to PostgreSQL. Stop the old deployment first. The target is LATCHKEY_DATABASE_URL unless
-    /// --to is given; it is migrated first.
+    /// Copy a deployment (accounts, keys, service tokens, signing keys, activity, usage) into an empty
+    /// database, e.g. from SQLite to PostgreSQL. Stop the old deployment first. The target is
+    /// LATCHKEY_DATABASE_URL unless --to is given; it is migrated first.
     CopyData {
         /// The database to copy from, e.g. sqlite://latchkey.db
         #[arg(long, value_name = "URL")]
