@@ -26,7 +26,7 @@ fn usage_page(usage: Resource<Result<AccountUsageView, ApiError>>) -> AnyView {
     view! {
         <div class="page-head">
             <h1>"Usage"</h1>
-            <p class="lede">"Every verification of your keys by the provider's services, counted by outcome."</p>
+            <p class="lede">"Every verification of your keys by the provider's services, and every exchange of a key for a token, counted by outcome."</p>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading usage…"</p> }>
             {move || Suspend::new(async move {
