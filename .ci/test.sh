@@ -54,6 +54,9 @@ cargo nextest run --locked -p migrations -p server
 step "release build"
 make --no-print-directory build
 
+step "API contract test (schemathesis against the release binary)"
+end2end/contract/run.sh
+
 step "browser tests (Playwright, Chromium)"
 cd end2end
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test

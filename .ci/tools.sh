@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Latchkey need, each only when it is missing or at the wrong version:
 # the wasm32 target, cargo-leptos, wasm-bindgen-cli at the version Cargo.lock pins, cargo-nextest, the
-# end2end npm packages (which carry a working wasm-opt) and, with --browser, Debian's Chromium.
+# end2end npm packages (which carry a working wasm-opt), the PyPI packages of the contract test (in
+# end2end/.venv) and, with --browser, Debian's Chromium.
 # Source it (it exports PATH) or run it.
 set -euo pipefail
 
@@ -50,6 +51,21 @@ command -v npm >/dev/null || { say "installing Node.js and npm"; as_root apt-get
 if [ ! -f "$root/end2end/node_modules/.package-lock.json" ] || [ "$root/end2end/package-lock.json" -nt "$root/end2end/node_modules/.package-lock.json" ]; then
   say "installing the end2end npm packages"
   (cd "$root/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+# PyPI's schemathesis for the API contract test, in a virtual environment of the project's own.
+venv="$root/end2end/.venv"
+requirements="$root/end2end/contract/requirements.txt"
+if [ ! -f "$venv/.installed" ] || [ "$requirements" -nt "$venv/.installed" ]; then
+  say "installing the contract test's PyPI packages into end2end/.venv"
+  command -v python3 >/dev/null || { as_root apt-get update; as_root apt-get install -y python3; }
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    as_root apt-get update
+    as_root apt-get install -y python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  touch "$venv/.installed"
 fi
 
 if [ "$want_browser" -eq 1 ] && [ ! -x "${LATCHKEY_CHROMIUM:-/usr/bin/chromium}" ]; then

@@ -1,49 +1,11 @@
 //! The command line.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
-
-const SETTINGS_HELP: &str = "\
-Settings: environment variables, or the same keys in lower case without LATCHKEY_ in the
---config TOML file. The environment wins over the file.
-  LATCHKEY_DATABASE_URL          sqlite://FILE?mode=rwc or postgres://USER:PASSWORD@HOST/DB
-                                 [default: sqlite://latchkey.db?mode=rwc, in the working directory]
-  LATCHKEY_DATABASE_MAX_CONNECTIONS  connections in the pool, 1-1000 [default: 10]
-  LATCHKEY_DATABASE_CONNECT_TIMEOUT  wait for the database to accept a connection [default: 5s]
-  LATCHKEY_DATABASE_ACQUIRE_TIMEOUT  wait for a free pooled connection [default: 5s]
-  LATCHKEY_DATABASE_IDLE_TIMEOUT     close a connection unused this long [default: 10m]
-  LATCHKEY_DATABASE_LISTEN       PostgreSQL: listen for key change notifications; false behind a
-                                 pooler in transaction mode [default: true]
-  LATCHKEY_CHANGE_POLL_INTERVAL  read the key change feed this often, 50ms-1s [default: 1s]
-  LATCHKEY_REDIS_URL             redis://HOST:6379 to share rate limits between instances
-                                 [default: none; each instance limits on its own]
-  LATCHKEY_ADDR                  address to listen on [default: 127.0.0.1:3000]
-  LATCHKEY_PUBLIC_URL            the origin browsers use, e.g. https://keys.example.com
-                                 https: Secure cookies and HSTS; http only for localhost.
-                                 Required unless LATCHKEY_ADDR is a loopback address.
-  LATCHKEY_LOG                   tracing filter, e.g. info or debug [default: info]
-  LATCHKEY_SESSION_IDLE_TIMEOUT  sign out after this long unused, e.g. 30m [default: 12h]
-  LATCHKEY_SESSION_LIFETIME      sign out this long after sign-in, however busy [default: 7d]
-  LATCHKEY_KEY_PREFIX            API key prefix, 2-12 of a-z 0-9 [default: lk]
-  LATCHKEY_MAX_KEYS_PER_ACCOUNT  live keys one account may hold [default: 100]
-  LATCHKEY_MAX_KEY_LIFETIME      longest expiry a key may get, e.g. 90d [default: none]
-  LATCHKEY_SCOPES                scope catalogue as name=description;name=description
-                                 (in the file: [[scopes]] tables) [default: an example catalogue]
-  LATCHKEY_SERVICE_TOKEN_PREFIX  service token prefix, unlike the key prefix [default: lksvc]
-  LATCHKEY_TOKEN_TTL             longest (and default) life of a JWT from POST /v1/tokens,
-                                 10s-15m [default: 15m]
-  LATCHKEY_TOKEN_AUDIENCES       comma-separated audiences JWTs may be issued for, the first
-                                 the default [default: any audience; LATCHKEY_PUBLIC_URL]
-  LATCHKEY_CONFIG                the TOML settings file, like --config";
 
 /// Latchkey: a self-hosted developer portal for API keys.
 #[derive(Debug, Parser)]
-#[command(
-    name = "latchkey",
-    version,
-    about = "Latchkey: a self-hosted developer portal for API keys.",
-    after_help = SETTINGS_HELP
-)]
+#[command(name = "latchkey", version, about = "Latchkey: a self-hosted developer portal for API keys.")]
 pub struct Cli {
     /// Read settings from this TOML file (environment variables still win).
     #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]
@@ -52,6 +14,15 @@ pub struct Cli {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the process's arguments; `--help` lists every declared setting after the options. Exits on
+    /// bad arguments, as clap does.
+    pub fn parse_with_settings_help() -> Self {
+        let command = Self::command().after_help(crate::config::declared::help_text());
+        Self::from_arg_matches(&command.get_matches()).unwrap_or_else(|err| err.exit())
+    }
 }
 
 /// The subcommands.

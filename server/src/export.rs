@@ -3,6 +3,7 @@
 
 use crate::router::AppState;
 use app::api::auth::encode_next;
+use app::domain::bounds;
 use app::domain::keys::manage::{KeyError, find_key, list_keys};
 use app::domain::sessions::signed_in_account;
 use app::domain::usage::report::{Counts, per_key_series};
@@ -103,9 +104,12 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 fn period_of(query: &ExportQuery) -> Result<Period, String> {
     let date = |field: &str, value: Option<&str>| {
         let value = value.map(str::trim).unwrap_or_default();
-        NaiveDate::parse_from_str(value, "%Y-%m-%d")
-            .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
-            .map_err(|_| format!("'{field}' must be a date like 2026-11-01 (got '{value}')."))
+        let day = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .map_err(|_| format!("'{field}' must be a date like 2026-11-01 (got '{value}')."))?;
+        if !bounds::date_in_range(day) {
+            return Err(format!("'{field}' must be {} (got '{value}').", bounds::RANGE_TEXT));
+        }
+        Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
     };
     let from = date("from", query.from.as_deref())?;
     let to = date("to", query.to.as_deref())?;

@@ -1,6 +1,5 @@
 //! `latchkey`: the binary.
 
-use clap::Parser;
 use latchkey_server::cli::{Cli, Command};
 use latchkey_server::config::Settings;
 use latchkey_server::{commands, run};
@@ -13,7 +12,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_settings_help();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(err) => return fail(&err),

@@ -2,9 +2,10 @@
 
 use crate::assets;
 use crate::health;
-use crate::middleware::client_ip::record_client_ip;
+use crate::middleware::client_ip::{TrustedProxies, record_client_ip};
 use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
 use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
+use crate::middleware::unauthorized::{UnauthorizedLimit, limit_unauthorized};
 use crate::v1::{self, ApiState, VerificationServices};
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::SharedClock;
@@ -28,6 +29,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_cont
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -76,6 +78,8 @@ pub struct WebPolicy {
     pub public_origin: Option<String>,
     /// Whether browsers use https: Secure `__Host-` cookies and HSTS.
     pub https: bool,
+    /// Reverse proxies whose forwarded-for headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -133,6 +137,7 @@ pub fn app(state: AppState) -> Router {
         .route("/usage/export.csv", get(crate::export::export_csv))
         .leptos_routes_with_context(&state, routes, render_context, move || shell(shell_options.clone()))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(server_function_status))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(origin_policy, refuse_cross_site))
         .with_state(state.clone());
@@ -147,13 +152,18 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .merge(probes)
-        .merge(v1::router(ApiState::from(&state)))
+        .merge(v1::router(ApiState::from(&state)).layer(axum::middleware::from_fn_with_state(
+            UnauthorizedLimit::new(),
+            limit_unauthorized,
+        )))
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
-        .layer(axum::middleware::from_fn(record_client_ip))
+        .layer(axum::middleware::from_fn_with_state(state.web.trusted_proxies.clone(), record_client_ip))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // The last line of defence: a panic in a handler becomes a logged 500, shaped by the layer outside.
+        .layer(CatchPanicLayer::custom(answer_panic))
         .layer(axum::middleware::from_fn(v1::error::envelope_for_v1))
         .layer(
             // Method and path only: query strings, headers and bodies may carry secrets.
@@ -167,4 +177,34 @@ pub fn app(state: AppState) -> Router {
 
 async fn server_function(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || state.provide_services(), request).await
+}
+
+/// Gives a server function's error the status it calls for when nothing set one: arguments that do not
+/// parse are refused before the function runs, and would otherwise go out as 500.
+async fn server_function_status(request: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    let is_server_function = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_function || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; try again.").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::api::ApiError>(&bytes) {
+        parts.status = app::api::server_context::status_of(&error);
+    }
+    axum::response::Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The answer to a request whose handler panicked: logged with the panic's message, answered 500 as plain
+/// text, which [`v1::error::envelope_for_v1`] turns into the `/v1` shapes.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(panic = message, "a request handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; try again.").into_response()
 }

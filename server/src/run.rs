@@ -1,6 +1,7 @@
 //! Start-up, background tasks and graceful shutdown.
 
 use crate::config::{Settings, redact_url};
+use crate::middleware::client_ip::TrustedProxies;
 use crate::router::{AppState, WebPolicy, app};
 use crate::v1::VerificationServices;
 use app::domain::accounts::password::PasswordHasher;
@@ -120,12 +121,13 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         hasher: Arc::new(hasher),
         clock: clock.clone(),
         sessions: settings.sessions.clone(),
-        throttle: ThrottlePolicy::default(),
+        throttle: ThrottlePolicy { sign_ups_per_hour: settings.sign_ups_per_hour, ..ThrottlePolicy::default() },
         keys: settings.keys.clone(),
         scopes: settings.scopes.clone(),
         web: WebPolicy {
             public_origin: settings.public_origin.as_ref().map(|o| o.origin.clone()),
             https: settings.https(),
+            trusted_proxies: TrustedProxies::new(&settings.trusted_proxies),
         },
         verification: VerificationServices::with_rate_limits(
             settings.keys.prefix.clone(),

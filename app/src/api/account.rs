@@ -7,10 +7,10 @@ use leptos::prelude::*;
 /// Changes the password (the current one is required) and signs out every other session.
 #[server(endpoint = "account/password")]
 pub async fn change_password(current_password: PasswordInput, new_password: PasswordInput) -> Result<(), ApiError> {
-    use crate::api::server_context::{client, internal, reject, service, session, signed_in};
+    use crate::api::server_context::{client, hashing_busy, internal, reject, service, session, signed_in};
     use crate::domain::accounts::{
         AccountChangeError, change_password,
-        password::{Password, PasswordHasher},
+        password::{HashingError, Password, PasswordHasher},
     };
     use crate::domain::activity::{self, EventKind, NewEvent, Origin};
     use crate::domain::clock::SharedClock;
@@ -34,6 +34,7 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
         Err(AccountChangeError::Password(err)) => {
             return Err(reject(ApiError::invalid("new_password", err.to_string())));
         }
+        Err(AccountChangeError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
         Err(err) => return Err(internal("password change failed", &err)),
     }
     // A new id for this session too: whoever held a copy of the old cookie is out as well.
@@ -53,10 +54,10 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
 /// and signs out everywhere.
 #[server(endpoint = "account/delete")]
 pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
-    use crate::api::server_context::{internal, reject, service, session, signed_in};
+    use crate::api::server_context::{hashing_busy, internal, reject, service, session, signed_in};
     use crate::domain::accounts::{
         AccountChangeError, delete_account,
-        password::{Password, PasswordHasher},
+        password::{HashingError, Password, PasswordHasher},
     };
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions::{self, store::DatabaseSessionStore};
@@ -73,6 +74,7 @@ pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
         Err(AccountChangeError::WrongPassword) => {
             return Err(reject(ApiError::invalid("password", "That password is not correct.")));
         }
+        Err(AccountChangeError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
         Err(err) => return Err(internal("account deletion failed", &err)),
     }
     let store = DatabaseSessionStore::new(db.clone(), clock.clone());

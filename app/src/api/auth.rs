@@ -62,10 +62,10 @@ pub fn encode_next(path: &str) -> String {
 /// Creates an account, signs it in and answers with the path to go to next.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
-    use crate::api::server_context::{client, internal, reject, service};
+    use crate::api::server_context::{client, hashing_busy, internal, reject, service};
     use crate::domain::accounts::{
         CreateAccountError, create_account,
-        password::{Password, PasswordHasher},
+        password::{HashingError, Password, PasswordHasher},
     };
     use crate::domain::activity::{self, EventKind, NewEvent, Origin};
     use crate::domain::clock::SharedClock;
@@ -75,6 +75,18 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
     let db = service::<sea_orm::DatabaseConnection>()?;
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
+    let throttle = service::<crate::domain::throttle::ThrottlePolicy>()?;
+    let client = client();
+    if let Some(ip) = client.ip {
+        let wait = crate::domain::throttle::admit_sign_up(&db, clock.as_ref(), &throttle, ip)
+            .await
+            .map_err(|err| internal("sign-up throttle failed", &err))?;
+        if let Some(wait) = wait {
+            let retry_after_secs = u64::try_from(wait.num_seconds()).unwrap_or(1).max(1);
+            tracing::info!(retry_after_secs, "sign-up refused: too many from this address");
+            return Err(reject(ApiError::SignUpsThrottled { retry_after_secs }));
+        }
+    }
     let session = crate::api::server_context::session().await?;
     let account = match create_account(&db, &hasher, clock.as_ref(), &email, &Password::new(password.0), false).await {
         Ok(account) => account,
@@ -83,10 +95,11 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
             return Err(reject(ApiError::invalid("email", CreateAccountError::EmailTaken.to_string())));
         }
         Err(CreateAccountError::Password(err)) => return Err(reject(ApiError::invalid("password", err.to_string()))),
+        Err(CreateAccountError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
         Err(err) => return Err(internal("sign-up failed", &err)),
     };
     sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
-    let origin = Origin { actor: account.email.clone(), client: client() };
+    let origin = Origin { actor: account.email.clone(), client };
     for kind in [EventKind::AccountCreated, EventKind::SignedIn] {
         let event = NewEvent { account_id: &account.id, kind, key: None, detail: None };
         activity::record(&db, clock.as_ref(), &origin, event)
@@ -100,8 +113,8 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
 /// Signs in and answers with the path to go to next.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
-    use crate::api::server_context::{client, internal, reject, service};
-    use crate::domain::accounts::password::{Password, PasswordHasher};
+    use crate::api::server_context::{client, hashing_busy, internal, reject, service};
+    use crate::domain::accounts::password::{HashingError, Password, PasswordHasher};
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions;
     use crate::domain::sign_in::{SignInError, SignInServices, sign_in};
@@ -131,6 +144,7 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
             tracing::info!(retry_after_secs, "sign-in refused: throttled");
             return Err(reject(ApiError::Throttled { retry_after_secs }));
         }
+        Err(SignInError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
         Err(err) => return Err(internal("sign-in failed", &err)),
     };
     sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;

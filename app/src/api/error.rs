@@ -25,6 +25,18 @@ pub enum ApiError {
         /// Seconds until the next attempt will be checked.
         retry_after_secs: u64,
     },
+    /// Too many sign-ups from one client address.
+    #[error("Too many sign-ups from your network. Try again in {}.", wait_in_words(*retry_after_secs))]
+    SignUpsThrottled {
+        /// Seconds until the next sign-up from this address is accepted.
+        retry_after_secs: u64,
+    },
+    /// The server is too busy checking passwords to check this one now.
+    #[error("Latchkey is busy right now. Try again in a few seconds.")]
+    Busy {
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
     /// The request needs a signed-in session.
     #[error("Sign in to continue.")]
     Unauthenticated,
@@ -73,6 +85,12 @@ impl FromServerFnError for ApiError {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::Invalid {
                 field: None,
                 message: "The request was incomplete. Reload the page and try again.".into(),
+            },
+            // On the server these are the request's arguments failing to parse: the caller's fault. In the
+            // browser they mean the answer never arrived whole.
+            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => Self::Invalid {
+                field: None,
+                message: "The request could not be read. Reload the page and try again.".into(),
             },
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => Self::Unreachable,
             _ => Self::Internal,

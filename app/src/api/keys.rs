@@ -382,6 +382,10 @@ pub(crate) mod server {
                     .ok_or_else(|| reject(ApiError::invalid("custom_date", "Enter a date like 2027-01-31.")))?;
                 let end_of_day = date.and_hms_opt(23, 59, 59).map(|at| at.and_utc());
                 match end_of_day {
+                    Some(at) if !crate::domain::bounds::instant_in_range(at) => Err(reject(ApiError::invalid(
+                        "custom_date",
+                        format!("Choose a date {}.", crate::domain::bounds::RANGE_TEXT),
+                    ))),
                     Some(at) if at > now => Ok(Some(at)),
                     _ => Err(reject(ApiError::invalid("custom_date", "Choose a date in the future."))),
                 }

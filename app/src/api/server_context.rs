@@ -34,11 +34,20 @@ pub fn service<T: Clone + Send + Sync + 'static>() -> Result<T, ApiError> {
 pub fn reject(err: ApiError) -> ApiError {
     if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(status_of(&err));
-        if let ApiError::Throttled { retry_after_secs } = &err {
+        if let ApiError::Throttled { retry_after_secs }
+        | ApiError::SignUpsThrottled { retry_after_secs }
+        | ApiError::Busy { retry_after_secs } = &err
+        {
             response.insert_header(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
     }
     err
+}
+
+/// Password hashing had no permit free in time: 503 with `Retry-After`, logged, never queued.
+pub fn hashing_busy() -> ApiError {
+    tracing::warn!("refused a request: every password hashing permit is taken");
+    reject(ApiError::Busy { retry_after_secs: 2 })
 }
 
 /// Logs an internal failure and turns it into the generic error a user sees.
@@ -54,7 +63,8 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ApiError::NotFound => StatusCode::NOT_FOUND,
         ApiError::Conflict { .. } => StatusCode::CONFLICT,
-        ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Throttled { .. } | ApiError::SignUpsThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ApiError::Unreachable => StatusCode::BAD_GATEWAY,
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://latchkey.db?mode=rwc";
 
 /// Connection pool settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSettings {
     /// Most connections the pool opens.
     pub max_connections: u32,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod bounds;
 pub mod changes;
 pub mod clock;
 pub mod copy;

@@ -229,20 +229,23 @@ pub const AUTHENTICATION_TTL: std::time::Duration = std::time::Duration::from_se
 type CachedAuthentication = (Result<std::sync::Arc<ServiceToken>, TokenRejection>, std::time::Instant);
 
 /// Recent authentication results by token hash, so the verification hot path does not read the database
-/// for the calling service's token on every request.
+/// for the calling service's token on every request. Unknown tokens are remembered apart from real ones
+/// (known and revoked): a flood of made-up tokens costs one lookup each and cannot evict the tokens of
+/// real services.
 pub struct TokenCache {
-    results: quick_cache::sync::Cache<format::KeyHash, CachedAuthentication>,
+    known: quick_cache::sync::Cache<format::KeyHash, CachedAuthentication>,
+    unknown: quick_cache::sync::Cache<format::KeyHash, std::time::Instant>,
 }
 
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCache").field("entries", &self.results.len()).finish()
+        f.debug_struct("TokenCache").field("known", &self.known.len()).field("unknown", &self.unknown.len()).finish()
     }
 }
 
 impl Default for TokenCache {
     fn default() -> Self {
-        Self { results: quick_cache::sync::Cache::new(1_000) }
+        Self { known: quick_cache::sync::Cache::new(1_000), unknown: quick_cache::sync::Cache::new(10_000) }
     }
 }
 
@@ -257,23 +260,43 @@ impl TokenCache {
         let token =
             format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
         let hash = format::hash(&token);
-        if let Some((result, at)) = self.results.get(&hash)
+        if let Some((result, at)) = self.known.get(&hash)
             && at.elapsed() < AUTHENTICATION_TTL
         {
             return result.map_err(AuthenticateError::Rejected);
         }
+        if let Some(at) = self.unknown.get(&hash)
+            && at.elapsed() < AUTHENTICATION_TTL
+        {
+            return Err(AuthenticateError::Rejected(TokenRejection::Unknown));
+        }
         let result = match find_by_hash(db, &hash).await {
             Ok(token) => Ok(std::sync::Arc::new(token)),
+            Err(AuthenticateError::Rejected(TokenRejection::Unknown)) => {
+                self.unknown.insert(hash, std::time::Instant::now());
+                return Err(AuthenticateError::Rejected(TokenRejection::Unknown));
+            }
             Err(AuthenticateError::Rejected(rejection)) => Err(rejection),
             Err(err) => return Err(err),
         };
-        self.results.insert(hash, (result.clone(), std::time::Instant::now()));
+        self.known.insert(hash, (result.clone(), std::time::Instant::now()));
         result.map_err(AuthenticateError::Rejected)
+    }
+
+    /// How many real (known or revoked) tokens and unknown ones are remembered.
+    pub fn len(&self) -> (usize, usize) {
+        (self.known.len(), self.unknown.len())
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == (0, 0)
     }
 
     /// Forgets every result, after a token was revoked through this instance.
     pub fn clear(&self) {
-        self.results.clear();
+        self.known.clear();
+        self.unknown.clear();
     }
 }
 

@@ -1,4 +1,5 @@
-//! Signing in: throttling, then the password check, with one answer for every kind of failure.
+//! Signing in: the attempt is counted (and refused when throttled), then the password is checked, with one
+//! answer for every kind of failure.
 
 use crate::domain::accounts::email::{Email, normalize};
 use crate::domain::accounts::password::{HashingError, Password, PasswordHasher};
@@ -48,11 +49,12 @@ pub async fn sign_in(
     password: &Password,
     client: &Client,
 ) -> Result<Account, SignInError> {
-    let email_subject = Subject::Email(normalize(email));
-    let mut subjects = vec![email_subject.clone()];
-    subjects.extend(client.ip.map(Subject::Ip));
+    // The client address first: one client spraying many emails is stopped there, before it can run up
+    // the counters (and the waits) of the accounts it guesses at.
+    let mut subjects: Vec<Subject> = client.ip.map(Subject::Ip).into_iter().collect();
+    subjects.push(Subject::Email(normalize(email)));
 
-    if let Some(retry_after) = throttle::blocked_for(db, services.clock, &subjects).await? {
+    if let Some(retry_after) = throttle::admit(db, services.clock, services.policy, &subjects).await? {
         return Err(SignInError::Throttled { retry_after });
     }
 
@@ -64,18 +66,16 @@ pub async fn sign_in(
     let origin = Origin { actor: normalize(email), client: client.clone() };
     match row {
         Some(row) if matches => {
-            throttle::clear(db, &email_subject).await?;
+            throttle::succeeded(db, services.policy, &subjects).await?;
             let event = NewEvent { account_id: &row.id, kind: EventKind::SignedIn, key: None, detail: None };
             activity::record(db, services.clock, &origin, event).await?;
             Ok(row.into())
         }
         _ => {
+            // The attempt was counted before the check; the failure only needs its log line.
             if let Some(row) = &row {
                 let event = NewEvent { account_id: &row.id, kind: EventKind::SignInFailed, key: None, detail: None };
                 activity::record(db, services.clock, &origin, event).await?;
-            }
-            for subject in &subjects {
-                throttle::record_failure(db, services.clock, services.policy, subject).await?;
             }
             Err(SignInError::InvalidCredentials)
         }

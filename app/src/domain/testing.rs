@@ -80,6 +80,18 @@ pub async fn create_postgres_database(server_url: &str) -> (DatabaseConnection, 
 /// `async fn test(db: DatabaseConnection)` listed.
 #[macro_export]
 macro_rules! on_both_databases {
+    (multi_thread: $($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $crate::domain::testing::with_database($crate::domain::testing::Backend::Sqlite, super::$test).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $crate::domain::testing::with_database($crate::domain::testing::Backend::Postgres, super::$test).await;
+            }
+        }
+    )+};
     ($($test:ident),+ $(,)?) => {$(
         mod $test {
             #[tokio::test]

@@ -21,8 +21,8 @@ async fn sign_up_stores_a_normalised_email_and_only_an_argon2id_hash(db: Databas
     assert!(!account.is_operator);
 
     let row = accounts::Entity::find_by_id(account.id.clone()).one(&db).await.expect("query").expect("row");
-    assert!(row.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", row.password_hash);
-    assert!(!row.password_hash.contains("correct horse"));
+    assert!(row.password_hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", row.password_hash.0);
+    assert!(!row.password_hash.0.contains("correct horse"));
     assert_eq!(find_account(&db, &account.id).await.expect("query"), Some(account));
 }
 

@@ -26,6 +26,12 @@ on_both_databases!(
     another_account_can_neither_see_nor_change_any_key,
 );
 
+on_both_databases!(
+    multi_thread:
+    concurrent_creates_at_the_limit_leave_exactly_one_new_key,
+    concurrent_rolls_of_one_key_make_exactly_one_successor,
+);
+
 struct Fixture {
     clock: std::sync::Arc<ManualClock>,
     policy: KeyPolicy,
@@ -256,4 +262,71 @@ async fn another_account_can_neither_see_nor_change_any_key(db: DatabaseConnecti
 
 fn uuid_like(seed: &str) -> String {
     format!("00000000-0000-7000-8000-{:0>12}", seed.len())
+}
+
+async fn concurrent_creates_at_the_limit_leave_exactly_one_new_key(db: DatabaseConnection) {
+    let fx = std::sync::Arc::new(Fixture {
+        policy: KeyPolicy { max_keys_per_account: 5, ..KeyPolicy::default() },
+        ..Fixture::new()
+    });
+    let ann = fx.account(&db, "ann@example.com").await;
+    for n in 0..4 {
+        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key(&format!("k{n}"), &["orders:read"]))
+            .await
+            .expect("below the limit");
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let attempts: Vec<_> = (0..20)
+        .map(|n| {
+            let (fx, db, ann, barrier) = (fx.clone(), db.clone(), ann.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                create_key(&db, fx.services(), &fx.origin(), &ann, &new_key(&format!("race{n}"), &["orders:read"]))
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(()) => created += 1,
+            Err(KeyError::LimitReached(_)) => {}
+            Err(other) => panic!("a create failed otherwise than at the limit: {other:?}"),
+        }
+    }
+    assert_eq!(created, 1, "exactly one of 20 concurrent creates at limit − 1 succeeds");
+    assert_eq!(list_keys(&db, &ann).await.expect("list").len(), 5);
+}
+
+async fn concurrent_rolls_of_one_key_make_exactly_one_successor(db: DatabaseConnection) {
+    let fx = std::sync::Arc::new(Fixture::new());
+    let ann = fx.account(&db, "ann@example.com").await;
+    let (key, _) =
+        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("ci", &["orders:read"])).await.expect("key");
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let rolls: Vec<_> = (0..8)
+        .map(|_| {
+            let (fx, db, ann, id, barrier) = (fx.clone(), db.clone(), ann.clone(), key.id.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                roll_key(&db, fx.services(), &fx.origin(), &ann, &id, Grace::OneHour)
+                    .await
+                    .map(|(successor, _)| successor.id)
+            })
+        })
+        .collect();
+    let mut successors = Vec::new();
+    for roll in rolls {
+        match roll.await.expect("task") {
+            Ok(id) => successors.push(id),
+            Err(KeyError::Finished(_)) => {}
+            Err(other) => panic!("a roll failed otherwise than as already rolled: {other:?}"),
+        }
+    }
+    assert_eq!(successors.len(), 1, "exactly one of 8 concurrent rolls succeeds");
+    let keys = list_keys(&db, &ann).await.expect("list");
+    assert_eq!(keys.len(), 2, "the key and one successor");
+    let old = find_key(&db, &ann, &key.id).await.expect("old");
+    assert_eq!(old.rolled_into.as_deref(), Some(successors[0].as_str()));
 }

@@ -8,6 +8,7 @@ mod database;
 mod jwt;
 mod keys;
 mod rate_limits;
+mod secrets;
 mod service_tokens;
 mod sessions;
 mod sign_in;

@@ -17,6 +17,12 @@ on_both_databases!(
     no_wait_lasts_longer_than_the_ceiling,
     one_client_failing_across_many_emails_is_throttled,
     a_successful_sign_in_clears_the_email_counter,
+    sign_ups_from_one_address_are_limited_per_hour,
+);
+
+on_both_databases!(
+    multi_thread:
+    parallel_guesses_check_at_most_the_allowance,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -75,12 +81,11 @@ async fn failures_for_one_email_bring_growing_waits(db: DatabaseConnection) {
     seed(&db, clock.as_ref(), "ann@example.com").await;
     for n in 1..=5 {
         let result = attempt(&db, &clock, "ann@example.com", "wrong", &format!("198.51.100.{n}")).await;
-        assert!(matches!(result, Err(SignInError::InvalidCredentials)), "free failure {n}: {result:?}");
+        assert!(matches!(result, Err(SignInError::InvalidCredentials)), "checked attempt {n}: {result:?}");
     }
-    // The sixth failure earns a wait; during it even the right password is not checked.
-    let _ = attempt(&db, &clock, "ann@example.com", "wrong", "198.51.100.6").await;
+    // The allowance is used: during the wait even the right password is not checked.
     assert_eq!(
-        throttled_for(attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.7").await),
+        throttled_for(attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.6").await),
         Duration::seconds(2)
     );
 
@@ -93,6 +98,48 @@ async fn failures_for_one_email_bring_growing_waits(db: DatabaseConnection) {
 
     clock.advance(Duration::seconds(4));
     attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.10").await.expect("the wait is over");
+}
+
+async fn parallel_guesses_check_at_most_the_allowance(db: DatabaseConnection) {
+    let clock = clock();
+    seed(&db, clock.as_ref(), "ann@example.com").await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let guesses: Vec<_> = (0..40)
+        .map(|n| {
+            let (db, clock, barrier) = (db.clone(), clock.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                attempt(&db, &clock, "ann@example.com", "wrong", &format!("198.51.100.{n}")).await
+            })
+        })
+        .collect();
+    let (mut checked, mut throttled) = (0, 0);
+    for guess in guesses {
+        match guess.await.expect("task") {
+            Err(SignInError::InvalidCredentials) => checked += 1,
+            Err(SignInError::Throttled { .. }) => throttled += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let allowance = ThrottlePolicy::default().free_failures_per_email;
+    assert_eq!((checked, throttled), (allowance, 40 - allowance), "40 parallel guesses, {allowance} checked");
+}
+
+async fn sign_ups_from_one_address_are_limited_per_hour(db: DatabaseConnection) {
+    use app::domain::throttle::admit_sign_up;
+    let clock = clock();
+    let policy = ThrottlePolicy { sign_ups_per_hour: 3, ..ThrottlePolicy::default() };
+    let ip: IpAddr = "203.0.113.7".parse().expect("ip");
+    for n in 0..3 {
+        assert_eq!(admit_sign_up(&db, clock.as_ref(), &policy, ip).await.expect("admit"), None, "sign-up {n}");
+    }
+    clock.advance(Duration::minutes(20));
+    let wait = admit_sign_up(&db, clock.as_ref(), &policy, ip).await.expect("admit");
+    assert_eq!(wait, Some(Duration::minutes(40)), "the hour started with the first sign-up");
+    let other: IpAddr = "203.0.113.8".parse().expect("ip");
+    assert_eq!(admit_sign_up(&db, clock.as_ref(), &policy, other).await.expect("admit"), None, "another address");
+    clock.advance(Duration::minutes(40));
+    assert_eq!(admit_sign_up(&db, clock.as_ref(), &policy, ip).await.expect("admit"), None, "a new hour");
 }
 
 async fn no_wait_lasts_longer_than_the_ceiling(db: DatabaseConnection) {
@@ -127,7 +174,7 @@ async fn one_client_failing_across_many_emails_is_throttled(db: DatabaseConnecti
 async fn a_successful_sign_in_clears_the_email_counter(db: DatabaseConnection) {
     let clock = clock();
     seed(&db, clock.as_ref(), "ann@example.com").await;
-    for n in 0..5 {
+    for n in 0..4 {
         let _ = attempt(&db, &clock, "ann@example.com", "wrong", &format!("198.51.100.{n}")).await;
     }
     attempt(&db, &clock, "ann@example.com", PASSWORD, "198.51.100.50").await.expect("signed in");

@@ -10,12 +10,13 @@ use app::domain::keys::manage::{
     ApiKey, Grace, KeyChanges, KeyPolicy, KeyServices, NewKey, create_key, find_key, revoke_key, roll_key, update_key,
 };
 use app::domain::scopes::ScopeCatalogue;
-use app::domain::storage::key_usage;
+use app::domain::storage::{api_keys, key_usage};
 use app::domain::usage::{UsageCounter, hourly};
 use app::domain::verification::{Code, KeyCache, Request, Verifier};
 use app::on_both_databases;
 use chrono::Duration;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -26,6 +27,11 @@ on_both_databases!(
     a_rolled_key_is_valid_and_flagged_until_its_grace_ends_then_expired,
     refused_verifications_do_not_spend_the_rate_limit,
     flushed_usage_counts_every_verification_per_hour_and_code,
+    stored_controls_that_cannot_be_read_refuse_the_key_instead_of_widening_it,
+);
+
+on_both_databases!(
+    multi_thread:
     concurrent_verifications_never_answer_valid_after_a_revoke_returned,
 );
 
@@ -219,10 +225,42 @@ async fn concurrent_verifications_never_answer_valid_after_a_revoke_returned(db:
             }
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The workers run on other threads of a multi-threaded runtime while the revoke runs here, so
+    // verifications are in flight on either side of it. Wait until each has answered at least once.
+    while fx.verifier.cache().len().0 == 0 {
+        tokio::task::yield_now().await;
+    }
     revoke_key(&db, fx.services(), &fx.origin(), &fx.account, &key.id).await.expect("revoke");
     revoked.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.await.expect("no verification answered VALID after the revoke");
+    }
+}
+
+async fn stored_controls_that_cannot_be_read_refuse_the_key_instead_of_widening_it(db: DatabaseConnection) {
+    let fx = Fixture::new(&db).await;
+    let fenced = NewKey { ip_allowlist: vec!["10.0.0.0/8".into()], ..reading("fenced") };
+    let limited = NewKey { rate_limit: Some(RateLimit { limit: 5, window_seconds: 60 }), ..reading("limited") };
+    let (fenced_key, fenced_plain) = fx.key(&db, fenced).await;
+    let (limited_key, limited_plain) = fx.key(&db, limited).await;
+    // Rows changed behind the application's back: an allowlist entry that no longer parses, and a rate
+    // limit out of bounds. Read leniently, the first would mean "anywhere" and the second "no limit".
+    api_keys::Entity::update_many()
+        .col_expr(api_keys::Column::IpAllowlist, Expr::value("[\"10.0.0.0/8\", \"ten dot something\"]"))
+        .filter(api_keys::Column::Id.eq(fenced_key.id.clone()))
+        .exec(&db)
+        .await
+        .expect("corrupt the allowlist");
+    api_keys::Entity::update_many()
+        .col_expr(api_keys::Column::RatelimitLimit, Expr::value(0))
+        .filter(api_keys::Column::Id.eq(limited_key.id.clone()))
+        .exec(&db)
+        .await
+        .expect("corrupt the rate limit");
+    for ip in [None, Some("10.1.2.3"), Some("192.0.2.1")] {
+        assert_eq!(fx.verify(&db, fenced_plain.expose(), &["orders:read"], ip).await, Code::Disabled, "{ip:?}");
+    }
+    for _ in 0..3 {
+        assert_eq!(fx.verify(&db, limited_plain.expose(), &[], None).await, Code::Disabled);
     }
 }

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::borrow::Cow;
 use utoipa::ToSchema;
 
 /// An error response of the `/v1` API.
@@ -20,15 +21,15 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `unauthorized`, `insufficient_permission`, `invalid_json`, `invalid_request`,
     /// `not_found`, `conflict`, `limit_reached`, `payload_too_large`, `method_not_allowed`, `timeout`,
-    /// `internal`.
+    /// `unsupported_media_type`, `rate_limited`, `internal`.
     #[schema(example = "not_found")]
     pub code: &'static str,
     /// For people.
     #[schema(example = "No key with this id.")]
     pub message: String,
-    /// The request field at fault, when there is one.
+    /// The request field at fault, when there is one (a dotted path for nested fields, e.g. `ratelimit.limit`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    pub field: Option<Cow<'static, str>>,
 }
 
 /// An error answered by a `/v1` handler.
@@ -37,7 +38,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    field: Option<&'static str>,
+    field: Option<Cow<'static, str>>,
 }
 
 impl ApiError {
@@ -53,7 +54,13 @@ impl ApiError {
 
     /// 400: the request is not what this endpoint takes.
     pub fn invalid(field: Option<&'static str>, message: impl Into<String>) -> Self {
-        Self { field, ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message) }
+        Self { field: field.map(Cow::Borrowed), ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message) }
+    }
+
+    /// The same with `code` and a field named at run time, e.g. the path serde reports.
+    pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 
     /// 404.
@@ -114,7 +121,8 @@ pub async fn envelope_for_v1(request: axum::extract::Request, next: axum::middle
 }
 
 /// Replaces a plain-text error produced outside the handlers (body limit, timeout, unknown route, wrong
-/// method) with `shaped(status, code, message)`, keeping its `Allow` header. JSON and successes pass.
+/// method, a panic, the limit on 401s) with `shaped(status, code, message)`, keeping its `Allow` and
+/// `Retry-After` headers. JSON and successes pass.
 fn replace_stray_error(
     response: Response,
     shaped: impl FnOnce(StatusCode, &'static str, &'static str) -> Response,
@@ -134,12 +142,18 @@ fn replace_stray_error(
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This path does not take this method."),
         StatusCode::NOT_FOUND => ("not_found", "No such endpoint; see /v1/openapi.json."),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send JSON."),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "rate_limited",
+            "Too many requests with credentials that do not work came from this address; wait and try again.",
+        ),
         _ if status.is_server_error() => ("internal", "Something went wrong on our side; try again."),
         _ => ("invalid_request", "The request was refused."),
     };
     let mut replaced = shaped(status, code, message);
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        replaced.headers_mut().insert(header::ALLOW, allow.clone());
+    for kept in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&kept) {
+            replaced.headers_mut().insert(kept, value.clone());
+        }
     }
     replaced
 }

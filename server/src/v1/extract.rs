@@ -3,16 +3,16 @@
 
 use super::ApiState;
 use super::error::ApiError;
+use app::api::server_context::ClientIp;
 use app::domain::activity::{Client, Origin};
 use app::domain::service_tokens::{AuthenticateError, Permission, ServiceToken, TokenRejection};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The service behind a request, authenticated by `Authorization: Bearer <service token>`.
@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub struct Caller {
     /// The token.
     pub token: Arc<ServiceToken>,
-    /// The peer's address.
+    /// The client's address (behind a trusted proxy, the address it reported).
     pub ip: Option<std::net::IpAddr>,
     /// The user agent, kept as the header value: only management calls turn it into text.
     pub user_agent: Option<axum::http::HeaderValue>,
@@ -50,16 +50,13 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("Send a service token: Authorization: Bearer <token>."))?;
-        let presented = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("Use the Bearer scheme: Authorization: Bearer <token>."))?;
+        let presented = bearer_credential(&parts.headers).map_err(|problem| {
+            ApiError::unauthorized(match problem {
+                BearerProblem::Missing => "Send a service token: Authorization: Bearer <token>.",
+                BearerProblem::OtherScheme => "Use the Bearer scheme: Authorization: Bearer <token>.",
+                BearerProblem::Empty => "The Authorization header has no token after Bearer.",
+            })
+        })?;
         let verification = &state.verification;
         let token = verification.tokens.authenticate(&state.db, &verification.token_prefix, presented).await.map_err(
             |err| match err {
@@ -70,7 +67,7 @@ impl FromRequestParts<ApiState> for Caller {
                 AuthenticateError::Database(err) => ApiError::internal("service token lookup failed", &err),
             },
         )?;
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let ip = parts.extensions.get::<ClientIp>().and_then(|ip| ip.0);
         Ok(Self { token, ip, user_agent: parts.headers.get(USER_AGENT).cloned() })
     }
 }
@@ -95,12 +92,88 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             other => ApiError::invalid(None, format!("The request body could not be read: {other}")),
         })?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes).map(JsonBody).map_err(|err| {
-            let message = match err.classify() {
-                serde_json::error::Category::Data => format!("The request body is not what this endpoint takes: {err}"),
-                _ => format!("The request body is not valid JSON: {err}"),
-            };
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+        parse_json(bytes).map(JsonBody).map_err(|refused| {
+            let error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", refused.message);
+            match refused.field {
+                Some(field) => error.with_field(field),
+                None => error,
+            }
+        })
+    }
+}
+
+/// Why a JSON body was refused: the message, and the field at fault when serde could tell.
+#[derive(Debug)]
+pub struct JsonRefusal {
+    /// The dotted path of the field, e.g. `ratelimit.limit`.
+    pub field: Option<String>,
+    /// For people: what was wrong and where.
+    pub message: String,
+}
+
+/// Parses a JSON body, naming the field that did not fit (a number out of range, a wrong type, an
+/// unknown field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonRefusal> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let field = (path != "." && !path.is_empty()).then_some(path);
+        refusal(field, &err.into_inner())
+    })?;
+    deserializer.end().map_err(|err| refusal(None, &err))?;
+    Ok(value)
+}
+
+fn refusal(field: Option<String>, err: &serde_json::Error) -> JsonRefusal {
+    let message = match (err.classify(), &field) {
+        (serde_json::error::Category::Data, Some(field)) => format!("'{field}' is not what this endpoint takes: {err}"),
+        (serde_json::error::Category::Data, None) => format!("The request body is not what this endpoint takes: {err}"),
+        _ => format!("The request body is not valid JSON: {err}"),
+    };
+    JsonRefusal { field, message }
+}
+
+/// Why an `Authorization` header is not a usable bearer credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerProblem {
+    /// No header, or one that is not text.
+    Missing,
+    /// Another scheme than Bearer.
+    OtherScheme,
+    /// `Bearer` with nothing after it.
+    Empty,
+}
+
+/// The credential of `Authorization: Bearer <credential>`. The scheme is matched case-insensitively
+/// (RFC 7235 §2.1, RFC 6750 §2.1), and spaces around the credential are ignored.
+pub fn bearer_credential(headers: &axum::http::HeaderMap) -> Result<&str, BearerProblem> {
+    let header = headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).ok_or(BearerProblem::Missing)?;
+    let header = header.trim();
+    let (scheme, credential) = header.split_once([' ', '\t']).unwrap_or((header, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BearerProblem::OtherScheme);
+    }
+    match credential.trim() {
+        "" => Err(BearerProblem::Empty),
+        credential => Ok(credential),
+    }
+}
+
+/// Query parameters, refused with 400 naming the parameter that does not parse (a date out of range, a
+/// number that is not one).
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|err| {
+            let field = err.path().to_string();
+            let message = format!("'{field}' is not what this endpoint takes: {}", err.inner());
+            ApiError::invalid(None, message).with_field(field)
         })
     }
 }

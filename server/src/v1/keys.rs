@@ -3,15 +3,17 @@
 
 use super::ApiState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonBody, QueryParams};
+use super::schema;
 use super::verify::rfc3339;
 use app::domain::accounts::find_account_by_id_or_email;
+use app::domain::bounds;
 use app::domain::keys::controls::RateLimit;
 use app::domain::keys::manage::{self, ApiKey, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
 use app::domain::service_tokens::Permission;
 use app::domain::usage::{self, Granularity, Period, UsageOf};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -24,10 +26,10 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct RateLimitBody {
     /// Requests allowed per window (1 to 1,000,000).
-    #[schema(example = 100)]
+    #[schema(example = 100, minimum = 1, maximum = 1_000_000)]
     pub limit: u32,
     /// The window in seconds (1 to 86,400).
-    #[schema(example = 60)]
+    #[schema(example = 60, minimum = 1, maximum = 86_400)]
     pub window_seconds: u32,
 }
 
@@ -133,21 +135,23 @@ fn services(state: &ApiState) -> KeyServices<'_> {
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     /// The customer's account id or email address.
-    #[schema(example = "customer@example.com")]
+    #[schema(example = "customer@example.com", min_length = 1)]
     pub account: String,
-    /// Name.
-    #[schema(example = "billing backend")]
+    /// Name: 1 to 64 characters, not only spaces, no control characters.
+    #[schema(value_type = schema::KeyName, example = "billing backend")]
     pub name: String,
-    /// Scopes from the operator's catalogue.
-    #[schema(example = json!(["orders:read"]))]
+    /// Scopes from the operator's catalogue; at least one.
+    #[schema(example = json!(["orders:read"]), min_items = 1)]
     pub scopes: Vec<String>,
-    /// Expiry (RFC 3339); absent or null for never.
+    /// Expiry (RFC 3339), in the future and no later than 9999-12-31 (and within the operator's maximum
+    /// key lifetime, when one is set); absent or null for never.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Metadata: a JSON object of at most 4 KiB, returned on a valid verification.
-    #[schema(value_type = Option<Object>)]
+    /// Metadata: a JSON object of at most 4 KiB serialised, returned on a valid verification.
+    #[schema(value_type = Option<schema::Metadata>)]
     pub meta: Option<Value>,
-    /// IPv4/IPv6 networks (CIDR) or addresses the key may be used from.
-    #[schema(example = json!(["10.0.0.0/8"]))]
+    /// IPv4/IPv6 networks (CIDR) or addresses the key may be used from; at most 100.
+    #[schema(value_type = Option<Vec<schema::Network>>, max_items = 100, example = json!(["10.0.0.0/8"]))]
     pub ip_allowlist: Option<Vec<String>>,
     /// A rate limit.
     pub ratelimit: Option<RateLimitBody>,
@@ -218,10 +222,13 @@ pub async fn get_key(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// The customer's account id or email address.
+    #[param(required = true, value_type = String, min_length = 1)]
     pub account: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 (a page past the last shows the last).
+    #[param(minimum = 1)]
     pub page: Option<u64>,
     /// Keys per page, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -255,10 +262,9 @@ pub struct KeyListResponse {
 pub async fn list_keys(
     State(state): State<ApiState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<KeyListResponse>, ApiError> {
     caller.require(Permission::KeysRead)?;
-    let Query(query) = query.map_err(|err| ApiError::invalid(None, err.body_text()))?;
     let account = query.account.ok_or_else(|| {
         ApiError::invalid(Some("account"), "Name the account: /v1/keys?account=<account id or email>.")
     })?;
@@ -285,21 +291,23 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> R
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKeyRequest {
-    /// New name.
+    /// New name: 1 to 64 characters, not only spaces, no control characters.
+    #[schema(value_type = Option<schema::KeyName>)]
     pub name: Option<String>,
-    /// New scopes.
+    /// New scopes from the operator's catalogue; at least one.
+    #[schema(min_items = 1)]
     pub scopes: Option<Vec<String>>,
-    /// New expiry; null for never.
+    /// New expiry, in the future and no later than 9999-12-31; null for never.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
-    /// New metadata; null removes it.
+    /// New metadata (a JSON object of at most 4 KiB serialised); null removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::Metadata>)]
     pub meta: Option<Option<Value>>,
-    /// New allowlist; null or [] removes it.
+    /// New allowlist, at most 100 entries; null or [] removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<schema::Network>>, max_items = 100)]
     pub ip_allowlist: Option<Option<Vec<String>>>,
     /// New rate limit; null removes it.
     #[serde(default, deserialize_with = "present")]
@@ -349,7 +357,7 @@ pub async fn update_key(
 pub struct RollRequest {
     /// Seconds the old key stays valid (0 to 2,592,000; default 0).
     #[serde(default)]
-    #[schema(example = 3600)]
+    #[schema(example = 3600, minimum = 0, maximum = 2_592_000)]
     pub grace_seconds: u32,
 }
 
@@ -412,11 +420,15 @@ pub async fn revoke_key(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
-    /// Start (RFC 3339); default 24 hours (or, by day, 30 days) before `until`.
+    /// Start (RFC 3339, 1970-01-01 to 9999-12-31); default 24 hours (or, by day, 30 days) before `until`.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<DateTime<Utc>>,
-    /// End (RFC 3339); default now. At most 31 days (by day: 400 days) after `since`.
+    /// End (RFC 3339, 1970-01-01 to 9999-12-31); default now. No earlier than `since`, and at most 31 days
+    /// (by day: 400 days) after it.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<DateTime<Utc>>,
     /// `hour` (default) or `day` (UTC days). Hours are kept 14 days by default, days 400.
+    #[param(value_type = Option<schema::Granularity>)]
     pub granularity: Option<String>,
 }
 
@@ -459,10 +471,9 @@ pub async fn key_usage(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(query): QueryParams<UsageQuery>,
 ) -> Result<Json<UsageResponse>, ApiError> {
     caller.require(Permission::KeysRead)?;
-    let Query(query) = query.map_err(|err| ApiError::invalid(None, err.body_text()))?;
     let (granularity, name, default_span, max_span, too_long) = match query.granularity.as_deref() {
         None | Some("hour") => (
             Granularity::Hour,
@@ -476,8 +487,14 @@ pub async fn key_usage(
         }
         Some(_) => return Err(ApiError::invalid(Some("granularity"), "'granularity' must be hour or day.")),
     };
+    for (field, at) in [("since", query.since), ("until", query.until)] {
+        if at.is_some_and(|at| !bounds::instant_in_range(at)) {
+            return Err(ApiError::invalid(Some(field), format!("'{field}' must be {}.", bounds::RANGE_TEXT)));
+        }
+    }
     let key = manage::find_any_key(&state.db, &id).await?;
     let until = query.until.unwrap_or_else(|| state.clock.now());
+    // Both ends are within years 1970–9999, so a span of up to 400 days cannot leave chrono's range.
     let since = query.since.unwrap_or(until - default_span);
     if since > until {
         return Err(ApiError::invalid(Some("since"), "'since' must come before 'until'."));

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod jwks;
 pub mod keys;
+pub mod schema;
 pub mod tokens;
 pub mod verify;
 
@@ -172,11 +173,24 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
 /// with [`error::envelope_for_v1`], so that errors from every layer get the envelope). Its paths are absolute (merged, not nested): nesting rewrote every request's URI.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = routes();
-    let document = Arc::new(document);
+    let document = Arc::new(with_catalogue(&document, &state.scopes));
     let unknown = || std::future::ready(error::ApiError::not_found("No such endpoint; see /v1/openapi.json."));
     routes
         .route("/v1/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
         .route("/v1", any(unknown))
         .route("/v1/{*rest}", any(unknown))
         .with_state(state)
+}
+
+/// The document as this deployment serves it: the scopes keys may carry are the operator's catalogue, so
+/// they are listed as the only values `scopes` takes.
+pub fn with_catalogue(document: &utoipa::openapi::OpenApi, catalogue: &ScopeCatalogue) -> serde_json::Value {
+    let mut json = serde_json::to_value(document).unwrap_or_default();
+    let names: Vec<&str> = catalogue.scopes().iter().map(|scope| scope.name.as_str()).collect();
+    for schema in ["CreateKeyRequest", "UpdateKeyRequest"] {
+        if let Some(items) = json.pointer_mut(&format!("/components/schemas/{schema}/properties/scopes/items")) {
+            items["enum"] = serde_json::json!(names);
+        }
+    }
+    json
 }

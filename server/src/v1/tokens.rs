@@ -3,6 +3,7 @@
 //! envelope of the rest of `/v1`: OAuth client libraries read them.
 
 use super::ApiState;
+use super::extract::{BearerProblem, bearer_credential, parse_json};
 use super::verify::rfc3339;
 use app::api::server_context::ClientIp;
 use app::domain::jwt::{ExchangeError, TokenRequest, exchange};
@@ -11,7 +12,7 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -25,14 +26,20 @@ pub struct TokenRequestBody {
     /// Left out: all of the key's scopes.
     #[schema(value_type = Option<String>, example = "orders:read orders:write")]
     pub scope: Option<ScopeField>,
-    /// The `aud` claim: who the token is for. Left out: the operator's default audience.
-    #[schema(example = "https://api.example.com")]
+    /// The `aud` claim: who the token is for, 1 to 256 characters without spaces or control characters (and,
+    /// when the operator lists audiences, one of them). Left out: the operator's default audience.
+    #[schema(
+        example = "https://api.example.com",
+        min_length = 1,
+        max_length = 256,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub audience: Option<String>,
-    /// Requested lifetime in seconds, capped at the operator's maximum (15 minutes by default).
-    #[schema(example = 600)]
+    /// Requested lifetime in seconds, 1 to 86,400; cut to the operator's maximum (15 minutes by default).
+    #[schema(example = 600, minimum = 1, maximum = 86_400)]
     pub ttl_seconds: Option<i64>,
     /// Accepted for OAuth clients; only `client_credentials`.
-    #[schema(example = "client_credentials")]
+    #[schema(example = "client_credentials", pattern = "^client_credentials$")]
     pub grant_type: Option<String>,
 }
 
@@ -196,9 +203,7 @@ pub async fn issue_token(
     let body: TokenRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequestBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|err| {
-            OAuthRefusal::invalid_request(format!("The request body is not what this endpoint takes: {err}"))
-        })?
+        parse_json(&body).map_err(|refused| OAuthRefusal::invalid_request(refused.message))?
     };
     if let Some(grant) = body.grant_type.as_deref().filter(|grant| *grant != "client_credentials") {
         return Err(OAuthRefusal::new(
@@ -243,25 +248,24 @@ pub async fn issue_token(
 
 /// The API key from `Authorization: Bearer …`.
 fn bearer(headers: &HeaderMap) -> Result<&str, OAuthRefusal> {
-    let header = headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| OAuthRefusal::invalid_token("Send your API key: Authorization: Bearer <key>."))?
-        .to_str()
-        .map_err(|_| OAuthRefusal::invalid_token("The Authorization header is not text."))?;
-    let (scheme, credential) = header.split_once(' ').unwrap_or((header, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(OAuthRefusal::invalid_token("Use the Bearer scheme: Authorization: Bearer <key>."));
-    }
-    let credential = credential.trim();
-    if credential.is_empty() {
-        return Err(OAuthRefusal::invalid_token("The Authorization header has no key after Bearer."));
-    }
-    Ok(credential)
+    bearer_credential(headers).map_err(|problem| {
+        OAuthRefusal::invalid_token(match problem {
+            BearerProblem::Missing => "Send your API key: Authorization: Bearer <key>.",
+            BearerProblem::OtherScheme => "Use the Bearer scheme: Authorization: Bearer <key>.",
+            BearerProblem::Empty => "The Authorization header has no key after Bearer.",
+        })
+    })
 }
 
 /// The OAuth error for a response a layer outside the handler produced (body limit, timeout, wrong method),
 /// saying `message`.
 pub fn stray_error(status: StatusCode, message: &str) -> OAuthRefusal {
-    let error = if status.is_server_error() { "server_error" } else { "invalid_request" };
+    let error = if status.is_server_error() {
+        "server_error"
+    } else if status == StatusCode::TOO_MANY_REQUESTS {
+        "rate_limited"
+    } else {
+        "invalid_request"
+    };
     OAuthRefusal::new(status, error, message)
 }

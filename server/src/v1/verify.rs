@@ -37,7 +37,7 @@ pub struct VerifyRequest {
     #[schema(example = json!(["orders:read"]))]
     pub scopes: Vec<String>,
     /// The end client's IP address, checked against the key's allowlist.
-    #[schema(example = "203.0.113.7")]
+    #[schema(value_type = Option<super::schema::IpAddress>)]
     pub ip: Option<String>,
 }
 

@@ -109,3 +109,197 @@ async fn logs_never_contain_passwords_or_cookies() {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
+
+fn v1_request(method: &str, path: &str, token: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, HOST)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_huge_token_lifetime_is_refused_with_400_naming_the_field_and_the_server_lives_on() {
+    let app = TestApp::new().await;
+    // No real key: the lifetime is checked before anything else, as the panic it replaces was.
+    let key = app::domain::keys::format::generate(&Default::default()).expect("random");
+    for body in [
+        r#"{"ttl_seconds": 9223372036854775807}"#,
+        r#"{"ttl_seconds": -9223372036854775808}"#,
+        r#"{"ttl_seconds": 86401}"#,
+        r#"{"ttl_seconds": 0}"#,
+    ] {
+        let reply = app.send(v1_request("POST", "/v1/tokens", key.expose(), body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.body);
+        let answer = reply.json();
+        assert_eq!(answer["error"], "invalid_request");
+        assert!(answer["error_description"].as_str().is_some_and(|d| d.contains("ttl_seconds")), "{answer}");
+    }
+    for body in [r#"{"ttl_seconds": 1e300}"#, r#"{"ttl_seconds": 99999999999999999999999}"#] {
+        let reply = app.send(v1_request("POST", "/v1/tokens", key.expose(), body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.body);
+        assert!(reply.body.contains("ttl_seconds"), "{}", reply.body);
+    }
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn extreme_dates_and_numbers_get_400_naming_the_field() {
+    use app::domain::service_tokens::Permission;
+    let app = TestApp::new().await;
+    let token = app.service_token(&[Permission::KeysRead, Permission::KeysWrite]).await;
+    app.customer("customer@example.com").await;
+    let created = app
+        .send(v1_request(
+            "POST",
+            "/v1/keys",
+            &token,
+            r#"{"account": "customer@example.com", "name": "ci", "scopes": ["orders:read"]}"#,
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let cases = [
+        ("GET", format!("/v1/keys/{id}/usage?since=-262143-01-01T00:00:00Z"), "", "since"),
+        ("GET", format!("/v1/keys/{id}/usage?until=%2B262142-12-31T23:59:59Z"), "", "until"),
+        ("GET", format!("/v1/keys/{id}/usage?since=0001-01-01T00:00:00Z&until=0001-01-02T00:00:00Z"), "", "since"),
+        ("POST", format!("/v1/keys/{id}/roll"), r#"{"grace_seconds": 99999999999}"#, "grace_seconds"),
+        ("POST", format!("/v1/keys/{id}/roll"), r#"{"grace_seconds": -1}"#, "grace_seconds"),
+        (
+            "PATCH",
+            format!("/v1/keys/{id}"),
+            r#"{"ratelimit": {"limit": 1e40, "window_seconds": 60}}"#,
+            "ratelimit.limit",
+        ),
+        ("PATCH", format!("/v1/keys/{id}"), r#"{"expires_at": "0000-01-01T00:00:00Z"}"#, "expires_at"),
+    ];
+    for (method, path, body, field) in cases {
+        let reply = app.send(v1_request(method, &path, &token, body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{method} {path} {body}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["field"], field, "{method} {path} {body}: {}", reply.body);
+    }
+    let cookie = app.signed_up("ann@example.com").await;
+    for query in
+        ["from=2026-01-01&to=%2B262142-12-31", "from=-262143-01-01&to=2026-01-01", "from=0001-01-01&to=0001-01-02"]
+    {
+        let reply = app.get(&format!("/usage/export.csv?{query}"), Some(&cookie)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}: {}", reply.body);
+    }
+    let reply = app
+        .post_form(
+            "/api/keys/create",
+            &[("name", "ci"), ("expiry", "custom"), ("custom_date", "+262142-12-31")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(reply.body.contains("custom_date"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_matched_case_insensitively_everywhere() {
+    use app::domain::service_tokens::Permission;
+    let app = TestApp::new().await;
+    let token = app.service_token(&[Permission::Verify]).await;
+    let key = app::domain::keys::format::generate(&Default::default()).expect("random");
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let verify = Request::builder()
+            .method("POST")
+            .uri("/v1/keys/verify")
+            .header(header::HOST, HOST)
+            .header(header::AUTHORIZATION, format!("{scheme}  {token}"))
+            .body(Body::from(format!(r#"{{"key": "{}"}}"#, key.expose())))
+            .expect("request");
+        assert_eq!(app.send(verify).await.status, StatusCode::OK, "{scheme} on /v1/keys/verify");
+        let exchange = Request::builder()
+            .method("POST")
+            .uri("/v1/tokens")
+            .header(header::HOST, HOST)
+            .header(header::AUTHORIZATION, format!("{scheme} {}", key.expose()))
+            .body(Body::empty())
+            .expect("request");
+        let reply = app.send(exchange).await;
+        // An unknown key: refused as a key, not as a malformed header.
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(reply.body.contains("NOT_FOUND"), "{scheme} on /v1/tokens: {}", reply.body);
+    }
+    let basic = Request::builder()
+        .method("POST")
+        .uri("/v1/keys/verify")
+        .header(header::HOST, HOST)
+        .header(header::AUTHORIZATION, format!("Basic {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let reply = app.send(basic).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(reply.body.contains("Bearer scheme"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn too_many_401s_from_one_address_are_answered_429_before_any_lookup() {
+    use latchkey_server::middleware::unauthorized::UNAUTHORIZED_PER_WINDOW;
+    let app = TestApp::new().await;
+    let stranger =
+        app::domain::keys::format::generate(&app::domain::keys::format::KeyPrefix::new("lksvc").expect("prefix"))
+            .expect("random");
+    for n in 0..UNAUTHORIZED_PER_WINDOW {
+        let reply = app.send(v1_request("POST", "/v1/keys/verify", stranger.expose(), "{}")).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let refused = app.send(v1_request("POST", "/v1/keys/verify", stranger.expose(), "{}")).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "rate_limited");
+    assert!(refused.header("retry-after").is_some_and(|wait| wait.parse::<u64>().is_ok_and(|s| (1..=60).contains(&s))));
+    let elsewhere = app
+        .send_from(v1_request("POST", "/v1/keys/verify", stranger.expose(), "{}"), ([198, 51, 100, 1], 1).into())
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED, "another address is not affected");
+    assert_eq!(
+        app.verification.tokens.len(),
+        (0, 1),
+        "the unknown token is remembered apart from real ones, and looked up once"
+    );
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited_per_hour() {
+    let app = TestApp::new().await;
+    for n in 0..10 {
+        let reply = app.sign_up(&format!("user{n}@example.com"), PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "sign-up {n}: {}", reply.body);
+    }
+    let refused = app.sign_up("user10@example.com", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.header("retry-after").is_some());
+    assert!(refused.body.contains("SignUpsThrottled"), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_logged_and_spoofing_is_ignored() {
+    use latchkey_server::middleware::client_ip::TrustedProxies;
+    use latchkey_server::router::WebPolicy;
+    let proxies = TrustedProxies::new(&["10.0.0.0/8".parse().expect("net")]);
+    let app = TestApp::with_web(WebPolicy { trusted_proxies: proxies, ..WebPolicy::default() }).await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let signed_in_via = |peer: [u8; 4], forwarded: &'static str| {
+        let mut request = sign_in_request(&[("x-forwarded-for", forwarded)]);
+        request.headers_mut().insert(header::ORIGIN, crate::support::ORIGIN.parse().expect("origin"));
+        app.send_from(request, (peer, 40000).into())
+    };
+    assert_eq!(signed_in_via([10, 0, 0, 2], "1.1.1.1, 198.51.100.9").await.status, StatusCode::OK);
+    assert_eq!(signed_in_via([203, 0, 113, 50], "198.51.100.77").await.status, StatusCode::OK);
+    let log = app.get_json("/api/activity", &cookie).await;
+    let addresses: Vec<String> = log.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|event| event["what"] == "Signed in")
+        .filter_map(|event| event["client_ip"].as_str().map(str::to_owned))
+        .collect();
+    assert!(addresses.contains(&"198.51.100.9".to_owned()), "the client behind the proxy: {addresses:?}");
+    assert!(addresses.contains(&"203.0.113.50".to_owned()), "an untrusted peer's header is ignored: {addresses:?}");
+    assert!(!addresses.iter().any(|ip| ip == "198.51.100.77" || ip == "10.0.0.2" || ip == "1.1.1.1"), "{addresses:?}");
+}

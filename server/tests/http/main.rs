@@ -6,6 +6,7 @@ mod commands;
 mod hardening;
 mod health;
 mod keys;
+mod no_panics;
 mod operator;
 mod pages;
 mod sessions;

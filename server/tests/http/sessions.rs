@@ -16,7 +16,7 @@ async fn over_plain_http_the_cookie_is_http_only_and_lax() {
 
 #[tokio::test]
 async fn over_https_the_cookie_is_secure_and_host_prefixed() {
-    let web = WebPolicy { public_origin: Some("https://keys.example.com".into()), https: true };
+    let web = WebPolicy { public_origin: Some("https://keys.example.com".into()), https: true, ..WebPolicy::default() };
     let app = TestApp::with_web(web).await;
     let request = axum::http::Request::builder()
         .method("POST")

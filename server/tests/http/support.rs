@@ -134,8 +134,13 @@ impl TestApp {
         self.send(request.body(body).expect("request")).await
     }
 
-    pub async fn send(&self, mut request: Request<Body>) -> Reply {
-        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 50000))));
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        self.send_from(request, SocketAddr::from(([203, 0, 113, 7], 50000))).await
+    }
+
+    /// Sends `request` as if it came over a connection from `peer`.
+    pub async fn send_from(&self, mut request: Request<Body>, peer: SocketAddr) -> Reply {
+        request.extensions_mut().insert(ConnectInfo(peer));
         if !request.headers().contains_key(header::USER_AGENT) {
             request.headers_mut().insert(header::USER_AGENT, header::HeaderValue::from_static(USER_AGENT));
         }

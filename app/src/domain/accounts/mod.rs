@@ -55,7 +55,7 @@ pub const NO_PASSWORD: &str = "!";
 
 /// The stored hash, unless the account has no password.
 pub(crate) fn usable_hash(row: &accounts::Model) -> Option<&str> {
-    (row.password_hash != NO_PASSWORD).then_some(row.password_hash.as_str())
+    (row.password_hash.0 != NO_PASSWORD).then_some(row.password_hash.0.as_str())
 }
 
 /// Creates an account with `email` and `password`.
@@ -102,7 +102,7 @@ async fn insert_account(
     let row = accounts::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         email: Set(email.as_str().to_owned()),
-        password_hash: Set(password_hash),
+        password_hash: Set(accounts::StoredPasswordHash(password_hash)),
         is_operator: Set(is_operator),
         created_at: Set(now),
         password_changed_at: Set(now),
@@ -187,7 +187,7 @@ pub async fn change_password(
     new.check_new()?;
     let password_hash = hasher.hash(new).await?;
     let mut active: accounts::ActiveModel = row.into();
-    active.password_hash = Set(password_hash);
+    active.password_hash = Set(accounts::StoredPasswordHash(password_hash));
     active.password_changed_at = Set(clock.now());
     active.update(db).await?;
     Ok(())
@@ -196,7 +196,7 @@ pub async fn change_password(
 /// Deletes an account after checking its password: every key is revoked first, then the account and,
 /// with it, its keys and activity log are removed. Ending its sessions is the caller's part.
 pub async fn delete_account(
-    db: &impl sea_orm::TransactionTrait,
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     hasher: &PasswordHasher,
     clock: &dyn Clock,
     cache: &crate::domain::verification::KeyCache,
@@ -205,8 +205,15 @@ pub async fn delete_account(
 ) -> Result<(), AccountChangeError> {
     use crate::domain::storage::api_keys;
     use sea_orm::TransactionSession;
+    // The hash is checked before the write transaction: waiting for a hashing permit while holding
+    // SQLite's write lock would stall every other writer.
+    let checked = check_password(db, hasher, account_id, password).await?;
     let txn = crate::domain::database::begin_write(db).await?;
-    check_password(&txn, hasher, account_id, password).await?;
+    let current = accounts::Entity::find_by_id(account_id.to_owned()).one(&txn).await?;
+    if current.map(|row| row.password_hash) != Some(checked.password_hash) {
+        // Deleted or given a new password since the check: the password checked is no longer the one.
+        return Err(AccountChangeError::WrongPassword);
+    }
     api_keys::Entity::update_many()
         .col_expr(api_keys::Column::RevokedAt, sea_orm::sea_query::Expr::value(clock.now()))
         .filter(api_keys::Column::AccountId.eq(account_id))

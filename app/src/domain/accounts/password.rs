@@ -54,10 +54,17 @@ impl Password {
     }
 }
 
-/// Hashing failed: a bug or an exhausted machine, never the user's fault.
-#[derive(Debug, thiserror::Error)]
-#[error("password hashing failed")]
-pub struct HashingError;
+/// Hashing failed or could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HashingError {
+    /// Every hashing permit stayed taken for longer than [`PasswordHasher::MAX_QUEUE_WAIT`]: the
+    /// server is overloaded with sign-ins; the caller should answer 503 and ask to retry.
+    #[error("password hashing is busy")]
+    Busy,
+    /// A bug or an exhausted machine, never the user's fault.
+    #[error("password hashing failed")]
+    Failed,
+}
 
 /// Hashes and verifies passwords with argon2id on blocking threads, a bounded number at a time, so that
 /// a burst of sign-ins can neither stall the async runtime nor exhaust memory (each hash takes ~19 MiB).
@@ -79,7 +86,7 @@ impl PasswordHasher {
     /// argon2id with m = 19456 KiB, t = 2, p = 1 (OWASP's recommendation), at most `concurrency` at once.
     /// Computes the dummy hash, so it costs one hash: call it at start-up.
     pub fn new(concurrency: usize) -> Result<Self, HashingError> {
-        let params = Params::new(19_456, 2, 1, None).map_err(|_| HashingError)?;
+        let params = Params::new(19_456, 2, 1, None).map_err(|_| HashingError::Failed)?;
         let dummy_hash = hash_blocking(&params, b"latchkey dummy password")?.into();
         Ok(Self {
             params,
@@ -89,20 +96,31 @@ impl PasswordHasher {
         })
     }
 
+    /// The longest a hash waits for a permit. Beyond it the request is answered "busy" rather than
+    /// queued: a burst of sign-ins must not build a queue that outlives every client's patience.
+    pub const MAX_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashingError> {
+        match tokio::time::timeout(Self::MAX_QUEUE_WAIT, self.permits.acquire()).await {
+            Ok(permit) => permit.map_err(|_| HashingError::Failed),
+            Err(_) => Err(HashingError::Busy),
+        }
+    }
+
     /// The PHC string for `password`.
     pub async fn hash(&self, password: &Password) -> Result<String, HashingError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashingError)?;
+        let _permit = self.permit().await?;
         let params = self.params.clone();
         let plaintext = password.0.clone();
         tokio::task::spawn_blocking(move || hash_blocking(&params, plaintext.as_bytes()))
             .await
-            .map_err(|_| HashingError)?
+            .map_err(|_| HashingError::Failed)?
     }
 
     /// Whether `password` matches `stored`. With no stored hash (unknown email) it checks against the
     /// dummy hash and answers `false`, taking the same time as a wrong password.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<bool, HashingError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashingError)?;
+        let _permit = self.permit().await?;
         self.verifications.fetch_add(1, Ordering::Relaxed);
         let known = stored.is_some();
         let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
@@ -111,7 +129,7 @@ impl PasswordHasher {
             Argon2::default().verify_password(plaintext.as_bytes(), &*hash).is_ok()
         })
         .await
-        .map_err(|_| HashingError)?;
+        .map_err(|_| HashingError::Failed)?;
         Ok(known && matches)
     }
 
@@ -123,7 +141,7 @@ impl PasswordHasher {
 
 fn hash_blocking(params: &Params, plaintext: &[u8]) -> Result<String, HashingError> {
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    argon.hash_password(plaintext).map(|hash| hash.to_string()).map_err(|_| HashingError)
+    argon.hash_password(plaintext).map(|hash| hash.to_string()).map_err(|_| HashingError::Failed)
 }
 
 #[cfg(test)]
@@ -151,6 +169,16 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(hasher.verify(&Password::new("correct horse battery"), Some(&hash)).await.expect("verify"));
         assert!(!hasher.verify(&Password::new("wrong horse battery"), Some(&hash)).await.expect("verify"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hash_that_cannot_get_a_permit_soon_is_refused_as_busy() {
+        let hasher = PasswordHasher::new(1).expect("hasher");
+        let held = hasher.permits.clone().acquire_owned().await.expect("permit");
+        let refused = hasher.verify(&Password::new("correct horse battery"), None).await;
+        assert_eq!(refused, Err(HashingError::Busy), "no unbounded queue behind a taken permit");
+        drop(held);
+        assert_eq!(hasher.verify(&Password::new("correct horse battery"), None).await, Ok(false));
     }
 
     #[tokio::test]

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// Longest audience accepted.
-const MAX_AUDIENCE_CHARS: usize = 256;
+pub const MAX_AUDIENCE_CHARS: usize = 256;
+/// The largest `ttl_seconds` a request may name (one day); lifetimes over the policy's are cut to it.
+pub const MAX_REQUESTED_TTL_SECONDS: i64 = 86_400;
 
 /// The operator's rules for access tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +40,7 @@ impl TokenPolicy {
 }
 
 /// What a caller asks for.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenRequest<'a> {
     /// The API key, as presented (never logged).
     pub key: &'a str,
@@ -50,6 +52,18 @@ pub struct TokenRequest<'a> {
     pub ttl_seconds: Option<i64>,
     /// The caller's address, checked against the key's allowlist.
     pub ip: Option<IpAddr>,
+}
+
+impl std::fmt::Debug for TokenRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("key", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
+            .field("ttl_seconds", &self.ttl_seconds)
+            .field("ip", &self.ip)
+            .finish()
+    }
 }
 
 /// The claims of an access token.
@@ -148,12 +162,16 @@ where
 {
     let ttl = match request.ttl_seconds {
         None => policy.ttl,
-        Some(seconds) if seconds >= 1 => Duration::seconds(seconds).min(policy.ttl),
+        // Checked before any arithmetic: chrono panics on a Duration of i64::MAX seconds.
+        Some(seconds) if (1..=MAX_REQUESTED_TTL_SECONDS).contains(&seconds) => {
+            Duration::try_seconds(seconds).unwrap_or(policy.ttl).min(policy.ttl)
+        }
         Some(seconds) => {
             return Err(ExchangeError::InvalidRequest {
                 field: "ttl_seconds",
                 message: format!(
-                    "ttl_seconds must be at least 1 (it was {seconds}); tokens live at most {} seconds here.",
+                    "ttl_seconds must be between 1 and {MAX_REQUESTED_TTL_SECONDS} (it was {seconds}); tokens live \
+                     at most {} seconds here.",
                     policy.ttl.num_seconds()
                 ),
             });

@@ -48,11 +48,19 @@ impl RateLimit {
         Ok(Self { limit, window_seconds })
     }
 
-    /// The stored form, when both columns are set.
-    pub fn from_columns(limit: Option<i32>, window_seconds: Option<i32>) -> Option<Self> {
-        let limit = u32::try_from(limit?).ok()?;
-        let window_seconds = u32::try_from(window_seconds?).ok()?;
-        Self::new(limit, window_seconds).ok()
+    /// The stored form: `Ok(None)` when neither column is set, an error when the columns hold something
+    /// that is not a rate limit (one set without the other, or out of bounds). Verification refuses such a
+    /// key rather than treat it as unlimited.
+    pub fn from_columns(limit: Option<i32>, window_seconds: Option<i32>) -> Result<Option<Self>, Unreadable> {
+        match (limit, window_seconds) {
+            (None, None) => Ok(None),
+            (Some(limit), Some(window_seconds)) => {
+                let limit = u32::try_from(limit).map_err(|_| Unreadable("the stored rate limit is negative"))?;
+                let window = u32::try_from(window_seconds).map_err(|_| Unreadable("the stored window is negative"))?;
+                Self::new(limit, window).map(Some).map_err(|_| Unreadable("the stored rate limit is out of bounds"))
+            }
+            _ => Err(Unreadable("only one of the rate limit's two columns is set")),
+        }
     }
 
     /// The two stored columns.
@@ -121,10 +129,34 @@ pub fn allowlist_json(networks: &[IpNet]) -> Option<String> {
     serde_json::to_string(&networks.iter().map(ToString::to_string).collect::<Vec<_>>()).ok()
 }
 
-/// A stored allowlist.
-pub fn read_allowlist(stored: Option<&str>) -> Vec<IpNet> {
-    let entries: Vec<String> = stored.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
-    entries.iter().filter_map(|entry| entry.parse().ok()).collect()
+/// A stored control that no longer reads as one (a hand-edited row, a bad migration): why, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable(pub &'static str);
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A stored allowlist; empty when none is stored. One entry that does not parse makes the whole list
+/// unreadable: dropping it could leave an empty list, which means "anywhere".
+pub fn read_allowlist(stored: Option<&str>) -> Result<Vec<IpNet>, Unreadable> {
+    let Some(json) = stored else { return Ok(Vec::new()) };
+    let entries: Vec<String> =
+        serde_json::from_str(json).map_err(|_| Unreadable("the stored IP allowlist is not a JSON list of text"))?;
+    entries
+        .iter()
+        .map(|entry| entry.parse().map_err(|_| Unreadable("an entry of the stored IP allowlist is not a network")))
+        .collect()
+}
+
+/// The entries of a stored allowlist as text, for showing; what cannot be read is shown as stored.
+pub fn allowlist_entries(stored: Option<&str>) -> Vec<String> {
+    match read_allowlist(stored) {
+        Ok(networks) => networks.iter().map(ToString::to_string).collect(),
+        Err(_) => stored.map(|raw| vec![raw.to_owned()]).unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -148,7 +180,7 @@ mod tests {
         let list = ["10.1.2.3/8", "2001:db8::1", " 10.0.0.0/8 ", ""].map(String::from);
         let networks = check_allowlist(&list).expect("valid");
         assert_eq!(allowlist_json(&networks).as_deref(), Some("[\"10.0.0.0/8\",\"2001:db8::1/128\"]"));
-        assert_eq!(read_allowlist(allowlist_json(&networks).as_deref()), networks);
+        assert_eq!(read_allowlist(allowlist_json(&networks).as_deref()), Ok(networks));
         let refused = check_allowlist(&["10.0.0.0/33".into()]).expect_err("bad prefix length");
         assert!(refused.message.contains("'10.0.0.0/33'"), "{}", refused.message);
         assert!(check_allowlist(&[]).expect("empty").is_empty());
@@ -161,6 +193,19 @@ mod tests {
         assert!(RateLimit::new(10, 0).is_err());
         assert!(RateLimit::new(10, MAX_WINDOW_SECONDS + 1).is_err());
         let stored = RateLimit::to_columns(Some(RateLimit { limit: 5, window_seconds: 10 }));
-        assert_eq!(RateLimit::from_columns(stored.0, stored.1), Some(RateLimit { limit: 5, window_seconds: 10 }));
+        assert_eq!(RateLimit::from_columns(stored.0, stored.1), Ok(Some(RateLimit { limit: 5, window_seconds: 10 })));
+        assert_eq!(RateLimit::from_columns(None, None), Ok(None));
+    }
+
+    #[test]
+    fn stored_controls_that_do_not_parse_are_unreadable_not_absent() {
+        assert!(read_allowlist(Some("[\"10.0.0.0/8\", \"not a network\"]")).is_err());
+        assert!(read_allowlist(Some("[\"bogus\"]")).is_err());
+        assert!(read_allowlist(Some("{}")).is_err());
+        assert_eq!(read_allowlist(None), Ok(vec![]));
+        assert!(RateLimit::from_columns(Some(0), Some(60)).is_err());
+        assert!(RateLimit::from_columns(Some(-5), Some(60)).is_err());
+        assert!(RateLimit::from_columns(Some(10), None).is_err());
+        assert!(RateLimit::from_columns(Some(10), Some(MAX_WINDOW_SECONDS as i32 + 1)).is_err());
     }
 }

@@ -5,6 +5,7 @@
 use super::controls::{self, ControlError, RateLimit};
 use super::format::{self, KeyHash, KeyPrefix, PlaintextKey};
 use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+use crate::domain::bounds;
 use crate::domain::changes::{Change, record as record_change};
 use crate::domain::clock::Clock;
 use crate::domain::random::RandomError;
@@ -14,7 +15,7 @@ use crate::domain::verification::KeyCache;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 
 /// Longest key name.
@@ -23,7 +24,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const EXPIRES_SOON: Duration = Duration::days(7);
 
 /// The operator's rules for keys.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPolicy {
     /// The deployment's key prefix.
     pub prefix: KeyPrefix,
@@ -261,6 +262,9 @@ fn check_expiry(
 ) -> Result<Option<DateTime<Utc>>, KeyError> {
     match (expires_at, policy.max_lifetime) {
         (Some(expiry), _) if expiry <= now => Err(invalid("expires_at", "Choose an expiry in the future.")),
+        (Some(expiry), _) if !bounds::instant_in_range(expiry) => {
+            Err(invalid("expires_at", format!("Choose an expiry {}.", bounds::RANGE_TEXT)))
+        }
         (Some(expiry), Some(max)) if expiry > now + max => Err(invalid(
             "expires_at",
             format!("Keys may live at most {} days here. Choose an earlier expiry.", max.num_days()),
@@ -288,8 +292,8 @@ fn to_key(row: Model) -> ApiKey {
         last_used_at: row.last_used_at,
         last_used_ip: row.last_used_ip,
         meta: controls::read_meta(row.meta.as_deref()),
-        ip_allowlist: controls::read_allowlist(row.ip_allowlist.as_deref()).iter().map(ToString::to_string).collect(),
-        rate_limit: RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds),
+        ip_allowlist: controls::allowlist_entries(row.ip_allowlist.as_deref()),
+        rate_limit: RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds).ok().flatten(),
     }
 }
 
@@ -306,13 +310,25 @@ async fn live_keys(db: &impl ConnectionTrait, account_id: &str, now: DateTime<Ut
         .await
 }
 
+fn owned(account_id: &str, key_id: &str) -> sea_orm::Select<Entity> {
+    Entity::find().filter(Column::Id.eq(key_id)).filter(Column::AccountId.eq(account_id))
+}
+
 async fn owned_row(db: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<Model, KeyError> {
-    Entity::find()
-        .filter(Column::Id.eq(key_id))
-        .filter(Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .ok_or(KeyError::NotFound)
+    owned(account_id, key_id).one(db).await?.ok_or(KeyError::NotFound)
+}
+
+/// The key row, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writers already
+/// take turns), so that a change decided on what it read cannot race another change of the same key.
+async fn locked_row(txn: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<Model, KeyError> {
+    owned(account_id, key_id).lock_exclusive().one(txn).await?.ok_or(KeyError::NotFound)
+}
+
+/// Locks the account's row until the transaction ends, so that creates counting its live keys take turns
+/// on PostgreSQL (on SQLite, writers already do).
+async fn lock_account(db: &impl ConnectionTrait, account_id: &str) -> Result<(), KeyError> {
+    crate::domain::storage::accounts::Entity::find_by_id(account_id.to_owned()).lock_exclusive().one(db).await?;
+    Ok(())
 }
 
 /// Everything a key operation needs besides the database.
@@ -342,6 +358,7 @@ pub async fn create_key(
     let expires_at = check_expiry(services.policy, now, new.expires_at)?;
     let stored = check_controls(new.meta.as_ref(), &new.ip_allowlist, new.rate_limit)?;
     let txn = crate::domain::database::begin_write(db).await?;
+    lock_account(&txn, account_id).await?;
     let live = live_keys(&txn, account_id, now).await?;
     if live >= services.policy.max_keys_per_account {
         return Err(KeyError::LimitReached(live));
@@ -485,7 +502,7 @@ pub async fn update_key(
 ) -> Result<ApiKey, KeyError> {
     let now = services.clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = owned_row(&txn, account_id, key_id).await?;
+    let row = locked_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked and can no longer be changed."));
     }
@@ -580,7 +597,7 @@ pub async fn roll_key(
 ) -> Result<(ApiKey, PlaintextKey), KeyError> {
     let now = services.clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let old = owned_row(&txn, account_id, key_id).await?;
+    let old = locked_row(&txn, account_id, key_id).await?;
     if old.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked; create a new key instead."));
     }
@@ -636,7 +653,7 @@ pub async fn revoke_key(
 ) -> Result<ApiKey, KeyError> {
     let clock = services.clock;
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = owned_row(&txn, account_id, key_id).await?;
+    let row = locked_row(&txn, account_id, key_id).await?;
     if row.revoked_at.is_some() {
         return Ok(to_key(row));
     }

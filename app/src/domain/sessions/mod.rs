@@ -10,7 +10,7 @@ const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 const SEEN_AT_KEY: &str = "seen_at";
 
 /// How long sessions last.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionPolicy {
     /// A session unused for this long ends.
     pub idle_timeout: Duration,

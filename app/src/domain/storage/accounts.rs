@@ -2,8 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+/// An argon2id PHC string as stored. Not a secret in itself, but no reason for it to reach a log line
+/// either: `Debug` (and so the generated `ActiveModel`'s) redacts it.
+#[derive(Clone, PartialEq, Eq, DeriveValueType)]
+pub struct StoredPasswordHash(pub String);
+
+impl std::fmt::Debug for StoredPasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredPasswordHash(<redacted>)")
+    }
+}
+
 /// One account row.
-#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "accounts")]
 pub struct Model {
     /// Public, opaque id.
@@ -13,24 +24,13 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     /// argon2id PHC string.
-    pub password_hash: String,
+    pub password_hash: StoredPasswordHash,
     /// Operators see the operator pages.
     pub is_operator: bool,
     /// When the account was created.
     pub created_at: DateTimeUtc,
     /// When the password was last set.
     pub password_changed_at: DateTimeUtc,
-}
-
-// The hash is not a secret in itself, but there is no reason for it to reach a log line either.
-impl std::fmt::Debug for Model {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("is_operator", &self.is_operator)
-            .finish_non_exhaustive()
-    }
 }
 
 /// No relations yet.

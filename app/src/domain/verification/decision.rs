@@ -3,7 +3,7 @@
 //! lookup come before (see [`super::Verifier`]); the rate limit comes after, applied only to a key that passed
 //! everything else, so a refused request consumes nothing.
 
-use crate::domain::keys::controls::{RateLimit, read_allowlist, read_meta};
+use crate::domain::keys::controls::{RateLimit, Unreadable, read_allowlist, read_meta};
 use crate::domain::storage::api_keys::Model;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
@@ -23,7 +23,7 @@ pub enum Code {
     Expired,
     /// Revoked.
     Revoked,
-    /// Its account is disabled.
+    /// Its account is disabled, or its stored controls cannot be read.
     Disabled,
     /// It lacks a required scope.
     InsufficientScopes,
@@ -103,15 +103,32 @@ pub struct KeyRecord {
     pub meta: Option<Map<String, Value>>,
     /// The key's own rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// Why its stored scopes, allowlist or rate limit cannot be read, if they cannot: such a key is
+    /// refused as `DISABLED` rather than checked against less than was set.
+    pub unreadable: Option<Unreadable>,
 }
 
 impl From<Model> for KeyRecord {
+    /// A stored key; stored scopes or controls that no longer read make the record [`KeyRecord::unreadable`]
+    /// (logged with the key's id), never wider than what was set.
     fn from(row: Model) -> Self {
+        let scopes = serde_json::from_str(&row.scopes).map_err(|_| Unreadable("the stored scopes are not a JSON list"));
+        let ip_allowlist = read_allowlist(row.ip_allowlist.as_deref());
+        let rate_limit = RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds);
+        let unreadable = [scopes.as_ref().err(), ip_allowlist.as_ref().err(), rate_limit.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .next()
+            .copied();
+        if let Some(why) = unreadable {
+            tracing::warn!(key_id = %row.id, reason = %why, "refusing a key whose stored controls cannot be read");
+        }
         Self {
-            scopes: serde_json::from_str(&row.scopes).unwrap_or_default(),
-            ip_allowlist: read_allowlist(row.ip_allowlist.as_deref()),
+            scopes: scopes.unwrap_or_default(),
+            ip_allowlist: ip_allowlist.unwrap_or_default(),
             meta: read_meta(row.meta.as_deref()),
-            rate_limit: RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds),
+            rate_limit: rate_limit.ok().flatten(),
+            unreadable,
             rolled: row.rolled_into.is_some(),
             disabled: false,
             id: row.id.into(),
@@ -140,7 +157,7 @@ pub fn decide(record: &KeyRecord, ask: Ask<'_>, now: DateTime<Utc>) -> Code {
     if record.expires_at.is_some_and(|expiry| expiry <= now) {
         return Code::Expired;
     }
-    if record.disabled {
+    if record.disabled || record.unreadable.is_some() {
         return Code::Disabled;
     }
     if !record.ip_allowlist.is_empty()
@@ -177,6 +194,7 @@ pub(crate) mod tests {
             ip_allowlist: vec![],
             meta: None,
             rate_limit: None,
+            unreadable: None,
         }
     }
 
@@ -199,6 +217,7 @@ pub(crate) mod tests {
             (KeyRecord { revoked_at: Some(now()), ..record() }, Code::Revoked),
             (KeyRecord { expires_at: Some(now()), ..record() }, Code::Expired),
             (KeyRecord { disabled: true, ..record() }, Code::Disabled),
+            (KeyRecord { unreadable: Some(Unreadable("broken")), ..record() }, Code::Disabled),
             (KeyRecord { ip_allowlist: vec!["10.0.0.0/8".parse().expect("net")], ..record() }, Code::IpNotAllowed),
             (KeyRecord { scopes: scopes(&["customers:read"]), ..record() }, Code::InsufficientScopes),
         ];

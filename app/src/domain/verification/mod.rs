@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a service asks about a presented key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     /// The key as presented (never logged).
     pub key: &'a str,
@@ -30,6 +30,16 @@ pub struct Request<'a> {
     pub scopes: &'a [String],
     /// The end client's address, when the service passes it on.
     pub ip: Option<IpAddr>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("key", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("ip", &self.ip)
+            .finish()
+    }
 }
 
 /// The answer to a verification.

@@ -1,0 +1,106 @@
+//! A per-address limit on 401 answers from `/v1`: a client that keeps presenting tokens or keys that do not
+//! work is answered 429 for the rest of the minute, before any lookup, so guessing stays slow and cheap for
+//! us however fast it is sent.
+
+use app::api::server_context::ClientIp;
+use axum::extract::{Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// 401 answers one client address may get in [`WINDOW`] before it is refused outright.
+pub const UNAUTHORIZED_PER_WINDOW: u32 = 30;
+/// The counting window.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// Addresses counted at once; past this, finished windows are dropped (and, if that is not enough, all).
+const MAX_TRACKED: usize = 10_000;
+
+/// The counts: recent 401s per address, and the addresses refused until a given instant.
+#[derive(Debug, Clone)]
+pub struct UnauthorizedLimit {
+    counts: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+    blocked: Arc<quick_cache::sync::Cache<IpAddr, Instant>>,
+}
+
+impl Default for UnauthorizedLimit {
+    fn default() -> Self {
+        Self { counts: Arc::default(), blocked: Arc::new(quick_cache::sync::Cache::new(MAX_TRACKED)) }
+    }
+}
+
+impl UnauthorizedLimit {
+    /// A fresh limit.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long `ip` is still refused, if it is.
+    fn blocked_for(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        self.blocked.get(&ip).and_then(|until| until.checked_duration_since(now)).filter(|left| !left.is_zero())
+    }
+
+    /// Counts a 401 answered to `ip`; blocks it once it has had its allowance in this window.
+    fn count(&self, ip: IpAddr, now: Instant) {
+        let Ok(mut counts) = self.counts.lock() else { return };
+        if counts.len() >= MAX_TRACKED && !counts.contains_key(&ip) {
+            counts.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
+            if counts.len() >= MAX_TRACKED {
+                counts.clear();
+            }
+        }
+        let entry = counts.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        if entry.1 >= UNAUTHORIZED_PER_WINDOW {
+            self.blocked.insert(ip, entry.0 + WINDOW);
+        }
+    }
+}
+
+/// Refuses a blocked address with 429 and counts every 401 the routes inside answer.
+pub async fn limit_unauthorized(State(limit): State<UnauthorizedLimit>, request: Request, next: Next) -> Response {
+    let Some(ip) = request.extensions().get::<ClientIp>().and_then(|ip| ip.0) else {
+        return next.run(request).await;
+    };
+    if let Some(left) = limit.blocked_for(ip, Instant::now()) {
+        let mut refused = (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests with credentials that do not work came from this address; wait and try again.",
+        )
+            .into_response();
+        refused.headers_mut().insert(RETRY_AFTER, HeaderValue::from(left.as_secs().max(1)));
+        return refused;
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        limit.count(ip, Instant::now());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_refused_after_its_allowance_of_401s_until_the_window_ends() {
+        let limit = UnauthorizedLimit::new();
+        let (ip, other): (IpAddr, IpAddr) = ("203.0.113.7".parse().expect("ip"), "203.0.113.8".parse().expect("ip"));
+        let start = Instant::now();
+        for _ in 0..UNAUTHORIZED_PER_WINDOW - 1 {
+            limit.count(ip, start);
+        }
+        assert_eq!(limit.blocked_for(ip, start), None);
+        limit.count(ip, start);
+        assert_eq!(limit.blocked_for(ip, start), Some(WINDOW));
+        assert_eq!(limit.blocked_for(other, start), None, "only the address that failed");
+        assert_eq!(limit.blocked_for(ip, start + WINDOW), None, "and only until its window ends");
+    }
+}
