@@ -30,12 +30,20 @@ curl -fsS "$base/readyz" >/dev/null || { echo "contract: the server did not star
 scopes="$(curl -fsS "$base/v1/openapi.json" | python3 -c 'import json, sys
 doc = json.load(sys.stdin)
 print(json.dumps(doc["components"]["schemas"]["CreateKeyRequest"]["properties"]["scopes"]["items"]["enum"]))')"
-api_key="$(curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d "{\"account\": \"customer@example.com\", \"name\": \"contract\", \"scopes\": $scopes}" |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')"
+# Creates a key with every scope; prints "<id> <key>".
+new_key() {
+  curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"account\": \"customer@example.com\", \"name\": \"$1\", \"scopes\": $scopes}" |
+    python3 -c 'import json, sys; answer = json.load(sys.stdin); print(answer["id"], answer["key"])'
+}
+read -r key_id _ < <(new_key contract)
+read -r _ api_key < <(new_key tokens)
+read -r roll_id _ < <(new_key roll)
+read -r revoke_id _ < <(new_key revoke)
 
 status=0
-LATCHKEY_CONTRACT_API_KEY="$api_key" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
+LATCHKEY_CONTRACT_API_KEY="$api_key" LATCHKEY_CONTRACT_KEY_ID="$key_id" LATCHKEY_CONTRACT_ROLL_ID="$roll_id" \
+  LATCHKEY_CONTRACT_REVOKE_ID="$revoke_id" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
   "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" \
   --header "Authorization: Bearer $token" --seed 20261201 --workers 1 \
   --max-examples "${CONTRACT_EXAMPLES:-40}" || status=$?

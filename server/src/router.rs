@@ -150,22 +150,19 @@ pub fn app(state: AppState) -> Router {
         .route("/favicon.svg", get(assets::favicon))
         .with_state(state.db.clone());
 
-    Router::new()
+    let routes = Router::new()
         .merge(probes)
-        .merge(v1::router(ApiState::from(&state)).layer(axum::middleware::from_fn_with_state(
-            UnauthorizedLimit::new(),
-            limit_unauthorized,
-        )))
+        .merge(
+            v1::router(ApiState::from(&state))
+                .layer(axum::middleware::from_fn_with_state(UnauthorizedLimit::new(), limit_unauthorized)),
+        )
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
         .layer(axum::middleware::from_fn_with_state(state.web.trusted_proxies.clone(), record_client_ip))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        // The last line of defence: a panic in a handler becomes a logged 500, shaped by the layer outside.
-        .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(axum::middleware::from_fn(v1::error::envelope_for_v1))
-        .layer(
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+    with_error_shapes(routes).layer(
             // Method and path only: query strings, headers and bodies may carry secrets.
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -173,6 +170,12 @@ pub fn app(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+/// The last line of defence and the error shapes: a panic in a handler becomes a logged 500, and every
+/// error of a `/v1` path gets the API's shape.
+pub fn with_error_shapes(routes: Router) -> Router {
+    routes.layer(CatchPanicLayer::custom(answer_panic)).layer(axum::middleware::from_fn(v1::error::envelope_for_v1))
 }
 
 async fn server_function(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
@@ -207,4 +210,41 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
         .unwrap_or("a panic without a message");
     tracing::error!(panic = message, "a request handler panicked");
     (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; try again.").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn answer(router: &Router, path: &str) -> (StatusCode, String) {
+        let request = Request::builder().uri(path).body(Body::empty()).expect("request");
+        let response = router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_in_its_routes_error_shape() {
+        async fn boom() -> &'static str {
+            panic!("an unforeseen input")
+        }
+        let router = with_error_shapes(
+            Router::new().route("/v1/keys/boom", get(boom)).route("/v1/tokens", get(boom)).route("/page", get(boom)),
+        );
+        let (status, body) = answer(&router, "/v1/keys/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let json: serde_json::Value = serde_json::from_str(&body).expect("the /v1 envelope");
+        assert_eq!(json["error"]["code"], "internal");
+        let (status, body) = answer(&router, "/v1/tokens").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let json: serde_json::Value = serde_json::from_str(&body).expect("OAuth's shape");
+        assert_eq!(json["error"], "server_error");
+        let (status, body) = answer(&router, "/page").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.contains("unforeseen"), "the panic's message is logged, not shown: {body}");
+        // The router still serves after three panics.
+        assert_eq!(answer(&router, "/v1/keys/boom").await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

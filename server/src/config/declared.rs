@@ -156,7 +156,7 @@ pub fn help_text() -> String {
     for setting in DECLARED {
         text.push_str(&format!("  {:<34} {} [default: {}]\n", setting.env(), setting.help, setting.default));
     }
-    text.push_str("  LATCHKEY_CONFIG                    the TOML settings file, like --config");
+    text.push_str("  LATCHKEY_CONFIG                    the TOML settings file, like --config\n");
     text
 }
 

@@ -4,8 +4,8 @@
 use super::ApiState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, QueryParams};
-use super::schema;
 use super::verify::rfc3339;
+use super::{numbers, schema};
 use app::domain::accounts::find_account_by_id_or_email;
 use app::domain::bounds;
 use app::domain::keys::controls::RateLimit;
@@ -27,9 +27,11 @@ use utoipa::{IntoParams, ToSchema};
 pub struct RateLimitBody {
     /// Requests allowed per window (1 to 1,000,000).
     #[schema(example = 100, minimum = 1, maximum = 1_000_000)]
+    #[serde(deserialize_with = "numbers::whole")]
     pub limit: u32,
     /// The window in seconds (1 to 86,400).
     #[schema(example = 60, minimum = 1, maximum = 86_400)]
+    #[serde(deserialize_with = "numbers::whole")]
     pub window_seconds: u32,
 }
 
@@ -167,6 +169,7 @@ pub struct CreateKeyRequest {
         (status = 201, description = "Created", body = CreatedKeyResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 409, description = "The account holds as many live keys as allowed", body = ErrorBody),
     ),
@@ -203,6 +206,7 @@ pub async fn create_key(
     responses(
         (status = 200, description = "The key", body = KeyResponse),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -255,6 +259,7 @@ pub struct KeyListResponse {
         (status = 200, description = "One page of keys", body = KeyListResponse),
         (status = 400, description = "No account given", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -326,6 +331,7 @@ pub struct UpdateKeyRequest {
         (status = 200, description = "The changed key", body = KeyResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 409, description = "The key is revoked or rolled", body = ErrorBody),
     ),
@@ -356,7 +362,7 @@ pub async fn update_key(
 #[serde(deny_unknown_fields)]
 pub struct RollRequest {
     /// Seconds the old key stays valid (0 to 2,592,000; default 0).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "numbers::whole")]
     #[schema(example = 3600, minimum = 0, maximum = 2_592_000)]
     pub grace_seconds: u32,
 }
@@ -372,6 +378,7 @@ pub struct RollRequest {
         (status = 201, description = "The successor", body = CreatedKeyResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 409, description = "The key is revoked, expired or already rolled", body = ErrorBody),
     ),
@@ -401,6 +408,7 @@ pub async fn roll_key(
     responses(
         (status = 200, description = "The revoked key", body = KeyResponse),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -428,7 +436,7 @@ pub struct UsageQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<DateTime<Utc>>,
     /// `hour` (default) or `day` (UTC days). Hours are kept 14 days by default, days 400.
-    #[param(value_type = Option<schema::Granularity>)]
+    #[param(value_type = Option<schema::Granularity>, inline)]
     pub granularity: Option<String>,
 }
 
@@ -463,6 +471,7 @@ pub struct UsageResponse {
         (status = 200, description = "Hourly or daily buckets", body = UsageResponse),
         (status = 400, description = "A bad range", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
     ),
     security(("service_token" = []))

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod jwks;
 pub mod keys;
+pub mod numbers;
 pub mod schema;
 pub mod tokens;
 pub mod verify;
@@ -192,5 +193,23 @@ pub fn with_catalogue(document: &utoipa::openapi::OpenApi, catalogue: &ScopeCata
             items["enum"] = serde_json::json!(names);
         }
     }
+    // The space-separated scope list of a token request: catalogue names between ASCII whitespace.
+    let name = format!("(?:{})", names.iter().map(|name| regex_escape(name)).collect::<Vec<_>>().join("|"));
+    let pattern = format!("^[ \\t\\n\\f\\r]*(?:{name}(?:[ \\t\\n\\f\\r]+{name})*)?[ \\t\\n\\f\\r]*$");
+    if let Some(scope) = json.pointer_mut("/components/schemas/TokenRequestBody/properties/scope") {
+        scope["pattern"] = serde_json::json!(pattern);
+    }
     json
+}
+
+/// `text` with the characters that mean something in a regular expression escaped.
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -37,6 +37,7 @@ pub struct TokenRequestBody {
     pub audience: Option<String>,
     /// Requested lifetime in seconds, 1 to 86,400; cut to the operator's maximum (15 minutes by default).
     #[schema(example = 600, minimum = 1, maximum = 86_400)]
+    #[serde(default, deserialize_with = "super::numbers::optional_whole")]
     pub ttl_seconds: Option<i64>,
     /// Accepted for OAuth clients; only `client_credentials`.
     #[schema(example = "client_credentials", pattern = "^client_credentials$")]
@@ -167,7 +168,7 @@ fn refusal(code: Code) -> String {
         Code::NotFound => "No such API key",
         Code::Expired => "This API key has expired",
         Code::Revoked => "This API key was revoked",
-        Code::Disabled => "This API key's account is disabled",
+        Code::Disabled => "This API key is disabled",
         Code::IpNotAllowed => "This API key may not be used from this address",
         Code::Valid | Code::TokenIssued | Code::InsufficientScopes | Code::RateLimited => "This API key was refused",
     };

@@ -398,3 +398,35 @@ async fn the_openapi_document_covers_every_v1_route() {
         assert!(document["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_the_limits_the_server_checks() {
+    let app = TestApp::new().await;
+    let document = app.v1(Method::GET, "/v1/openapi.json", None, None).await.json();
+    let schemas = &document["components"]["schemas"];
+    let example = app::domain::scopes::ScopeCatalogue::example();
+    let catalogue: Vec<&str> = example.scopes().iter().map(|scope| scope.name.as_str()).collect();
+    assert_eq!(schemas["CreateKeyRequest"]["properties"]["scopes"]["items"]["enum"], json!(catalogue));
+    assert_eq!(schemas["CreateKeyRequest"]["properties"]["scopes"]["minItems"], 1);
+    assert_eq!(schemas["CreateKeyRequest"]["properties"]["ip_allowlist"]["maxItems"], 100);
+    assert!(schemas["CreateKeyRequest"]["required"].as_array().is_some_and(|r| r.contains(&json!("account"))));
+    assert_eq!(schemas["RateLimitBody"]["properties"]["limit"]["maximum"], 1_000_000);
+    assert_eq!(schemas["RateLimitBody"]["properties"]["window_seconds"]["maximum"], 86_400);
+    assert_eq!(schemas["RollRequest"]["properties"]["grace_seconds"]["maximum"], 2_592_000);
+    assert_eq!(schemas["TokenRequestBody"]["properties"]["ttl_seconds"]["maximum"], 86_400);
+    assert!(
+        schemas["TokenRequestBody"]["properties"]["scope"]["pattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("orders:read"))
+    );
+    let list = document["paths"]["/v1/keys"]["get"]["parameters"].as_array().expect("parameters");
+    let account = list.iter().find(|p| p["name"] == "account").expect("account");
+    assert_eq!(account["required"], true, "GET /v1/keys needs the account");
+    let usage = document["paths"]["/v1/keys/{id}/usage"]["get"]["parameters"].as_array().expect("parameters");
+    let granularity = usage.iter().find(|p| p["name"] == "granularity").expect("granularity");
+    assert!(
+        granularity.to_string().contains("\"hour\"") && granularity.to_string().contains("\"day\""),
+        "{granularity}"
+    );
+    assert!(document.to_string().contains("\"ipv4\"") && document.to_string().contains("\"ipv6\""), "ip formats");
+}
