@@ -303,3 +303,18 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_logged_and_spoofing_is_i
     assert!(addresses.contains(&"203.0.113.50".to_owned()), "an untrusted peer's header is ignored: {addresses:?}");
     assert!(!addresses.iter().any(|ip| ip == "198.51.100.77" || ip == "10.0.0.2" || ip == "1.1.1.1"), "{addresses:?}");
 }
+
+#[tokio::test]
+async fn a_starved_password_hasher_answers_503_with_retry_after_instead_of_queueing() {
+    use app::domain::accounts::password::PasswordHasher;
+    let hasher = Arc::new(PasswordHasher::new(1).expect("hasher"));
+    let app = TestApp::with_hasher(hasher.clone()).await;
+    app.signed_up("ann@example.com").await;
+    let held = hasher.take_every_permit().await.expect("the only permit");
+    let busy = app.send(sign_in_request(&[("origin", crate::support::ORIGIN)])).await;
+    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.body);
+    assert!(busy.header("retry-after").is_some_and(|wait| wait.parse::<u64>().is_ok_and(|s| s >= 1)));
+    assert!(busy.body.contains("Busy"), "{}", busy.body);
+    drop(held);
+    assert_eq!(app.send(sign_in_request(&[("origin", crate::support::ORIGIN)])).await.status, StatusCode::OK);
+}

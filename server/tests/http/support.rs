@@ -80,7 +80,18 @@ impl TestApp {
         Self::build(db, WebPolicy::default())
     }
 
+    /// The app with a password hasher of its own, for tests that starve it.
+    pub async fn with_hasher(hasher: Arc<PasswordHasher>) -> Self {
+        let db = connect("sqlite::memory:", &PoolSettings::default()).await.expect("sqlite");
+        migrate(&db).await.expect("migrate");
+        Self::build_with(db, WebPolicy::default(), hasher)
+    }
+
     fn build(db: DatabaseConnection, web: WebPolicy) -> Self {
+        Self::build_with(db, web, hasher())
+    }
+
+    fn build_with(db: DatabaseConnection, web: WebPolicy, hasher: Arc<PasswordHasher>) -> Self {
         let clock = Arc::new(ManualClock::at(Utc::now()));
         let shared: SharedClock = clock.clone();
         let verification = VerificationServices::new(
@@ -91,7 +102,7 @@ impl TestApp {
         let state = AppState {
             leptos_options: leptos_options(HOST.parse().expect("addr")),
             db: db.clone(),
-            hasher: hasher(),
+            hasher,
             clock: shared,
             sessions: SessionPolicy::default(),
             throttle: ThrottlePolicy::default(),

@@ -133,6 +133,13 @@ impl PasswordHasher {
         Ok(known && matches)
     }
 
+    /// Takes every hashing permit until the guard is dropped: tests use it to see a starved hasher.
+    #[cfg(feature = "testing")]
+    pub async fn take_every_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let all = u32::try_from(self.permits.available_permits()).ok()?;
+        self.permits.clone().acquire_many_owned(all).await.ok()
+    }
+
     /// How many verifications ran, whether the account existed or not.
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
