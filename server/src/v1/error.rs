@@ -57,7 +57,7 @@ impl ApiError {
         Self { field: field.map(Cow::Borrowed), ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message) }
     }
 
-    /// The same with `code` and a field named at run time, e.g. the path serde reports.
+    /// This error, naming a field known only at run time, such as the path serde reports.
     pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
         self.field = Some(field.into());
         self

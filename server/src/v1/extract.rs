@@ -112,25 +112,34 @@ pub struct JsonRefusal {
 }
 
 /// Parses a JSON body, naming the field that did not fit (a number out of range, a wrong type, an
-/// unknown field).
+/// unknown field). A body that parses pays nothing for that: only a refused one is read a second time,
+/// with its path tracked.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonRefusal> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let field = (path != "." && !path.is_empty()).then_some(path);
-        refusal(field, &err.into_inner())
-    })?;
-    deserializer.end().map_err(|err| refusal(None, &err))?;
-    Ok(value)
+    serde_json::from_slice(bytes).map_err(|err| {
+        let field = match err.classify() {
+            serde_json::error::Category::Data => {
+                let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+                serde_path_to_error::deserialize::<_, T>(&mut deserializer).err().and_then(|err| field_of(err.path()))
+            }
+            _ => None,
+        };
+        let message = match (err.classify(), &field) {
+            (serde_json::error::Category::Data, Some(field)) => {
+                format!("'{field}' is not what this endpoint takes: {err}")
+            }
+            (serde_json::error::Category::Data, None) => {
+                format!("The request body is not what this endpoint takes: {err}")
+            }
+            _ => format!("The request body is not valid JSON: {err}"),
+        };
+        JsonRefusal { field, message }
+    })
 }
 
-fn refusal(field: Option<String>, err: &serde_json::Error) -> JsonRefusal {
-    let message = match (err.classify(), &field) {
-        (serde_json::error::Category::Data, Some(field)) => format!("'{field}' is not what this endpoint takes: {err}"),
-        (serde_json::error::Category::Data, None) => format!("The request body is not what this endpoint takes: {err}"),
-        _ => format!("The request body is not valid JSON: {err}"),
-    };
-    JsonRefusal { field, message }
+/// The dotted path serde reports, unless it is the whole body.
+fn field_of(path: &serde_path_to_error::Path) -> Option<String> {
+    let path = path.to_string();
+    (path != "." && !path.is_empty()).then_some(path)
 }
 
 /// Why an `Authorization` header is not a usable bearer credential.
@@ -170,10 +179,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|err| {
-            let field = err.path().to_string();
-            let message = format!("'{field}' is not what this endpoint takes: {}", err.inner());
-            ApiError::invalid(None, message).with_field(field)
+        serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|err| match field_of(err.path()) {
+            Some(field) => {
+                ApiError::invalid(None, format!("'{field}' is not what this endpoint takes: {}", err.inner()))
+                    .with_field(field)
+            }
+            None => {
+                ApiError::invalid(None, format!("The query string is not what this endpoint takes: {}", err.inner()))
+            }
         })
     }
 }
