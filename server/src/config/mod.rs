@@ -104,13 +104,19 @@ impl Settings {
 /// A setting was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The `--config` file could not be used, or names a setting that does not exist.
+    /// The `--config` file could not be used.
     #[error("--config {path}: {reason}")]
     File {
         /// The file as given.
         path: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The file names a setting that does not exist (a typo would otherwise be ignored).
+    #[error("unknown setting '{key}' in the config file; see latchkey --help for the settings")]
+    Unknown {
+        /// The key as written.
+        key: String,
     },
     /// One setting has a bad value.
     #[error("invalid setting {env} ({key} in the config file): {reason}")]
@@ -139,22 +145,14 @@ impl Settings {
             Some(path) => ConfigError::File { path: path.display().to_string(), reason: err.to_string() },
             None => ConfigError::Invalid { env: "LATCHKEY_*".into(), key: "", reason: err.to_string() },
         })?;
-        Self::from_map(map).map_err(|err| match (err, config_file) {
-            (ConfigError::File { reason, .. }, Some(path)) => {
-                ConfigError::File { path: path.display().to_string(), reason }
-            }
-            (err, _) => err,
-        })
+        Self::from_map(map)
     }
 
     /// The settings from keys and values as the file and the environment give them.
     pub fn from_map(mut map: BTreeMap<String, Value>) -> Result<Self, ConfigError> {
         let values = Values::read(&mut map)?;
-        if let Some(unknown) = map.keys().next() {
-            return Err(ConfigError::File {
-                path: String::new(),
-                reason: format!("unknown setting '{unknown}'; see latchkey --help for the settings"),
-            });
+        if let Some(key) = map.into_keys().next() {
+            return Err(ConfigError::Unknown { key });
         }
         Self::check(values)
     }
