@@ -82,7 +82,7 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
             .await
             .map_err(|err| internal("sign-up throttle failed", &err))?;
         if let Some(wait) = wait {
-            let retry_after_secs = u64::try_from(wait.num_seconds()).unwrap_or(1).max(1);
+            let retry_after_secs = crate::api::server_context::seconds_to_wait(wait);
             tracing::info!(retry_after_secs, "sign-up refused: too many from this address");
             return Err(reject(ApiError::SignUpsThrottled { retry_after_secs }));
         }
@@ -140,7 +140,7 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
             return Err(reject(ApiError::InvalidCredentials));
         }
         Err(SignInError::Throttled { retry_after }) => {
-            let retry_after_secs = u64::try_from(retry_after.num_milliseconds()).unwrap_or(0).div_ceil(1000).max(1);
+            let retry_after_secs = crate::api::server_context::seconds_to_wait(retry_after);
             tracing::info!(retry_after_secs, "sign-in refused: throttled");
             return Err(reject(ApiError::Throttled { retry_after_secs }));
         }

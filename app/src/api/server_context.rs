@@ -44,6 +44,11 @@ pub fn reject(err: ApiError) -> ApiError {
     err
 }
 
+/// A wait as the whole seconds of `Retry-After`, rounded up, at least one.
+pub fn seconds_to_wait(wait: chrono::Duration) -> u64 {
+    u64::try_from(wait.num_milliseconds()).unwrap_or(0).div_ceil(1000).max(1)
+}
+
 /// Password hashing had no permit free in time: 503 with `Retry-After`, logged, never queued.
 pub fn hashing_busy() -> ApiError {
     tracing::warn!("refused a request: every password hashing permit is taken");
