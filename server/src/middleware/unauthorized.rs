@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,11 +26,20 @@ const MAX_TRACKED: usize = 10_000;
 pub struct UnauthorizedLimit {
     counts: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
     blocked: Arc<quick_cache::sync::Cache<IpAddr, Instant>>,
+    /// When the last block ends, in milliseconds after `since`: while none is in force, a request (the
+    /// verification hot path among them) costs one atomic read here, not a cache lookup.
+    blocks_end: Arc<AtomicU64>,
+    since: Instant,
 }
 
 impl Default for UnauthorizedLimit {
     fn default() -> Self {
-        Self { counts: Arc::default(), blocked: Arc::new(quick_cache::sync::Cache::new(MAX_TRACKED)) }
+        Self {
+            counts: Arc::default(),
+            blocked: Arc::new(quick_cache::sync::Cache::new(MAX_TRACKED)),
+            blocks_end: Arc::default(),
+            since: Instant::now(),
+        }
     }
 }
 
@@ -41,6 +51,9 @@ impl UnauthorizedLimit {
 
     /// How long `ip` is still refused, if it is.
     fn blocked_for(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        if self.millis(now) >= self.blocks_end.load(Ordering::Relaxed) {
+            return None;
+        }
         self.blocked.get(&ip).and_then(|until| until.checked_duration_since(now)).filter(|left| !left.is_zero())
     }
 
@@ -59,8 +72,14 @@ impl UnauthorizedLimit {
         }
         entry.1 += 1;
         if entry.1 >= UNAUTHORIZED_PER_WINDOW {
-            self.blocked.insert(ip, entry.0 + WINDOW);
+            let until = entry.0 + WINDOW;
+            self.blocked.insert(ip, until);
+            self.blocks_end.fetch_max(self.millis(until) + 1, Ordering::Relaxed);
         }
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.since).as_millis()).unwrap_or(u64::MAX)
     }
 }
 
