@@ -5,7 +5,6 @@ use crate::health;
 use crate::middleware::client_ip::{TrustedProxies, record_client_ip};
 use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
 use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
-use crate::middleware::unauthorized::{UnauthorizedLimit, limit_unauthorized};
 use crate::v1::{self, ApiState, VerificationServices};
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::clock::SharedClock;
@@ -152,10 +151,7 @@ pub fn app(state: AppState) -> Router {
 
     let routes = Router::new()
         .merge(probes)
-        .merge(
-            v1::router(ApiState::from(&state))
-                .layer(axum::middleware::from_fn_with_state(UnauthorizedLimit::new(), limit_unauthorized)),
-        )
+        .merge(v1::router(ApiState::from(&state)))
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
         .layer(axum::middleware::from_fn_with_state(state.web.trusted_proxies.clone(), record_client_ip))

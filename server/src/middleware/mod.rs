@@ -3,4 +3,3 @@
 pub mod client_ip;
 pub mod origin;
 pub mod security_headers;
-pub mod unauthorized;

@@ -39,12 +39,13 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<Cow<'static, str>>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// Any status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// 401: no usable service token.
@@ -61,6 +62,23 @@ impl ApiError {
     pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
         self.field = Some(field.into());
         self
+    }
+
+    /// 429: this client address had too many 401 answers; `wait` until it may try again.
+    pub fn too_many_failures(wait: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(wait.as_secs().max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests with credentials that do not work came from this address; wait and try again.",
+            )
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// 404.
@@ -100,6 +118,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -121,8 +142,8 @@ pub async fn envelope_for_v1(request: axum::extract::Request, next: axum::middle
 }
 
 /// Replaces a plain-text error produced outside the handlers (body limit, timeout, unknown route, wrong
-/// method, a panic, the limit on 401s) with `shaped(status, code, message)`, keeping its `Allow` and
-/// `Retry-After` headers. JSON and successes pass.
+/// method, a panic) with `shaped(status, code, message)`, keeping its `Allow` header. JSON and successes
+/// pass.
 fn replace_stray_error(
     response: Response,
     shaped: impl FnOnce(StatusCode, &'static str, &'static str) -> Response,
@@ -142,18 +163,12 @@ fn replace_stray_error(
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This path does not take this method."),
         StatusCode::NOT_FOUND => ("not_found", "No such endpoint; see /v1/openapi.json."),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send JSON."),
-        StatusCode::TOO_MANY_REQUESTS => (
-            "rate_limited",
-            "Too many requests with credentials that do not work came from this address; wait and try again.",
-        ),
         _ if status.is_server_error() => ("internal", "Something went wrong on our side; try again."),
         _ => ("invalid_request", "The request was refused."),
     };
     let mut replaced = shaped(status, code, message);
-    for kept in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(value) = response.headers().get(&kept) {
-            replaced.headers_mut().insert(kept, value.clone());
-        }
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        replaced.headers_mut().insert(header::ALLOW, allow.clone());
     }
     replaced
 }

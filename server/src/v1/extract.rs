@@ -50,6 +50,20 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ClientIp>().and_then(|ip| ip.0);
+        if let Some(wait) = ip.and_then(|ip| state.unauthorized.blocked(ip)) {
+            return Err(ApiError::too_many_failures(wait));
+        }
+        Self::authenticate(parts, state, ip).await.inspect_err(|err| {
+            if let Some(ip) = ip.filter(|_| err.status() == StatusCode::UNAUTHORIZED) {
+                state.unauthorized.failed(ip);
+            }
+        })
+    }
+}
+
+impl Caller {
+    async fn authenticate(parts: &Parts, state: &ApiState, ip: Option<std::net::IpAddr>) -> Result<Self, ApiError> {
         let presented = bearer_credential(&parts.headers).map_err(|problem| {
             ApiError::unauthorized(match problem {
                 BearerProblem::Missing => "Send a service token: Authorization: Bearer <token>.",
@@ -67,7 +81,6 @@ impl FromRequestParts<ApiState> for Caller {
                 AuthenticateError::Database(err) => ApiError::internal("service token lookup failed", &err),
             },
         )?;
-        let ip = parts.extensions.get::<ClientIp>().and_then(|ip| ip.0);
         Ok(Self { token, ip, user_agent: parts.headers.get(USER_AGENT).cloned() })
     }
 }

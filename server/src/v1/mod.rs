@@ -10,6 +10,7 @@ pub mod keys;
 pub mod numbers;
 pub mod schema;
 pub mod tokens;
+pub mod unauthorized;
 pub mod verify;
 
 use crate::router::AppState;
@@ -88,6 +89,8 @@ pub struct ApiServices {
     pub verification: VerificationServices,
     /// What access tokens say and how long they live.
     pub tokens: TokenPolicy,
+    /// Recent 401 answers per client address.
+    pub unauthorized: unauthorized::UnauthorizedLimit,
 }
 
 impl std::ops::Deref for ApiState {
@@ -107,6 +110,7 @@ impl From<&AppState> for ApiState {
             scopes: state.scopes.clone(),
             verification: state.verification.clone(),
             tokens: state.tokens.clone(),
+            unauthorized: unauthorized::UnauthorizedLimit::new(),
         }))
     }
 }

@@ -16,6 +16,7 @@ use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use utoipa::ToSchema;
 
 /// What the caller asks for; every field is optional.
@@ -200,11 +201,35 @@ pub async fn issue_token(
     client: Option<Extension<ClientIp>>,
     body: Bytes,
 ) -> Result<Response, OAuthRefusal> {
-    let presented = bearer(&headers)?;
+    let ip = client.and_then(|Extension(ClientIp(ip))| ip);
+    if let Some(wait) = ip.and_then(|ip| state.unauthorized.blocked(ip)) {
+        return Err(OAuthRefusal {
+            retry_after: i64::try_from(wait.as_secs()).ok(),
+            ..OAuthRefusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests with keys that do not work came from this address; wait and try again.",
+            )
+        });
+    }
+    issue(&state, &headers, ip, &body).await.inspect_err(|refusal| {
+        if let Some(ip) = ip.filter(|_| refusal.status == StatusCode::UNAUTHORIZED) {
+            state.unauthorized.failed(ip);
+        }
+    })
+}
+
+async fn issue(
+    state: &ApiState,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+    body: &[u8],
+) -> Result<Response, OAuthRefusal> {
+    let presented = bearer(headers)?;
     let body: TokenRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequestBody::default()
     } else {
-        parse_json(&body).map_err(|refused| OAuthRefusal::invalid_request(refused.message))?
+        parse_json(body).map_err(|refused| OAuthRefusal::invalid_request(refused.message))?
     };
     if let Some(grant) = body.grant_type.as_deref().filter(|grant| *grant != "client_credentials") {
         return Err(OAuthRefusal::new(
@@ -217,13 +242,8 @@ pub async fn issue_token(
         ScopeField::Text(text) => vec![text],
         ScopeField::List(list) => list,
     });
-    let request = TokenRequest {
-        key: presented,
-        scopes,
-        audience: body.audience.as_deref(),
-        ttl_seconds: body.ttl_seconds,
-        ip: client.and_then(|Extension(ClientIp(ip))| ip),
-    };
+    let request =
+        TokenRequest { key: presented, scopes, audience: body.audience.as_deref(), ttl_seconds: body.ttl_seconds, ip };
     let now = state.clock.now();
     let issued = exchange(
         &state.db,
@@ -261,12 +281,6 @@ fn bearer(headers: &HeaderMap) -> Result<&str, OAuthRefusal> {
 /// The OAuth error for a response a layer outside the handler produced (body limit, timeout, wrong method),
 /// saying `message`.
 pub fn stray_error(status: StatusCode, message: &str) -> OAuthRefusal {
-    let error = if status.is_server_error() {
-        "server_error"
-    } else if status == StatusCode::TOO_MANY_REQUESTS {
-        "rate_limited"
-    } else {
-        "invalid_request"
-    };
+    let error = if status.is_server_error() { "server_error" } else { "invalid_request" };
     OAuthRefusal::new(status, error, message)
 }

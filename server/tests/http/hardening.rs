@@ -240,7 +240,7 @@ async fn the_bearer_scheme_is_matched_case_insensitively_everywhere() {
 
 #[tokio::test]
 async fn too_many_401s_from_one_address_are_answered_429_before_any_lookup() {
-    use latchkey_server::middleware::unauthorized::UNAUTHORIZED_PER_WINDOW;
+    use latchkey_server::v1::unauthorized::UNAUTHORIZED_PER_WINDOW;
     let app = TestApp::new().await;
     let stranger =
         app::domain::keys::format::generate(&app::domain::keys::format::KeyPrefix::new("lksvc").expect("prefix"))
@@ -253,6 +253,9 @@ async fn too_many_401s_from_one_address_are_answered_429_before_any_lookup() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
     assert_eq!(refused.json()["error"]["code"], "rate_limited");
     assert!(refused.header("retry-after").is_some_and(|wait| wait.parse::<u64>().is_ok_and(|s| (1..=60).contains(&s))));
+    let exchange = app.send(v1_request("POST", "/v1/tokens", stranger.expose(), "{}")).await;
+    assert_eq!(exchange.status, StatusCode::TOO_MANY_REQUESTS, "the key exchange is refused too: {}", exchange.body);
+    assert_eq!(exchange.json()["error"], "rate_limited", "in OAuth's shape");
     let elsewhere = app
         .send_from(v1_request("POST", "/v1/keys/verify", stranger.expose(), "{}"), ([198, 51, 100, 1], 1).into())
         .await;
