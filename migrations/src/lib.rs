@@ -13,6 +13,7 @@ mod m20261122_000007_create_key_usage;
 mod m20261123_000008_create_usage_rollups;
 mod m20261123_000009_create_key_changes;
 mod m20261123_000010_create_signing_keys;
+mod m20261201_000011_create_organisations;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_usage_rollups::Migration),
             Box::new(m20261123_000009_create_key_changes::Migration),
             Box::new(m20261123_000010_create_signing_keys::Migration),
+            Box::new(m20261201_000011_create_organisations::Migration),
         ]
     }
 }

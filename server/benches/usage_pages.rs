@@ -15,7 +15,7 @@ use app::domain::activity::{Client, Origin};
 use app::domain::clock::{Clock, ManualClock, SharedClock};
 use app::domain::database::{PoolSettings, connect, migrate};
 use app::domain::keys::format::KeyPrefix;
-use app::domain::keys::manage::{KeyPolicy, KeyServices, NewKey, create_key};
+use app::domain::keys::manage::{Caller, KeyPolicy, KeyServices, NewKey, create_key};
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::sessions::SessionPolicy;
 use app::domain::storage::key_usage;
@@ -75,7 +75,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
     let clock = Arc::new(ManualClock::at(Utc::now()));
     let shared: SharedClock = clock.clone();
     let hasher = Arc::new(PasswordHasher::new(1).unwrap());
-    let policy = KeyPolicy { max_keys_per_account: 100_000, ..KeyPolicy::default() };
+    let policy = KeyPolicy { max_keys_per_organisation: 100_000, ..KeyPolicy::default() };
     let verification =
         VerificationServices::new(policy.prefix.clone(), KeyPrefix::new("lksvc").unwrap(), shared.clone());
     let state = AppState {
@@ -109,7 +109,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
     let mut ids = Vec::with_capacity(keys);
     for i in 0..keys {
         let new = NewKey { name: format!("service {i:04}"), scopes: vec!["orders:read".into()], ..NewKey::default() };
-        ids.push(create_key(&db, services, &origin, &account, &new).await.unwrap().0.id);
+        ids.push(create_key(&db, services, &origin, Caller::Service { organisation_id: &account }, &new).await.unwrap().0.id);
     }
     let rows = seed_usage(&db, &account, &ids, clock.now(), days).await;
     let report = roll_up(&db, clock.now(), Retention::default()).await.unwrap();
@@ -158,7 +158,7 @@ async fn breakdown(db: &DatabaseConnection, account: &str, now: chrono::DateTime
     use app::domain::usage::{Period, UsageOf, series};
     let mut parts = Vec::new();
     for (label, period) in [("24 h", Period::last_24_hours(now)), ("30 d", Period::last_30_days(now))] {
-        let of = UsageOf::Account(account);
+        let of = UsageOf::Organisation(account);
         parts.push((
             format!("series {label}"),
             median_ms(|| async {
@@ -221,7 +221,7 @@ async fn seed_usage(
             let mut add = |code: Code, count: i64| {
                 batch.push(key_usage::ActiveModel {
                     key_id: Set(id.clone()),
-                    account_id: Set(account.to_owned()),
+                    organisation_id: Set(account.to_owned()),
                     hour: Set(hour),
                     code: Set(code.as_str().to_owned()),
                     count: Set(count),

@@ -91,7 +91,8 @@ pub enum ServiceTokenCommand {
         /// A name that says which service uses it.
         #[arg(long)]
         name: String,
-        /// What it may do: verify, keys:read, keys:write (repeat for several).
+        /// What it may do: verify, keys:read, keys:write, organisations:read, organisations:write (repeat for
+        /// several).
         #[arg(long = "permission", value_name = "PERMISSION", required = true)]
         permissions: Vec<String>,
     },

@@ -1,4 +1,5 @@
-//! `GET /usage/export.csv`: the signed-in account's usage (one key's, or all its keys') as a CSV download.
+//! `GET /usage/export.csv?org=…`: an organisation's usage (one key's, or all its keys') as a CSV download, for
+//! its members (anyone else gets the same 404 as for a missing organisation).
 //! A plain route rather than a server function: the browser downloads the answer as a file.
 
 use crate::router::AppState;
@@ -35,7 +36,9 @@ const COLUMNS: [Code; 8] = [
 /// The export form's fields.
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
-    /// One key's id; none for every key of the account.
+    /// The organisation.
+    pub org: Option<String>,
+    /// One key's id; none for every key of the organisation.
     pub key: Option<String>,
     /// First day, YYYY-MM-DD (UTC).
     pub from: Option<String>,
@@ -71,7 +74,18 @@ pub async fn export_csv(
         Ok(period) => period,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
     };
-    match write_csv(&state, &account, query.key.as_deref().filter(|k| !k.is_empty()), &period).await {
+    let organisation = query.org.as_deref().unwrap_or_default();
+    let organisation = match app::domain::organisations::access(&state.db, organisation, &account).await {
+        Ok(access) => access.organisation.id,
+        Err(app::domain::organisations::OrganisationError::NotFound) => {
+            return refuse(StatusCode::NOT_FOUND, "No such organisation, or you are not a member of it.");
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "membership check failed");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; try again.");
+        }
+    };
+    match write_csv(&state, &organisation, query.key.as_deref().filter(|k| !k.is_empty()), &period).await {
         Ok((name, body)) => {
             let granularity = if period.granularity == Granularity::Hour { "hourly" } else { "daily" };
             let file = format!(
@@ -142,10 +156,10 @@ impl From<sea_orm::DbErr> for Failure {
     }
 }
 
-/// The file's name part and contents: every bucket for one key; buckets with use per key for the account.
+/// The file's name part and contents: every bucket for one key; buckets with use per key for the organisation.
 async fn write_csv(
     state: &AppState,
-    account_id: &str,
+    organisation_id: &str,
     key_id: Option<&str>,
     period: &Period,
 ) -> Result<(String, Vec<u8>), Failure> {
@@ -155,7 +169,7 @@ async fn write_csv(
     out.write_record(&header).map_err(|err| Failure::Internal(err.to_string()))?;
     let name = match key_id {
         Some(key_id) => {
-            let key = find_key(&state.db, account_id, key_id).await.map_err(|err| match err {
+            let key = find_key(&state.db, organisation_id, key_id).await.map_err(|err| match err {
                 KeyError::NotFound => Failure::NoSuchKey,
                 other => Failure::Internal(other.to_string()),
             })?;
@@ -166,8 +180,8 @@ async fn write_csv(
         }
         None => {
             let names: HashMap<String, String> =
-                list_keys(&state.db, account_id).await?.into_iter().map(|key| (key.id, key.name)).collect();
-            for bucket in per_key_series(&state.db, UsageOf::Account(account_id), period).await? {
+                list_keys(&state.db, organisation_id).await?.into_iter().map(|key| (key.id, key.name)).collect();
+            for bucket in per_key_series(&state.db, UsageOf::Organisation(organisation_id), period).await? {
                 let name = names.get(&bucket.key_id).map_or("", String::as_str);
                 write_row(&mut out, bucket.start, &bucket.key_id, name, &bucket.counts)?;
             }
@@ -220,7 +234,7 @@ mod tests {
     use super::*;
 
     fn query(from: &str, to: &str, granularity: &str) -> ExportQuery {
-        ExportQuery { key: None, from: Some(from.into()), to: Some(to.into()), granularity: Some(granularity.into()) }
+        ExportQuery { org: None, key: None, from: Some(from.into()), to: Some(to.into()), granularity: Some(granularity.into()) }
     }
 
     #[test]

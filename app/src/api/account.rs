@@ -12,7 +12,7 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
         AccountChangeError, change_password,
         password::{HashingError, Password, PasswordHasher},
     };
-    use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+    use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions::store::DatabaseSessionStore;
     use std::sync::Arc;
@@ -45,13 +45,13 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
         .await
         .map_err(|err| internal("ending sessions failed", &err))?;
     let origin = Origin { actor: account.email.clone(), client: client() };
-    let event = NewEvent { account_id: &account.id, kind: EventKind::PasswordChanged, key: None, detail: None };
+    let event = NewEvent { log: Log::Account(&account.id), kind: EventKind::PasswordChanged, key: None, detail: None };
     activity::record(&db, clock.as_ref(), &origin, event).await.map_err(|err| internal("activity log failed", &err))?;
     Ok(())
 }
 
-/// Deletes the account (its password is required): revokes every key, removes the account and its log,
-/// and signs out everywhere.
+/// Deletes the account (its password is required), with the organisations only it belongs to (their keys
+/// revoked), and signs out everywhere. Refused while it is the only owner of an organisation with others.
 #[server(endpoint = "account/delete")]
 pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
     use crate::api::server_context::{hashing_busy, internal, reject, service, session, signed_in};
@@ -75,6 +75,9 @@ pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
             return Err(reject(ApiError::invalid("password", "That password is not correct.")));
         }
         Err(AccountChangeError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
+        Err(err @ AccountChangeError::LastOwner(_)) => {
+            return Err(reject(ApiError::Conflict { message: err.to_string() }));
+        }
         Err(err) => return Err(internal("account deletion failed", &err)),
     }
     let store = DatabaseSessionStore::new(db.clone(), clock.clone());

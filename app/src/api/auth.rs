@@ -59,19 +59,30 @@ pub fn encode_next(path: &str) -> String {
     out
 }
 
-/// Creates an account, signs it in and answers with the path to go to next.
+/// Creates an account and an organisation it owns (named `organisation`, or after the email address when
+/// that is left empty), signs it in and answers with the path to go to next.
 #[server(endpoint = "sign_up")]
-pub async fn sign_up(email: String, password: PasswordInput, next: Option<String>) -> Result<String, ApiError> {
+pub async fn sign_up(
+    email: String,
+    password: PasswordInput,
+    #[server(default)] organisation: Option<String>,
+    next: Option<String>,
+) -> Result<String, ApiError> {
     use crate::api::server_context::{client, hashing_busy, internal, reject, service};
     use crate::domain::accounts::{
-        CreateAccountError, create_account,
+        CreateAccountError, create_account_with_organisation,
         password::{HashingError, Password, PasswordHasher},
     };
-    use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+    use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
     use crate::domain::clock::SharedClock;
+    use crate::domain::organisations;
     use crate::domain::sessions;
     use std::sync::Arc;
 
+    let organisation = organisation.filter(|name| !name.trim().is_empty());
+    if let Some(name) = &organisation {
+        organisations::check_name(name).map_err(crate::api::server_context::organisation_error)?;
+    }
     let db = service::<sea_orm::DatabaseConnection>()?;
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
@@ -88,7 +99,11 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
         }
     }
     let session = crate::api::server_context::session().await?;
-    let account = match create_account(&db, &hasher, clock.as_ref(), &email, &Password::new(password.0), false).await {
+    let password = Password::new(password.0);
+    let created =
+        create_account_with_organisation(&db, &hasher, clock.as_ref(), &email, &password, false, organisation.as_deref())
+            .await;
+    let account = match created {
         Ok(account) => account,
         Err(CreateAccountError::Email(err)) => return Err(reject(ApiError::invalid("email", err.to_string()))),
         Err(CreateAccountError::EmailTaken) => {
@@ -96,12 +111,13 @@ pub async fn sign_up(email: String, password: PasswordInput, next: Option<String
         }
         Err(CreateAccountError::Password(err)) => return Err(reject(ApiError::invalid("password", err.to_string()))),
         Err(CreateAccountError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
+        Err(CreateAccountError::Organisation(err)) => return Err(crate::api::server_context::organisation_error(err)),
         Err(err) => return Err(internal("sign-up failed", &err)),
     };
     sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
     let origin = Origin { actor: account.email.clone(), client };
     for kind in [EventKind::AccountCreated, EventKind::SignedIn] {
-        let event = NewEvent { account_id: &account.id, kind, key: None, detail: None };
+        let event = NewEvent { log: Log::Account(&account.id), kind, key: None, detail: None };
         activity::record(&db, clock.as_ref(), &origin, event)
             .await
             .map_err(|err| internal("activity log failed", &err))?;
@@ -156,14 +172,14 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
     use crate::api::server_context::{client, internal, service, session, signed_in_or_none};
-    use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+    use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
     use crate::domain::{clock::SharedClock, sessions};
 
     if let Some(account) = signed_in_or_none().await? {
         let db = service::<sea_orm::DatabaseConnection>()?;
         let clock = service::<SharedClock>()?;
         let origin = Origin { actor: account.email, client: client() };
-        let event = NewEvent { account_id: &account.id, kind: EventKind::SignedOut, key: None, detail: None };
+        let event = NewEvent { log: Log::Account(&account.id), kind: EventKind::SignedOut, key: None, detail: None };
         activity::record(&db, clock.as_ref(), &origin, event)
             .await
             .map_err(|err| internal("activity log failed", &err))?;

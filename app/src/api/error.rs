@@ -40,7 +40,13 @@ pub enum ApiError {
     /// The request needs a signed-in session.
     #[error("Sign in to continue.")]
     Unauthenticated,
-    /// No such thing for this account (whether it belongs to someone else or does not exist at all).
+    /// The signed-in person's role does not allow this (or their organisation is disabled).
+    #[error("{message}")]
+    Forbidden {
+        /// Why, and who could.
+        message: String,
+    },
+    /// No such thing for this person (whether it belongs to someone else or does not exist at all).
     #[error("Not found. It may have been deleted, or the link may be mistyped.")]
     NotFound,
     /// The request is valid but the thing is in a state that forbids it (a revoked key cannot roll).

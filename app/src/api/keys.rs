@@ -1,5 +1,7 @@
-//! Server functions for the signed-in account's API keys, and the wire types the pages render. Times
-//! are formatted on the server, so the browser shows exactly what the server rendered.
+//! Server functions for an organisation's API keys, for its members, and the wire types the pages render.
+//! Every function names the organisation (it is in the page's address), so several tabs on several
+//! organisations work side by side. Times are formatted on the server, so the browser shows exactly what
+//! the server rendered.
 
 use super::ApiError;
 use leptos::prelude::*;
@@ -33,6 +35,10 @@ pub struct KeyView {
     pub meta: Option<String>,
     /// Where it stands.
     pub status: KeyStatusView,
+    /// Who created it.
+    pub created_by: String,
+    /// Whether the signed-in member may edit, roll and revoke it.
+    pub can_change: bool,
 }
 
 /// A key's rate limit.
@@ -138,30 +144,31 @@ pub const EXPIRY_CHOICES: [(&str, &str); 5] =
 pub const GRACE_CHOICES: [(&str, &str); 4] =
     [("none", "None: the old key stops now"), ("1h", "1 hour"), ("24h", "24 hours"), ("7d", "7 days")];
 
-/// The account's keys, newest first.
+/// The organisation's keys, newest first.
 #[server(endpoint = "keys/list", input = server_fn::codec::GetUrl)]
-pub async fn list_keys() -> Result<Vec<KeyView>, ApiError> {
-    use crate::api::server_context::{internal, service, signed_in};
+pub async fn list_keys(org: String) -> Result<Vec<KeyView>, ApiError> {
+    use crate::api::server_context::{internal, member_of, service};
     use crate::domain::clock::SharedClock;
-    let account = signed_in().await?;
+    let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
-    let keys = crate::domain::keys::manage::list_keys(&db, &account.id)
+    let keys = crate::domain::keys::manage::list_keys(&db, &access.organisation.id)
         .await
         .map_err(|err| internal("listing keys failed", &err))?;
-    Ok(keys.iter().map(|key| server::key_view(key, clock.now())).collect())
+    Ok(keys.iter().map(|key| server::key_view(key, &access, clock.now())).collect())
 }
 
-/// One of the account's keys.
+/// One of the organisation's keys.
 #[server(endpoint = "keys/get", input = server_fn::codec::GetUrl)]
-pub async fn get_key(id: String) -> Result<KeyView, ApiError> {
-    use crate::api::server_context::{service, signed_in};
+pub async fn get_key(org: String, id: String) -> Result<KeyView, ApiError> {
+    use crate::api::server_context::{member_of, service};
     use crate::domain::clock::SharedClock;
-    let account = signed_in().await?;
+    let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
-    let key = crate::domain::keys::manage::find_key(&db, &account.id, &id).await.map_err(server::key_error)?;
-    Ok(server::key_view(&key, clock.now()))
+    let key =
+        crate::domain::keys::manage::find_key(&db, &access.organisation.id, &id).await.map_err(server::key_error)?;
+    Ok(server::key_view(&key, &access, clock.now()))
 }
 
 /// The scopes a key may carry on this deployment.
@@ -181,25 +188,27 @@ pub async fn scope_catalogue() -> Result<Vec<ScopeView>, ApiError> {
 /// goes with `custom`.
 #[server(endpoint = "keys/create")]
 pub async fn create_key(
+    org: String,
     name: String,
     #[server(default)] scopes: Vec<String>,
     expiry: String,
     custom_date: Option<String>,
 ) -> Result<NewKeyShown, ApiError> {
     use crate::domain::keys::manage::{self, NewKey};
-    let ctx = server::KeyContext::load().await?;
+    let ctx = server::KeyContext::load(&org).await?;
     let expires_at = server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?;
     let new = NewKey { name, scopes, expires_at, ..NewKey::default() };
-    let (key, plaintext) = manage::create_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &new)
+    let (key, plaintext) = manage::create_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &new)
         .await
         .map_err(server::key_error)?;
     server::no_store();
-    Ok(NewKeyShown { key: server::key_view(&key, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
+    Ok(NewKeyShown { key: server::key_view(&key, &ctx.access, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
 }
 
 /// Changes a key's name, scopes and expiry.
 #[server(endpoint = "keys/update")]
 pub async fn update_key(
+    org: String,
     id: String,
     name: String,
     #[server(default)] scopes: Vec<String>,
@@ -207,23 +216,23 @@ pub async fn update_key(
     custom_date: Option<String>,
 ) -> Result<KeyView, ApiError> {
     use crate::domain::keys::manage::{self, KeyChanges};
-    let ctx = server::KeyContext::load().await?;
+    let ctx = server::KeyContext::load(&org).await?;
     let expires_at = match expiry.as_str() {
         "keep" => None,
         _ => Some(server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?),
     };
     let changes = KeyChanges { name: Some(name), scopes: Some(scopes), expires_at, ..KeyChanges::default() };
-    let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, &changes)
+    let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
         .map_err(server::key_error)?;
-    Ok(server::key_view(&key, ctx.clock.now()))
+    Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
 /// Rolls a key: shows its successor once; the old key works for `grace` (one of [`GRACE_CHOICES`]).
 #[server(endpoint = "keys/roll")]
-pub async fn roll_key(id: String, grace: String) -> Result<NewKeyShown, ApiError> {
+pub async fn roll_key(org: String, id: String, grace: String) -> Result<NewKeyShown, ApiError> {
     use crate::domain::keys::manage::{self, Grace};
-    let ctx = server::KeyContext::load().await?;
+    let ctx = server::KeyContext::load(&org).await?;
     let grace = match grace.as_str() {
         "none" => Grace::None,
         "1h" => Grace::OneHour,
@@ -231,27 +240,28 @@ pub async fn roll_key(id: String, grace: String) -> Result<NewKeyShown, ApiError
         "7d" => Grace::OneWeek,
         _ => return Err(crate::api::server_context::reject(ApiError::invalid("grace", "Choose a grace period."))),
     };
-    let (key, plaintext) = manage::roll_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, grace)
+    let (key, plaintext) = manage::roll_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, grace)
         .await
         .map_err(server::key_error)?;
     server::no_store();
-    Ok(NewKeyShown { key: server::key_view(&key, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
+    Ok(NewKeyShown { key: server::key_view(&key, &ctx.access, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
 }
 
 /// Revokes a key, at once.
 #[server(endpoint = "keys/revoke")]
-pub async fn revoke_key(id: String) -> Result<KeyView, ApiError> {
-    let ctx = server::KeyContext::load().await?;
-    let key = crate::domain::keys::manage::revoke_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id)
+pub async fn revoke_key(org: String, id: String) -> Result<KeyView, ApiError> {
+    let ctx = server::KeyContext::load(&org).await?;
+    let key = crate::domain::keys::manage::revoke_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id)
         .await
         .map_err(server::key_error)?;
-    Ok(server::key_view(&key, ctx.clock.now()))
+    Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
 /// Sets a key's access controls: the IP allowlist (networks separated by commas, spaces or new lines; empty
 /// for anywhere) and the rate limit (`rate_limit` requests per `rate_window` seconds; both empty for none).
 #[server(endpoint = "keys/controls")]
 pub async fn update_key_controls(
+    org: String,
     id: String,
     ip_allowlist: String,
     rate_limit: String,
@@ -260,7 +270,7 @@ pub async fn update_key_controls(
     use crate::api::server_context::reject;
     use crate::domain::keys::controls::RateLimit;
     use crate::domain::keys::manage::{self, KeyChanges};
-    let ctx = server::KeyContext::load().await?;
+    let ctx = server::KeyContext::load(&org).await?;
     let networks: Vec<String> = ip_allowlist
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|n| !n.is_empty())
@@ -277,19 +287,20 @@ pub async fn update_key_controls(
         }),
     };
     let changes = KeyChanges { ip_allowlist: Some(networks), rate_limit: Some(rate), ..KeyChanges::default() };
-    let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, &ctx.account.id, &id, &changes)
+    let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
         .map_err(server::key_error)?;
-    Ok(server::key_view(&key, ctx.clock.now()))
+    Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
-/// A page of the account's activity log, newest first.
+/// A page of the organisation's activity log, newest first.
 #[server(endpoint = "activity", input = server_fn::codec::GetUrl)]
-pub async fn activity(page: Option<u64>) -> Result<ActivityView, ApiError> {
-    use crate::api::server_context::{internal, service, signed_in};
-    let account = signed_in().await?;
+pub async fn activity(org: String, page: Option<u64>) -> Result<ActivityView, ApiError> {
+    use crate::api::server_context::{internal, member_of, service};
+    use crate::domain::activity::Log;
+    let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
-    let log = crate::domain::activity::list(&db, &account.id, page.unwrap_or(1), 25)
+    let log = crate::domain::activity::list(&db, Log::Organisation(&access.organisation.id), page.unwrap_or(1), 25)
         .await
         .map_err(|err| internal("activity log failed", &err))?;
     Ok(ActivityView { events: log.events.iter().map(server::event_view).collect(), page: log.page, pages: log.pages })
@@ -300,11 +311,11 @@ pub async fn activity(page: Option<u64>) -> Result<ActivityView, ApiError> {
 pub(crate) mod server {
     use super::{EventView, KeyStatusView, KeyView, RateLimitView};
     use crate::api::ApiError;
-    use crate::api::server_context::{client, internal, reject, service, signed_in};
-    use crate::domain::accounts::Account;
+    use crate::api::server_context::{client, internal, member_of, reject, service};
     use crate::domain::activity::{Event, EventKind, Origin};
     use crate::domain::clock::SharedClock;
-    use crate::domain::keys::manage::{ApiKey, KeyError, KeyPolicy, KeyServices, KeyStatus};
+    use crate::domain::keys::manage::{ApiKey, Caller, KeyError, KeyPolicy, KeyServices, KeyStatus};
+    use crate::domain::organisations::{Access, Action};
     use crate::domain::scopes::ScopeCatalogue;
     use crate::domain::verification::KeyCache;
     use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -312,7 +323,7 @@ pub(crate) mod server {
 
     /// What every key-changing server function needs.
     pub struct KeyContext {
-        pub account: Account,
+        pub access: Access,
         pub db: sea_orm::DatabaseConnection,
         pub clock: SharedClock,
         pub policy: KeyPolicy,
@@ -322,11 +333,11 @@ pub(crate) mod server {
     }
 
     impl KeyContext {
-        pub async fn load() -> Result<Self, ApiError> {
-            let account = signed_in().await?;
+        pub async fn load(organisation_id: &str) -> Result<Self, ApiError> {
+            let (account, access) = member_of(organisation_id).await?;
             let origin = Origin { actor: account.email.clone(), client: client() };
             Ok(Self {
-                account,
+                access,
                 db: service()?,
                 clock: service()?,
                 policy: service()?,
@@ -334,6 +345,10 @@ pub(crate) mod server {
                 cache: service()?,
                 origin,
             })
+        }
+
+        pub fn caller(&self) -> Caller<'_> {
+            Caller::Member(&self.access)
         }
 
         pub fn services(&self) -> KeyServices<'_> {
@@ -356,6 +371,7 @@ pub(crate) mod server {
     pub fn key_error(err: KeyError) -> ApiError {
         match err {
             KeyError::NotFound => reject(ApiError::NotFound),
+            KeyError::Forbidden(message) => reject(ApiError::Forbidden { message }),
             KeyError::Invalid { field, message } => reject(ApiError::invalid(field, message)),
             KeyError::LimitReached(_) => reject(ApiError::Invalid { field: None, message: err.to_string() }),
             KeyError::Finished(message) => reject(ApiError::Conflict { message: message.to_owned() }),
@@ -398,7 +414,8 @@ pub(crate) mod server {
         at.format("%-d %b %Y, %H:%M UTC").to_string()
     }
 
-    pub fn key_view(key: &ApiKey, now: DateTime<Utc>) -> KeyView {
+    pub fn key_view(key: &ApiKey, access: &Access, now: DateTime<Utc>) -> KeyView {
+        let own = key.created_by_account_id.as_deref() == Some(access.account_id.as_str());
         let status = match key.status(now) {
             KeyStatus::Active => KeyStatusView::Active,
             KeyStatus::ExpiresSoon => KeyStatusView::ExpiresSoon,
@@ -421,6 +438,8 @@ pub(crate) mod server {
                 .map(|rate| RateLimitView { limit: rate.limit, window_seconds: rate.window_seconds }),
             meta: key.meta.as_ref().and_then(|meta| serde_json::to_string_pretty(meta).ok()),
             status,
+            created_by: key.created_by.clone(),
+            can_change: !access.organisation.is_disabled() && access.may(Action::ChangeKey { own }),
         }
     }
 
@@ -435,6 +454,16 @@ pub(crate) mod server {
             EventKind::KeyUpdated => "Key changed",
             EventKind::KeyRolled => "Key rolled",
             EventKind::KeyRevoked => "Key revoked",
+            EventKind::OrganisationCreated => "Organisation created",
+            EventKind::OrganisationUpdated => "Organisation changed",
+            EventKind::OrganisationDisabled => "Disabled by the operator",
+            EventKind::OrganisationEnabled => "Enabled by the operator",
+            EventKind::InvitationCreated => "Member invited",
+            EventKind::InvitationRevoked => "Invitation revoked",
+            EventKind::MemberJoined => "Member joined",
+            EventKind::MemberRoleChanged => "Role changed",
+            EventKind::MemberRemoved => "Member removed",
+            EventKind::MemberLeft => "Member left",
         };
         EventView {
             when: when(event.occurred_at),

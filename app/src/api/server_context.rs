@@ -67,6 +67,7 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ApiError::NotFound => StatusCode::NOT_FOUND,
+        ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
         ApiError::Conflict { .. } => StatusCode::CONFLICT,
         ApiError::Throttled { .. } | ApiError::SignUpsThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -104,4 +105,32 @@ pub async fn signed_in_or_none() -> Result<Option<crate::domain::accounts::Accou
 /// The signed-in account of the current request, or `Unauthenticated` (401).
 pub async fn signed_in() -> Result<crate::domain::accounts::Account, ApiError> {
     signed_in_or_none().await?.ok_or_else(|| reject(ApiError::Unauthenticated))
+}
+
+/// The signed-in person and their access to organisation `organisation_id`: 401 when signed out, and the
+/// same 404 for an organisation they are not a member of as for one that does not exist.
+pub async fn member_of(
+    organisation_id: &str,
+) -> Result<(crate::domain::accounts::Account, crate::domain::organisations::Access), ApiError> {
+    let account = signed_in().await?;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let access = crate::domain::organisations::access(&db, organisation_id, &account.id)
+        .await
+        .map_err(organisation_error)?;
+    Ok((account, access))
+}
+
+/// The portal's answer to a refusal from the organisations domain.
+pub fn organisation_error(err: crate::domain::organisations::OrganisationError) -> ApiError {
+    use crate::domain::organisations::OrganisationError as E;
+    match err {
+        E::NotFound => reject(ApiError::NotFound),
+        E::Forbidden(message) => reject(ApiError::Forbidden { message }),
+        E::Invalid { field, message } => reject(ApiError::invalid(field, message)),
+        E::ExternalIdTaken(_) | E::LastOwner | E::AlreadyMember(_) => {
+            reject(ApiError::Conflict { message: err.to_string() })
+        }
+        E::InvitationUnusable(message) => reject(ApiError::Conflict { message: message.to_owned() }),
+        E::Random(_) | E::Database(_) => internal("organisation operation failed", &err),
+    }
 }

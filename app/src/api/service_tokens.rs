@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The permissions a service token may carry, with what each allows.
-pub const PERMISSION_CHOICES: [(&str, &str); 3] = [
+pub const PERMISSION_CHOICES: [(&str, &str); 5] = [
     ("verify", "Verify keys (POST /v1/keys/verify)"),
     ("keys:read", "Read customers' keys and their usage"),
     ("keys:write", "Create, change, roll and revoke customers' keys"),
+    ("organisations:read", "Find customer organisations and list their members"),
+    ("organisations:write", "Create, rename, disable and enable customer organisations"),
 ];
 
 /// A service token as the operator sees it; never the token itself.

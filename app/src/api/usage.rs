@@ -1,4 +1,4 @@
-//! Server functions for usage: a key's charts, the account's overview and the operator's overview, and the
+//! Server functions for usage: a key's charts, an organisation's overview and the operator's overview, and the
 //! wire types the chart renders from. Everything is formatted on the server (UTC), so the browser hydrates
 //! exactly what the server rendered.
 
@@ -78,7 +78,7 @@ pub struct KeyUsageView {
     pub export: ExportDefaults,
 }
 
-/// One key's line in the account's ranking.
+/// One key's line in the organisation's ranking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyUseView {
     /// Key id.
@@ -93,13 +93,13 @@ pub struct KeyUseView {
     pub total: u64,
     /// Of which accepted (valid verifications and issued tokens).
     pub accepted: u64,
-    /// Share of the account's verifications, in tenths of a percent.
+    /// Share of the organisation's verifications, in tenths of a percent.
     pub share_permille: u64,
     /// Last use, for people.
     pub last_used: String,
 }
 
-/// Something the account should act on, found in its usage.
+/// Something the organisation should act on, found in its usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdviceView {
     /// The key concerned.
@@ -118,9 +118,9 @@ pub struct AdviceView {
     pub link: String,
 }
 
-/// The account's usage overview.
+/// The organisation's usage overview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountUsageView {
+pub struct OrganisationUsageView {
     /// The period shown.
     pub period: String,
     /// All keys together.
@@ -133,7 +133,7 @@ pub struct AccountUsageView {
     pub pages: u64,
     /// Keys with any use in the period.
     pub used_keys: u64,
-    /// Keys the account has.
+    /// Keys the organisation has.
     pub all_keys: u64,
     /// Refusals and old keys still in use, most frequent first.
     pub advice: Vec<AdviceView>,
@@ -141,11 +141,13 @@ pub struct AccountUsageView {
     pub export: ExportDefaults,
 }
 
-/// One account's line in the operator's ranking.
+/// One organisation's line in the operator's ranking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountUseView {
-    /// Email.
-    pub email: String,
+pub struct OrganisationUseView {
+    /// Its id, for the link to it.
+    pub id: String,
+    /// Its name.
+    pub name: String,
     /// Keys it has.
     pub keys: u64,
     /// Verifications in the period.
@@ -161,8 +163,8 @@ pub struct AccountUseView {
 pub struct RejectionView {
     /// The hour, for people.
     pub when: String,
-    /// The account's email.
-    pub email: String,
+    /// The key's organisation.
+    pub organisation: String,
     /// The key's name.
     pub key_name: String,
     /// The key's hint.
@@ -180,16 +182,16 @@ pub struct RejectionView {
 pub struct OperatorUsageView {
     /// The period shown.
     pub period: String,
-    /// Every account together.
+    /// Every organisation together.
     pub chart: ChartView,
-    /// Accounts ranked by use, this page.
-    pub accounts: Vec<AccountUseView>,
+    /// Organisations ranked by use, this page.
+    pub organisations: Vec<OrganisationUseView>,
     /// This page, from 1.
     pub page: u64,
     /// How many pages.
     pub pages: u64,
-    /// Accounts with any use in the period.
-    pub used_accounts: u64,
+    /// Organisations with any use in the period.
+    pub used_organisations: u64,
     /// Refusals of the last 24 hours, newest first.
     pub rejections: Vec<RejectionView>,
 }
@@ -231,14 +233,14 @@ pub fn period_or_default(asked: Option<&str>) -> &'static str {
 
 /// One key's usage over `period` (`24h` or `30d`).
 #[server(endpoint = "usage/key", input = server_fn::codec::GetUrl)]
-pub async fn key_usage(id: String, period: Option<String>) -> Result<KeyUsageView, ApiError> {
-    use crate::api::server_context::{internal, service, signed_in};
+pub async fn key_usage(org: String, id: String, period: Option<String>) -> Result<KeyUsageView, ApiError> {
+    use crate::api::server_context::{internal, member_of, service};
     use crate::domain::clock::SharedClock;
     use crate::domain::usage::{UsageOf, series};
-    let account = signed_in().await?;
+    let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
-    let key = crate::domain::keys::manage::find_key(&db, &account.id, &id)
+    let key = crate::domain::keys::manage::find_key(&db, &access.organisation.id, &id)
         .await
         .map_err(crate::api::keys::server::key_error)?;
     let period = period_or_default(period.as_deref());
@@ -256,41 +258,45 @@ pub async fn key_usage(id: String, period: Option<String>) -> Result<KeyUsageVie
     })
 }
 
-/// The signed-in account's usage over `period`, with page `page` of its keys ranked by use.
-#[server(endpoint = "usage/account", input = server_fn::codec::GetUrl)]
-pub async fn account_usage(period: Option<String>, page: Option<u64>) -> Result<AccountUsageView, ApiError> {
-    use crate::api::server_context::{internal, service, signed_in};
+/// The organisation's usage over `period`, with page `page` of its keys ranked by use.
+#[server(endpoint = "usage/organisation", input = server_fn::codec::GetUrl)]
+pub async fn organisation_usage(
+    org: String,
+    period: Option<String>,
+    page: Option<u64>,
+) -> Result<OrganisationUsageView, ApiError> {
+    use crate::api::server_context::{internal, member_of, service};
     use crate::domain::clock::SharedClock;
     use crate::domain::usage::report::totals_by_key;
     use crate::domain::usage::{UsageOf, series};
-    let account = signed_in().await?;
+    let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
     let now = clock.now();
     let period = period_or_default(period.as_deref());
     let range = server::range(period, now);
-    let failed = |err: sea_orm::DbErr| internal("reading account usage failed", &err);
-    let of = UsageOf::Account(&account.id);
+    let failed = |err: sea_orm::DbErr| internal("reading organisation usage failed", &err);
+    let of = UsageOf::Organisation(&access.organisation.id);
     // Three independent reads: on a pool they run side by side.
     let (buckets, totals, keys) = tokio::join!(
         series(&db, of, &range),
         totals_by_key(&db, of, &range),
-        crate::domain::keys::manage::list_keys(&db, &account.id),
+        crate::domain::keys::manage::list_keys(&db, &access.organisation.id),
     );
     let (buckets, totals, keys) = (buckets.map_err(failed)?, totals.map_err(failed)?, keys.map_err(failed)?);
     let title = if period == "30d" { "All keys, per day, last 30 days" } else { "All keys, per hour, last 24 hours" };
     let chart = server::chart(title, &range, &buckets);
-    let mut view = server::account_view(period, chart, &keys, &totals, page.unwrap_or(1), now);
+    let mut view = server::organisation_view(period, chart, &keys, &totals, page.unwrap_or(1), &access, now);
     view.export = server::export_defaults(now)?;
     Ok(view)
 }
 
-/// Every account's usage over `period`, for operators (404 for anyone else).
+/// Every organisation's usage over `period`, for operators (404 for anyone else).
 #[server(endpoint = "usage/operator", input = server_fn::codec::GetUrl)]
 pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result<OperatorUsageView, ApiError> {
     use crate::api::server_context::{internal, reject, service, signed_in};
     use crate::domain::clock::SharedClock;
-    use crate::domain::usage::report::{account_summaries, recent_rejections, totals_by_account};
+    use crate::domain::usage::report::{organisation_summaries, recent_rejections, totals_by_organisation};
     use crate::domain::usage::{UsageOf, series};
     let account = signed_in().await?;
     if !account.is_operator {
@@ -302,25 +308,26 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
     let period = period_or_default(period.as_deref());
     let range = server::range(period, now);
     let failed = |err: sea_orm::DbErr| internal("reading usage failed", &err);
-    let (buckets, totals) = tokio::join!(series(&db, UsageOf::Everyone, &range), totals_by_account(&db, &range));
+    let (buckets, totals) = tokio::join!(series(&db, UsageOf::Everyone, &range), totals_by_organisation(&db, &range));
     let (buckets, totals) = (buckets.map_err(failed)?, totals.map_err(failed)?);
     let mut ranked = server::ranked(totals);
     let grand_total: u64 = ranked.iter().map(|(_, total, _)| *total).sum();
-    let used_accounts = ranked.len() as u64;
-    let pages = used_accounts.div_ceil(ROWS_PER_PAGE).max(1);
+    let used_organisations = ranked.len() as u64;
+    let pages = used_organisations.div_ceil(ROWS_PER_PAGE).max(1);
     let page = page.unwrap_or(1).clamp(1, pages);
     let start = usize::try_from((page - 1) * ROWS_PER_PAGE).unwrap_or(usize::MAX).min(ranked.len());
     let end = start.saturating_add(usize::try_from(ROWS_PER_PAGE).unwrap_or(usize::MAX)).min(ranked.len());
     ranked.truncate(end);
     let shown = ranked.split_off(start);
     let ids: Vec<String> = shown.iter().map(|(id, ..)| id.clone()).collect();
-    let summaries = account_summaries(&db, &ids).await.map_err(failed)?;
-    let accounts = shown
+    let summaries = organisation_summaries(&db, &ids).await.map_err(failed)?;
+    let organisations = shown
         .into_iter()
         .filter_map(|(id, total, counts)| {
-            let (email, keys) = summaries.get(&id)?.clone();
+            let (name, keys) = summaries.get(&id)?.clone();
             let rejected = total - crate::domain::usage::report::accepted(&counts);
-            Some(AccountUseView { email, keys, total, rejected, share_permille: server::permille(total, grand_total) })
+            let share_permille = server::permille(total, grand_total);
+            Some(OrganisationUseView { id, name, keys, total, rejected, share_permille })
         })
         .collect();
     let rejections = recent_rejections(&db, now - chrono::Duration::hours(23), 20)
@@ -329,7 +336,7 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
         .into_iter()
         .map(|r| RejectionView {
             when: r.hour.format("%-d %b, %H:00 UTC").to_string(),
-            email: r.account_email,
+            organisation: r.organisation_name,
             key_name: r.key_name,
             key_hint: r.key_hint,
             code: r.code.as_str().to_owned(),
@@ -341,17 +348,17 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
         period: period.to_owned(),
         chart: server::chart(
             if period == "30d" {
-                "All accounts, per day, last 30 days"
+                "All organisations, per day, last 30 days"
             } else {
-                "All accounts, per hour, last 24 hours"
+                "All organisations, per hour, last 24 hours"
             },
             &range,
             &buckets,
         ),
-        accounts,
+        organisations,
         page,
         pages,
-        used_accounts,
+        used_organisations,
         rejections,
     })
 }
@@ -360,8 +367,9 @@ pub async fn operator_usage(period: Option<String>, page: Option<u64>) -> Result
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use super::{
-        AccountUsageView, AdviceView, BucketView, ChartView, CodeTotal, KeyUseView, ROWS_PER_PAGE, code_label,
+        AdviceView, BucketView, ChartView, CodeTotal, KeyUseView, OrganisationUsageView, ROWS_PER_PAGE, code_label,
     };
+    use crate::domain::organisations::Access;
     use crate::api::keys::server::{key_view, when};
     use crate::domain::keys::manage::{ApiKey, KeyStatus};
     use crate::domain::usage::report::Counts;
@@ -459,15 +467,16 @@ pub(crate) mod server {
         ranked
     }
 
-    /// The account overview: ranking page `page` and advice from `totals` over `keys`.
-    pub fn account_view(
+    /// The organisation overview: ranking page `page` and advice from `totals` over `keys`.
+    pub fn organisation_view(
         period: &str,
         chart: ChartView,
         keys: &[ApiKey],
         totals: &HashMap<String, Counts>,
         page: u64,
+        access: &Access,
         now: DateTime<Utc>,
-    ) -> AccountUsageView {
+    ) -> OrganisationUsageView {
         let by_id: HashMap<&str, &ApiKey> = keys.iter().map(|key| (key.id.as_str(), key)).collect();
         let ranked = ranked(totals.clone());
         let grand_total: u64 = ranked.iter().map(|(_, total, _)| *total).sum();
@@ -480,7 +489,7 @@ pub(crate) mod server {
             .take(usize::try_from(ROWS_PER_PAGE).unwrap_or(usize::MAX))
             .filter_map(|(id, total, counts)| {
                 let key = by_id.get(id.as_str())?;
-                let view = key_view(key, now);
+                let view = key_view(key, access, now);
                 Some(KeyUseView {
                     id: key.id.clone(),
                     name: key.name.clone(),
@@ -496,11 +505,13 @@ pub(crate) mod server {
         let mut advice: Vec<AdviceView> = ranked
             .iter()
             .filter_map(|(id, _, counts)| by_id.get(id.as_str()).map(|key| (key, counts)))
-            .flat_map(|(key, counts)| counts.iter().filter_map(|(code, count)| advise(key, &by_id, *code, *count, now)))
+            .flat_map(|(key, counts)| {
+                counts.iter().filter_map(|(code, count)| advise(key, &by_id, *code, *count, access, now))
+            })
             .collect();
         advice.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key_name.cmp(&b.key_name)));
         advice.truncate(10);
-        AccountUsageView {
+        OrganisationUsageView {
             period: period.to_owned(),
             chart,
             keys: rows,
@@ -513,12 +524,13 @@ pub(crate) mod server {
         }
     }
 
-    /// What `count` verifications of `key` with `code` tell the account to do, if anything.
+    /// What `count` verifications of `key` with `code` tell the organisation to do, if anything.
     fn advise(
         key: &ApiKey,
         keys: &HashMap<&str, &ApiKey>,
         code: Code,
         count: u64,
+        access: &Access,
         now: DateTime<Utc>,
     ) -> Option<AdviceView> {
         let times = match count {
@@ -578,7 +590,7 @@ pub(crate) mod server {
                 key.id.clone(),
             ),
             (Code::Disabled, ..) => (
-                format!("Refused {times} because the account is disabled."),
+                format!("Refused {times} because the organisation is disabled."),
                 "Contact the API provider.".to_owned(),
                 key.id.clone(),
             ),
@@ -591,7 +603,7 @@ pub(crate) mod server {
             count,
             what,
             action,
-            link: format!("/keys/{link}"),
+            link: format!("/o/{}/keys/{link}", access.organisation.id),
         })
     }
 

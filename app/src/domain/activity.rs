@@ -1,5 +1,6 @@
-//! The account activity log: key changes, sign-ins (and failed ones), sign-outs and password changes,
-//! each with time, actor, key, client address and user agent.
+//! The activity logs: an organisation's (key, member and invitation changes) and a person's own (sign-ins
+//! and failed ones, sign-outs, password changes), each entry with time, actor, key, client address and user
+//! agent.
 
 use crate::domain::clock::Clock;
 use crate::domain::storage::activity_events::{ActiveModel, Column, Entity, Model};
@@ -36,6 +37,26 @@ pub enum EventKind {
     KeyRolled,
     /// A key was revoked.
     KeyRevoked,
+    /// The organisation was created.
+    OrganisationCreated,
+    /// Its name or external id changed.
+    OrganisationUpdated,
+    /// The operator disabled it.
+    OrganisationDisabled,
+    /// The operator enabled it again.
+    OrganisationEnabled,
+    /// Someone was invited.
+    InvitationCreated,
+    /// An invitation was revoked.
+    InvitationRevoked,
+    /// Someone joined (accepting an invitation).
+    MemberJoined,
+    /// A member's role changed.
+    MemberRoleChanged,
+    /// A member was removed.
+    MemberRemoved,
+    /// A member left.
+    MemberLeft,
 }
 
 impl EventKind {
@@ -51,7 +72,22 @@ impl EventKind {
             Self::KeyUpdated => "key.updated",
             Self::KeyRolled => "key.rolled",
             Self::KeyRevoked => "key.revoked",
+            Self::OrganisationCreated => "organisation.created",
+            Self::OrganisationUpdated => "organisation.updated",
+            Self::OrganisationDisabled => "organisation.disabled",
+            Self::OrganisationEnabled => "organisation.enabled",
+            Self::InvitationCreated => "invitation.created",
+            Self::InvitationRevoked => "invitation.revoked",
+            Self::MemberJoined => "member.added",
+            Self::MemberRoleChanged => "member.role_changed",
+            Self::MemberRemoved => "member.removed",
+            Self::MemberLeft => "member.left",
         }
+    }
+
+    /// Whether it belongs in a person's own log rather than an organisation's.
+    pub fn is_personal(self) -> bool {
+        matches!(self, Self::AccountCreated | Self::SignedIn | Self::SignInFailed | Self::SignedOut | Self::PasswordChanged)
     }
 
     fn parse(stored: &str) -> Option<Self> {
@@ -65,6 +101,16 @@ impl EventKind {
             Self::KeyUpdated,
             Self::KeyRolled,
             Self::KeyRevoked,
+            Self::OrganisationCreated,
+            Self::OrganisationUpdated,
+            Self::OrganisationDisabled,
+            Self::OrganisationEnabled,
+            Self::InvitationCreated,
+            Self::InvitationRevoked,
+            Self::MemberJoined,
+            Self::MemberRoleChanged,
+            Self::MemberRemoved,
+            Self::MemberLeft,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == stored)
@@ -89,11 +135,20 @@ pub struct Origin {
     pub client: Client,
 }
 
+/// Which log an event goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log<'a> {
+    /// An organisation's: what happened to its keys, members and invitations.
+    Organisation(&'a str),
+    /// A person's own: their sign-ins and password changes.
+    Account(&'a str),
+}
+
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     /// Whose log it goes in.
-    pub account_id: &'a str,
+    pub log: Log<'a>,
     /// What happened.
     pub kind: EventKind,
     /// The key concerned: id and name.
@@ -135,7 +190,14 @@ pub async fn record(
     let user_agent = origin.client.user_agent.as_deref().map(|agent| agent.chars().take(USER_AGENT_CHARS).collect());
     ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
-        account_id: Set(event.account_id.to_owned()),
+        organisation_id: Set(match event.log {
+            Log::Organisation(id) => Some(id.to_owned()),
+            Log::Account(_) => None,
+        }),
+        account_id: Set(match event.log {
+            Log::Organisation(_) => None,
+            Log::Account(id) => Some(id.to_owned()),
+        }),
         occurred_at: Set(clock.now()),
         kind: Set(event.kind.as_str().to_owned()),
         actor: Set(origin.actor.chars().take(300).collect()),
@@ -161,14 +223,17 @@ pub struct EventPage {
     pub pages: u64,
 }
 
-/// Page `page` (from 1) of `account_id`'s log, `per_page` events a page, newest first.
-pub async fn list(db: &impl ConnectionTrait, account_id: &str, page: u64, per_page: u64) -> Result<EventPage, DbErr> {
+/// Page `page` (from 1) of a log, `per_page` events a page, newest first.
+pub async fn list(db: &impl ConnectionTrait, log: Log<'_>, page: u64, per_page: u64) -> Result<EventPage, DbErr> {
     let per_page = per_page.clamp(1, MAX_PAGE_SIZE);
-    let total = Entity::find().filter(Column::AccountId.eq(account_id)).count(db).await?;
+    let of_log = || match log {
+        Log::Organisation(id) => Entity::find().filter(Column::OrganisationId.eq(id)),
+        Log::Account(id) => Entity::find().filter(Column::AccountId.eq(id)),
+    };
+    let total = of_log().count(db).await?;
     let pages = total.div_ceil(per_page).max(1);
     let page = page.clamp(1, pages);
-    let rows = Entity::find()
-        .filter(Column::AccountId.eq(account_id))
+    let rows = of_log()
         .order_by_desc(Column::OccurredAt)
         .order_by_desc(Column::Id)
         .offset((page - 1) * per_page)

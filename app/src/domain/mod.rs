@@ -10,6 +10,7 @@ pub mod copy;
 pub mod database;
 pub mod jwt;
 pub mod keys;
+pub mod organisations;
 pub mod random;
 pub mod scopes;
 pub mod service_tokens;

@@ -19,11 +19,16 @@ pub enum Permission {
     KeysRead,
     /// Create, change, roll and revoke keys through the management API.
     KeysWrite,
+    /// Read organisations and their members.
+    OrganisationsRead,
+    /// Create, change, disable and enable organisations.
+    OrganisationsWrite,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Self; 3] = [Self::Verify, Self::KeysRead, Self::KeysWrite];
+    pub const ALL: [Self; 5] =
+        [Self::Verify, Self::KeysRead, Self::KeysWrite, Self::OrganisationsRead, Self::OrganisationsWrite];
 
     /// The name operators use.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +36,8 @@ impl Permission {
             Self::Verify => "verify",
             Self::KeysRead => "keys:read",
             Self::KeysWrite => "keys:write",
+            Self::OrganisationsRead => "organisations:read",
+            Self::OrganisationsWrite => "organisations:write",
         }
     }
 }
@@ -43,7 +50,7 @@ impl fmt::Display for Permission {
 
 /// An unknown permission name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown permission '{0}': use verify, keys:read or keys:write")]
+#[error("unknown permission '{0}': use verify, keys:read, keys:write, organisations:read or organisations:write")]
 pub struct UnknownPermission(pub String);
 
 impl FromStr for Permission {
@@ -137,7 +144,8 @@ pub async fn create(
     }
     if permissions.is_empty() {
         return Err(ServiceTokenError::Invalid(
-            "give at least one --permission: verify, keys:read or keys:write".into(),
+            "give at least one --permission: verify, keys:read, keys:write, organisations:read or organisations:write"
+                .into(),
         ));
     }
     let mut permissions = permissions.to_vec();

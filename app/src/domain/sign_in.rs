@@ -4,7 +4,7 @@
 use crate::domain::accounts::email::{Email, normalize};
 use crate::domain::accounts::password::{HashingError, Password, PasswordHasher};
 use crate::domain::accounts::{Account, find_row_by_email, usable_hash};
-use crate::domain::activity::{self, Client, EventKind, NewEvent, Origin};
+use crate::domain::activity::{self, Client, EventKind, Log, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::throttle::{self, Subject, ThrottlePolicy};
 use chrono::Duration;
@@ -67,14 +67,14 @@ pub async fn sign_in(
     match row {
         Some(row) if matches => {
             throttle::succeeded(db, services.policy, &subjects).await?;
-            let event = NewEvent { account_id: &row.id, kind: EventKind::SignedIn, key: None, detail: None };
+            let event = NewEvent { log: Log::Account(&row.id), kind: EventKind::SignedIn, key: None, detail: None };
             activity::record(db, services.clock, &origin, event).await?;
             Ok(row.into())
         }
         _ => {
             // The attempt was counted before the check; the failure only needs its log line.
             if let Some(row) = &row {
-                let event = NewEvent { account_id: &row.id, kind: EventKind::SignInFailed, key: None, detail: None };
+                let event = NewEvent { log: Log::Account(&row.id), kind: EventKind::SignInFailed, key: None, detail: None };
                 activity::record(db, services.clock, &origin, event).await?;
             }
             Err(SignInError::InvalidCredentials)

@@ -1,14 +1,20 @@
-//! The header on every page: the product name, and the account menu or the way in.
+//! The header on every page: the product name, the organisation switcher and its pages, and the account
+//! menu or the way in.
 
 use crate::api::auth::{AccountView, SignOut};
+use crate::api::organisations::{OrganisationView, my_organisations};
+use crate::ui::components::org::org_path;
 use crate::ui::components::icons::KeyMark;
 use crate::ui::session::{reload_on_success, use_session};
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 /// The site header.
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let session = use_session();
+    let mine = Resource::new(|| (), |_| my_organisations());
+    let location = use_location();
     view! {
         <header class="site-header">
             <div class="site-header-inner">
@@ -18,28 +24,82 @@ pub fn SiteHeader() -> impl IntoView {
                 </a>
                 <nav class="site-nav" aria-label="Account">
                     <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            match session.account.await {
-                                Ok(Some(account)) => view! {
-                                    <a class="nav-link" href="/">"Keys"</a>
-                                    <a class="nav-link" href="/usage">"Usage"</a>
-                                    <a class="nav-link" href="/activity">"Activity"</a>
-                                    {account.is_operator.then(|| view! {
-                                        <a class="nav-link" href="/operator/usage">"API usage"</a>
-                                        <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
-                                    })}
-                                    <AccountMenu account/>
-                                }.into_any(),
-                                _ => view! {
-                                    <a class="nav-link" href="/sign-in">"Sign in"</a>
-                                    <a class="button button-small" href="/sign-up">"Sign up"</a>
-                                }.into_any(),
-                            }
-                        })}
+                        {move || {
+                            let path = location.pathname.get();
+                            Suspend::new(async move {
+                                match (session.account.await, mine.await) {
+                                    (Ok(Some(account)), mine) => {
+                                        let mine = mine.unwrap_or_default();
+                                        let here = organisation_in(&path);
+                                        let current = here
+                                            .and_then(|id| mine.iter().find(|org| org.id == id))
+                                            .or_else(|| mine.first())
+                                            .cloned();
+                                        view! {
+                                            {current.clone().map(|org| view! { <Switcher current=org mine/> })}
+                                            {current.map(|org| {
+                                                let link = move |page: &str| org_path(&org.id, page);
+                                                view! {
+                                                    <a class="nav-link" href=link("keys")>"Keys"</a>
+                                                    <a class="nav-link" href=link("usage")>"Usage"</a>
+                                                    <a class="nav-link" href=link("activity")>"Activity"</a>
+                                                    <a class="nav-link" href=link("members")>"Members"</a>
+                                                }
+                                            })}
+                                            {account.is_operator.then(|| view! {
+                                                <a class="nav-link" href="/operator/organisations">"Organisations"</a>
+                                                <a class="nav-link" href="/operator/usage">"API usage"</a>
+                                                <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
+                                            })}
+                                            <AccountMenu account/>
+                                        }.into_any()
+                                    }
+                                    _ => view! {
+                                        <a class="nav-link" href="/sign-in">"Sign in"</a>
+                                        <a class="button button-small" href="/sign-up">"Sign up"</a>
+                                    }.into_any(),
+                                }
+                            })
+                        }}
                     </Transition>
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// The organisation id in a path under `/o/`.
+fn organisation_in(path: &str) -> Option<&str> {
+    path.strip_prefix("/o/")?.split('/').next().filter(|id| !id.is_empty())
+}
+
+/// The organisation switcher: the one looked at, and every other one the person is in.
+#[component]
+fn Switcher(current: OrganisationView, mine: Vec<OrganisationView>) -> impl IntoView {
+    view! {
+        <details class="org-switcher">
+            <summary aria-label="Switch organisation">
+                <span class="org-switcher-name" data-testid="current-organisation">{current.name.clone()}</span>
+                <span class="chevron" aria-hidden="true"></span>
+            </summary>
+            <div class="account-menu-panel org-switcher-panel">
+                <p class="account-menu-label">"Organisations"</p>
+                <ul class="org-list">
+                    {mine.into_iter().map(|org| {
+                        let here = org.id == current.id;
+                        view! {
+                            <li>
+                                <a href=org_path(&org.id, "keys") class="org-link" class:current=here aria-current=here.then_some("page")>
+                                    <span>{org.name}</span>
+                                    <span class="org-role">{org.role}</span>
+                                </a>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <a class="menu-button menu-link" href="/organisations/new">"New organisation"</a>
+            </div>
+        </details>
     }
 }
 

@@ -12,8 +12,9 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
-    ActivityPage, KeyDetailPage, KeysPage, NewKeyPage, NotFoundPage, OperatorUsagePage, ServiceTokensPage,
-    SettingsPage, SignInPage, SignUpPage, UsagePage,
+    ActivityPage, HomePage, InvitationPage, KeyDetailPage, KeysPage, LegacyRedirect, MembersPage, NewKeyPage,
+    NewOrganisationPage, NotFoundPage, OperatorUsagePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage,
+    UsagePage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -59,11 +60,20 @@ pub fn App() -> impl IntoView {
                 // Pages that depend on the session render whole on the server, so that a redirect to
                 // sign-in is a real HTTP redirect rather than a flash of the wrong page.
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=KeysPage ssr=SsrMode::Async/>
-                    <Route path=path!("/keys/new") view=NewKeyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/keys/:id") view=KeyDetailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/usage") view=UsagePage ssr=SsrMode::Async/>
-                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/keys") view=KeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/keys/new") view=NewKeyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/keys/:id") view=KeyDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/usage") view=UsagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/activity") view=ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/members") view=MembersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organisations/new") view=NewOrganisationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitations/:secret") view=InvitationPage ssr=SsrMode::Async/>
+                    // The addresses from before organisations: the same page of the first organisation.
+                    <Route path=path!("/keys/new") view=LegacyRedirect ssr=SsrMode::Async/>
+                    <Route path=path!("/keys/:id") view=LegacyRedirect ssr=SsrMode::Async/>
+                    <Route path=path!("/usage") view=LegacyRedirect ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view=LegacyRedirect ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/service-tokens") view=ServiceTokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/usage") view=OperatorUsagePage ssr=SsrMode::Async/>

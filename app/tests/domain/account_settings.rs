@@ -1,4 +1,4 @@
-use crate::support::{clock, hasher};
+use crate::support::{clock, hasher, svc};
 use app::domain::accounts::password::{Password, PasswordError};
 use app::domain::accounts::{AccountChangeError, change_password, create_account, delete_account, find_account};
 use app::domain::activity::{Client, Origin};
@@ -56,7 +56,7 @@ async fn deleting_an_account_needs_its_password_and_takes_its_keys_along(db: Dat
     let origin = Origin { actor: "x".into(), client: Client::default() };
     let new = NewKey { name: "ci".into(), scopes: vec!["orders:read".into()], expires_at: None, ..NewKey::default() };
     for account in [&ann.id, &bob.id] {
-        create_key(&db, services, &origin, account, &new).await.expect("key");
+        create_key(&db, services, &origin, svc(account), &new).await.expect("key");
     }
 
     let refused = delete_account(&db, hasher(), clock.as_ref(), &cache, &ann.id, &Password::new("guess")).await;
@@ -67,7 +67,11 @@ async fn deleting_an_account_needs_its_password_and_takes_its_keys_along(db: Dat
     assert!(find_account(&db, &ann.id).await.expect("find").is_none());
     let keys = api_keys::Entity::find().all(&db).await.expect("keys");
     assert_eq!(keys.len(), 1, "only bob's key is left");
-    assert_eq!(keys[0].account_id, bob.id);
+    assert_eq!(keys[0].organisation_id, bob.id);
     assert!(keys[0].revoked_at.is_none());
     assert_eq!(activity_events::Entity::find().count(&db).await.expect("events"), 1, "ann's log went with her");
+    assert!(
+        app::domain::organisations::find(&db, &ann.id).await.is_err(),
+        "the organisation only ann was in went with her"
+    );
 }

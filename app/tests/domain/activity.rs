@@ -1,7 +1,7 @@
-use crate::support::{clock, hasher};
+use crate::support::{clock, hasher, svc};
 use app::domain::accounts::create_account;
 use app::domain::accounts::password::Password;
-use app::domain::activity::{self, Client, EventKind, NewEvent, Origin};
+use app::domain::activity::{self, Client, EventKind, Log, NewEvent, Origin};
 use app::domain::keys::manage::{
     Grace, KeyChanges, KeyPolicy, KeyServices, NewKey, create_key, revoke_key, roll_key, update_key,
 };
@@ -44,22 +44,25 @@ async fn the_log_tells_who_did_what_to_which_key_from_where_newest_first(db: Dat
     let new = NewKey { name: "ci".into(), scopes: vec!["orders:read".into()], expires_at: None, ..NewKey::default() };
     let steps = [EventKind::KeyCreated, EventKind::KeyUpdated, EventKind::KeyRolled, EventKind::KeyRevoked];
     clock.advance(Duration::seconds(1));
-    let (key, _) = create_key(&db, services, &origin, &ann.id, &new).await.expect("create");
+    let (key, _) = create_key(&db, services, &origin, svc(&ann.id), &new).await.expect("create");
     clock.advance(Duration::seconds(1));
     let changes =
         KeyChanges { scopes: Some(vec!["orders:read".into(), "orders:write".into()]), ..KeyChanges::default() };
-    update_key(&db, services, &origin, &ann.id, &key.id, &changes).await.expect("update");
+    update_key(&db, services, &origin, svc(&ann.id), &key.id, &changes).await.expect("update");
     clock.advance(Duration::seconds(1));
-    let (successor, _) = roll_key(&db, services, &origin, &ann.id, &key.id, Grace::OneHour).await.expect("roll");
+    let (successor, _) = roll_key(&db, services, &origin, svc(&ann.id), &key.id, Grace::OneHour).await.expect("roll");
     clock.advance(Duration::seconds(1));
-    revoke_key(&db, services, &origin, &ann.id, &successor.id).await.expect("revoke");
+    revoke_key(&db, services, &origin, svc(&ann.id), &successor.id).await.expect("revoke");
 
-    let page = activity::list(&db, &ann.id, 1, 50).await.expect("list");
+    // Key changes go in the organisation's log, sign-ins in the person's own.
+    let page = activity::list(&db, Log::Organisation(&ann.id), 1, 50).await.expect("list");
     let kinds: Vec<EventKind> = page.events.iter().map(|e| e.kind).collect();
-    let mut expected: Vec<EventKind> = vec![EventKind::SignInFailed, EventKind::SignedIn];
-    expected.extend(steps);
+    let mut expected: Vec<EventKind> = steps.to_vec();
     expected.reverse();
     assert_eq!(kinds, expected);
+    let own = activity::list(&db, Log::Account(&ann.id), 1, 50).await.expect("own log");
+    let own: Vec<EventKind> = own.events.iter().map(|e| e.kind).collect();
+    assert_eq!(own, [EventKind::SignedIn, EventKind::SignInFailed]);
 
     let updated = &page.events[2];
     assert_eq!(updated.key_id.as_deref(), Some(key.id.as_str()));
@@ -78,10 +81,11 @@ async fn each_account_sees_only_its_own_log(db: DatabaseConnection) {
     let ann = create_account(&db, hasher(), clock.as_ref(), "ann@example.com", &password, false).await.expect("ann");
     let bob = create_account(&db, hasher(), clock.as_ref(), "bob@example.com", &password, false).await.expect("bob");
     let origin = Origin { actor: "ann@example.com".into(), client: Client::default() };
-    let event = NewEvent { account_id: &ann.id, kind: EventKind::PasswordChanged, key: None, detail: None };
+    let event = NewEvent { log: Log::Account(&ann.id), kind: EventKind::PasswordChanged, key: None, detail: None };
     activity::record(&db, clock.as_ref(), &origin, event).await.expect("record");
-    assert_eq!(activity::list(&db, &ann.id, 1, 10).await.expect("ann").events.len(), 1);
-    assert!(activity::list(&db, &bob.id, 1, 10).await.expect("bob").events.is_empty());
+    assert_eq!(activity::list(&db, Log::Account(&ann.id), 1, 10).await.expect("ann").events.len(), 1);
+    assert!(activity::list(&db, Log::Account(&bob.id), 1, 10).await.expect("bob").events.is_empty());
+    assert!(activity::list(&db, Log::Organisation(&ann.id), 1, 10).await.expect("org").events.is_empty());
 }
 
 async fn the_log_is_paged(db: DatabaseConnection) {
@@ -93,14 +97,14 @@ async fn the_log_is_paged(db: DatabaseConnection) {
         Origin { actor: "ann@example.com".into(), client: Client { ip: None, user_agent: Some("x".repeat(1000)) } };
     for _ in 0..25 {
         clock.advance(Duration::seconds(1));
-        let event = NewEvent { account_id: &ann.id, kind: EventKind::SignedIn, key: None, detail: None };
+        let event = NewEvent { log: Log::Account(&ann.id), kind: EventKind::SignedIn, key: None, detail: None };
         activity::record(&db, clock.as_ref(), &origin, event).await.expect("record");
     }
-    let first = activity::list(&db, &ann.id, 1, 10).await.expect("page 1");
-    let last = activity::list(&db, &ann.id, 3, 10).await.expect("page 3");
+    let first = activity::list(&db, Log::Account(&ann.id), 1, 10).await.expect("page 1");
+    let last = activity::list(&db, Log::Account(&ann.id), 3, 10).await.expect("page 3");
     assert_eq!((first.events.len(), first.pages, last.events.len()), (10, 3, 5));
     assert!(first.events[0].occurred_at > first.events[9].occurred_at, "newest first");
     assert!(first.events[9].occurred_at > last.events[0].occurred_at);
-    assert_eq!(activity::list(&db, &ann.id, 99, 10).await.expect("beyond").page, 3, "past the end shows the last page");
+    assert_eq!(activity::list(&db, Log::Account(&ann.id), 99, 10).await.expect("beyond").page, 3, "past the end shows the last page");
     assert_eq!(first.events[0].user_agent.as_deref().map(str::len), Some(256), "user agents are cut");
 }

@@ -1,7 +1,7 @@
 //! The change feed between instances: a change made through one instance reaches the caches of every
 //! other one, on SQLite and on PostgreSQL.
 
-use crate::support::{clock, customer};
+use crate::support::{clock, customer, svc};
 use app::domain::activity::{Client, Origin};
 use app::domain::changes::{Caches, Change, Follower, prune, record};
 use app::domain::clock::{Clock, SharedClock};
@@ -52,10 +52,10 @@ async fn a_revocation_through_one_instance_reaches_another_instances_cache(db: D
         KeyServices { clock: clock.as_ref(), policy: &policy, catalogue: &catalogue, cache: a.verifier.cache() };
     let origin = Origin { actor: "ann@example.com".into(), client: Client::default() };
     let new = NewKey { name: "checkout".into(), scopes: vec!["orders:read".into()], ..NewKey::default() };
-    let (key, plaintext) = create_key(&db, services, &origin, &account, &new).await.expect("key");
+    let (key, plaintext) = create_key(&db, services, &origin, svc(&account), &new).await.expect("key");
 
     assert_eq!(b.verify(&db, plaintext.expose()).await, Code::Valid, "B caches the key");
-    revoke_key(&db, services, &origin, &account, &key.id).await.expect("revoke");
+    revoke_key(&db, services, &origin, svc(&account), &key.id).await.expect("revoke");
     assert_eq!(a.verify(&db, plaintext.expose()).await, Code::Revoked, "at once where it was revoked");
     assert_eq!(b.verify(&db, plaintext.expose()).await, Code::Valid, "B answers from its cache until it follows");
     let caught_up = b_follows.catch_up(&db).await.expect("catch up");

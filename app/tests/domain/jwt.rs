@@ -2,7 +2,7 @@
 //! tokens verify against the JWKS alone, and rotation keeps old tokens verifying until they expire. On
 //! SQLite and PostgreSQL.
 
-use crate::support::customer;
+use crate::support::{customer, svc};
 use app::domain::activity::{Client, Origin};
 use app::domain::changes::{Caches, Follower};
 use app::domain::clock::{Clock, ManualClock, SharedClock};
@@ -84,12 +84,12 @@ impl Instance {
     }
 
     async fn key(&self, db: &DatabaseConnection, account: &str, new: NewKey) -> (String, String) {
-        let (key, plaintext) = create_key(db, self.services(), &origin(), account, &new).await.expect("key");
+        let (key, plaintext) = create_key(db, self.services(), &origin(), svc(account), &new).await.expect("key");
         (key.id, plaintext.expose().to_owned())
     }
 
     async fn revoke(&self, db: &DatabaseConnection, account: &str, id: &str) {
-        revoke_key(db, self.services(), &origin(), account, id).await.expect("revoke");
+        revoke_key(db, self.services(), &origin(), svc(account), id).await.expect("revoke");
     }
 }
 

@@ -1,4 +1,4 @@
-use crate::support::{clock, hasher};
+use crate::support::{clock, hasher, svc};
 use app::domain::accounts::create_account;
 use app::domain::accounts::password::Password;
 use app::domain::activity::{Client, Origin};
@@ -85,7 +85,7 @@ async fn a_new_key_is_returned_once_and_only_its_hash_is_stored(db: DatabaseConn
     let fx = Fixture::new();
     let ann = fx.account(&db, "ann@example.com").await;
     let (key, plaintext) =
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("  CI deploys ", &["orders:read"]))
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("  CI deploys ", &["orders:read"]))
             .await
             .expect("created");
     assert!(format::parse(&KeyPrefix::default(), plaintext.expose()).is_ok());
@@ -117,24 +117,24 @@ async fn key_settings_are_checked_with_a_reason_for_each_field(db: DatabaseConne
         (NewKey { expires_at: None, ..new_key("ok", &["orders:read"]) }, "expires_at"),
     ];
     for (new, field) in cases {
-        assert_eq!(field_of(create_key(&db, fx.services(), &fx.origin(), &ann, &new).await), field, "{new:?}");
+        assert_eq!(field_of(create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new).await), field, "{new:?}");
     }
     assert!(list_keys(&db, &ann).await.expect("list").is_empty(), "refused keys leave nothing behind");
     let within = NewKey { expires_at: Some(now + Duration::days(90)), ..new_key("ok", &["orders:read"]) };
-    create_key(&db, fx.services(), &fx.origin(), &ann, &within).await.expect("within the maximum");
+    create_key(&db, fx.services(), &fx.origin(), svc(&ann), &within).await.expect("within the maximum");
 }
 
 async fn an_account_holds_at_most_its_limit_of_live_keys(db: DatabaseConnection) {
     let mut fx = Fixture::new();
-    fx.policy.max_keys_per_account = 2;
+    fx.policy.max_keys_per_organisation = 2;
     let ann = fx.account(&db, "ann@example.com").await;
     let (first, _) =
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("one", &["orders:read"])).await.expect("1");
-    create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("two", &["orders:read"])).await.expect("2");
-    let third = create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("three", &["orders:read"])).await;
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("one", &["orders:read"])).await.expect("1");
+    create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("two", &["orders:read"])).await.expect("2");
+    let third = create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("three", &["orders:read"])).await;
     assert!(matches!(third, Err(KeyError::LimitReached(2))), "{third:?}");
-    revoke_key(&db, fx.services(), &fx.origin(), &ann, &first.id).await.expect("revoke");
-    create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("three", &["orders:read"]))
+    revoke_key(&db, fx.services(), &fx.origin(), svc(&ann), &first.id).await.expect("revoke");
+    create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("three", &["orders:read"]))
         .await
         .expect("a slot was freed");
 }
@@ -144,10 +144,10 @@ async fn each_account_lists_only_its_own_keys_newest_first(db: DatabaseConnectio
     let ann = fx.account(&db, "ann@example.com").await;
     let bob = fx.account(&db, "bob@example.com").await;
     for name in ["first", "second", "third"] {
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key(name, &["orders:read"])).await.expect("ann");
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key(name, &["orders:read"])).await.expect("ann");
         fx.clock.advance(Duration::seconds(1));
     }
-    create_key(&db, fx.services(), &fx.origin(), &bob, &new_key("bob's", &["orders:read"])).await.expect("bob");
+    create_key(&db, fx.services(), &fx.origin(), svc(&bob), &new_key("bob's", &["orders:read"])).await.expect("bob");
     let names: Vec<String> = list_keys(&db, &ann).await.expect("list").into_iter().map(|k| k.name).collect();
     assert_eq!(names, ["third", "second", "first"]);
 }
@@ -156,7 +156,7 @@ async fn editing_changes_name_scopes_and_expiry_but_not_a_revoked_key(db: Databa
     let fx = Fixture::new();
     let ann = fx.account(&db, "ann@example.com").await;
     let (key, _) =
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("ci", &["orders:read"])).await.expect("key");
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("ci", &["orders:read"])).await.expect("key");
     let expiry = fx.clock.now() + Duration::days(3);
     let changes = KeyChanges {
         name: Some("ci (prod)".into()),
@@ -164,7 +164,7 @@ async fn editing_changes_name_scopes_and_expiry_but_not_a_revoked_key(db: Databa
         expires_at: Some(Some(expiry)),
         ..KeyChanges::default()
     };
-    let edited = update_key(&db, fx.services(), &fx.origin(), &ann, &key.id, &changes).await.expect("edited");
+    let edited = update_key(&db, fx.services(), &fx.origin(), svc(&ann), &key.id, &changes).await.expect("edited");
     assert_eq!(edited.name, "ci (prod)");
     assert_eq!(edited.scopes, vec!["orders:read".to_owned(), "orders:write".to_owned()]);
     assert_eq!(edited.expires_at, Some(expiry));
@@ -172,12 +172,12 @@ async fn editing_changes_name_scopes_and_expiry_but_not_a_revoked_key(db: Databa
     assert_eq!(find_key(&db, &ann, &key.id).await.expect("find"), edited);
 
     let bad = KeyChanges { scopes: Some(vec!["root".into()]), ..KeyChanges::default() };
-    assert_eq!(field_of(update_key(&db, fx.services(), &fx.origin(), &ann, &key.id, &bad).await), "scopes");
+    assert_eq!(field_of(update_key(&db, fx.services(), &fx.origin(), svc(&ann), &key.id, &bad).await), "scopes");
 
-    revoke_key(&db, fx.services(), &fx.origin(), &ann, &key.id).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), svc(&ann), &key.id).await.expect("revoke");
     let late = KeyChanges { name: Some("again".into()), ..KeyChanges::default() };
     assert!(matches!(
-        update_key(&db, fx.services(), &fx.origin(), &ann, &key.id, &late).await,
+        update_key(&db, fx.services(), &fx.origin(), svc(&ann), &key.id, &late).await,
         Err(KeyError::Finished(_))
     ));
 }
@@ -186,11 +186,11 @@ async fn rolling_hands_out_a_successor_and_retires_the_old_key_after_the_grace(d
     let fx = Fixture::new();
     let ann = fx.account(&db, "ann@example.com").await;
     let (old, old_plaintext) =
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("ci", &["orders:read", "orders:write"]))
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("ci", &["orders:read", "orders:write"]))
             .await
             .expect("key");
     let (successor, plaintext) =
-        roll_key(&db, fx.services(), &fx.origin(), &ann, &old.id, Grace::OneHour).await.expect("rolled");
+        roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &old.id, Grace::OneHour).await.expect("rolled");
     assert_ne!(plaintext.expose(), old_plaintext.expose());
     assert_eq!((successor.name.as_str(), &successor.scopes), ("ci", &old.scopes));
     assert_eq!(successor.status(fx.clock.now()), KeyStatus::Active);
@@ -201,9 +201,9 @@ async fn rolling_hands_out_a_successor_and_retires_the_old_key_after_the_grace(d
     fx.clock.advance(Duration::hours(1));
     assert_eq!(rolled.status(fx.clock.now()), KeyStatus::Expired);
 
-    let again = roll_key(&db, fx.services(), &fx.origin(), &ann, &old.id, Grace::None).await;
+    let again = roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &old.id, Grace::None).await;
     assert!(matches!(again, Err(KeyError::Finished(_))), "a rolled key cannot roll twice: {again:?}");
-    let (_, _) = roll_key(&db, fx.services(), &fx.origin(), &ann, &successor.id, Grace::None)
+    let (_, _) = roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &successor.id, Grace::None)
         .await
         .expect("the successor rolls");
     let retired = find_key(&db, &ann, &successor.id).await.expect("successor");
@@ -214,10 +214,10 @@ async fn revoking_takes_effect_at_once(db: DatabaseConnection) {
     let fx = Fixture::new();
     let ann = fx.account(&db, "ann@example.com").await;
     let (key, _) =
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("ci", &["orders:read"])).await.expect("key");
-    let revoked = revoke_key(&db, fx.services(), &fx.origin(), &ann, &key.id).await.expect("revoke");
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("ci", &["orders:read"])).await.expect("key");
+    let revoked = revoke_key(&db, fx.services(), &fx.origin(), svc(&ann), &key.id).await.expect("revoke");
     assert_eq!(revoked.status(fx.clock.now()), KeyStatus::Revoked);
-    let twice = revoke_key(&db, fx.services(), &fx.origin(), &ann, &key.id).await.expect("idempotent");
+    let twice = revoke_key(&db, fx.services(), &fx.origin(), svc(&ann), &key.id).await.expect("idempotent");
     assert_eq!(twice, revoked);
 }
 
@@ -233,12 +233,12 @@ async fn another_account_can_neither_see_nor_change_any_key(db: DatabaseConnecti
         if name == "expiring" {
             new.expires_at = Some(fx.clock.now() + Duration::days(2));
         }
-        let (key, _) = create_key(&db, fx.services(), &fx.origin(), &ann, &new).await.expect("key");
+        let (key, _) = create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new).await.expect("key");
         ids.push(key.id.clone());
     }
-    let (successor, _) = roll_key(&db, fx.services(), &fx.origin(), &ann, &ids[2], Grace::OneDay).await.expect("roll");
+    let (successor, _) = roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &ids[2], Grace::OneDay).await.expect("roll");
     ids.push(successor.id);
-    revoke_key(&db, fx.services(), &fx.origin(), &ann, &ids[3]).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), svc(&ann), &ids[3]).await.expect("revoke");
     ids.push(uuid_like("never-existed"));
     ids.push(String::new());
 
@@ -247,13 +247,13 @@ async fn another_account_can_neither_see_nor_change_any_key(db: DatabaseConnecti
     for id in &ids {
         let found = find_key(&db, &bob, id).await;
         assert!(matches!(found, Err(KeyError::NotFound)), "view {id}: {found:?}");
-        let edited = update_key(&db, fx.services(), &fx.origin(), &bob, id, &changes).await;
+        let edited = update_key(&db, fx.services(), &fx.origin(), svc(&bob), id, &changes).await;
         assert!(matches!(edited, Err(KeyError::NotFound)), "edit {id}: {edited:?}");
         for grace in [Grace::None, Grace::OneWeek] {
-            let rolled = roll_key(&db, fx.services(), &fx.origin(), &bob, id, grace).await;
+            let rolled = roll_key(&db, fx.services(), &fx.origin(), svc(&bob), id, grace).await;
             assert!(matches!(rolled, Err(KeyError::NotFound)), "roll {id}: {rolled:?}");
         }
-        let revoked = revoke_key(&db, fx.services(), &fx.origin(), &bob, id).await;
+        let revoked = revoke_key(&db, fx.services(), &fx.origin(), svc(&bob), id).await;
         assert!(matches!(revoked, Err(KeyError::NotFound)), "revoke {id}: {revoked:?}");
     }
     assert!(list_keys(&db, &bob).await.expect("list").is_empty());
@@ -266,12 +266,12 @@ fn uuid_like(seed: &str) -> String {
 
 async fn concurrent_creates_at_the_limit_leave_exactly_one_new_key(db: DatabaseConnection) {
     let fx = std::sync::Arc::new(Fixture {
-        policy: KeyPolicy { max_keys_per_account: 5, ..KeyPolicy::default() },
+        policy: KeyPolicy { max_keys_per_organisation: 5, ..KeyPolicy::default() },
         ..Fixture::new()
     });
     let ann = fx.account(&db, "ann@example.com").await;
     for n in 0..4 {
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key(&format!("k{n}"), &["orders:read"]))
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key(&format!("k{n}"), &["orders:read"]))
             .await
             .expect("below the limit");
     }
@@ -281,7 +281,7 @@ async fn concurrent_creates_at_the_limit_leave_exactly_one_new_key(db: DatabaseC
             let (fx, db, ann, barrier) = (fx.clone(), db.clone(), ann.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                create_key(&db, fx.services(), &fx.origin(), &ann, &new_key(&format!("race{n}"), &["orders:read"]))
+                create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key(&format!("race{n}"), &["orders:read"]))
                     .await
                     .map(|_| ())
             })
@@ -303,14 +303,14 @@ async fn concurrent_rolls_of_one_key_make_exactly_one_successor(db: DatabaseConn
     let fx = std::sync::Arc::new(Fixture::new());
     let ann = fx.account(&db, "ann@example.com").await;
     let (key, _) =
-        create_key(&db, fx.services(), &fx.origin(), &ann, &new_key("ci", &["orders:read"])).await.expect("key");
+        create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new_key("ci", &["orders:read"])).await.expect("key");
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
     let rolls: Vec<_> = (0..8)
         .map(|_| {
             let (fx, db, ann, id, barrier) = (fx.clone(), db.clone(), ann.clone(), key.id.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                roll_key(&db, fx.services(), &fx.origin(), &ann, &id, Grace::OneHour)
+                roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &id, Grace::OneHour)
                     .await
                     .map(|(successor, _)| successor.id)
             })

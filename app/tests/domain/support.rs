@@ -24,3 +24,9 @@ pub async fn customer(db: &DatabaseConnection, clock: &dyn Clock, email: &str) -
         .expect("account")
         .id
 }
+
+/// One of the operator's services acting on organisation `id` (an account's own organisation has the
+/// account's id).
+pub fn svc(id: &str) -> app::domain::keys::manage::Caller<'_> {
+    app::domain::keys::manage::Caller::Service { organisation_id: id }
+}

@@ -1,7 +1,7 @@
 //! Usage storage on a real database: hourly buckets, the rollup into days, retention, and the totals the
 //! portal reads. The rollup must never count an hour twice, whatever order things happen in.
 
-use crate::support::{clock, hasher};
+use crate::support::{clock, hasher, svc};
 use app::domain::accounts::create_account;
 use app::domain::accounts::password::Password;
 use app::domain::activity::{Client, Origin};
@@ -9,7 +9,7 @@ use app::domain::clock::Clock;
 use app::domain::keys::manage::{ApiKey, KeyPolicy, KeyServices, NewKey, create_key};
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::storage::{key_usage, key_usage_daily};
-use app::domain::usage::report::{Counts, recent_rejections, totals_by_account, totals_by_key};
+use app::domain::usage::report::{Counts, recent_rejections, totals_by_organisation, totals_by_key};
 use app::domain::usage::rollup::rolled_until;
 use app::domain::usage::{Period, Retention, UsageCounter, UsageOf, day_of, roll_up, series};
 use app::domain::verification::{Code, KeyCache};
@@ -45,7 +45,7 @@ async fn key(db: &DatabaseConnection, account: &str, name: &str) -> ApiKey {
     };
     let origin = Origin { actor: "test".into(), client: Client::default() };
     let new = NewKey { name: name.into(), scopes: vec!["orders:read".into()], ..NewKey::default() };
-    create_key(db, services, &origin, account, &new).await.expect("key").0
+    create_key(db, services, &origin, svc(account), &new).await.expect("key").0
 }
 
 /// Counts `n` verifications of `key` with `code` at `at`.
@@ -81,7 +81,7 @@ async fn daily_series_read_the_same_before_and_after_the_rollup(db: DatabaseConn
 
     let month = Period::last_30_days(now);
     let day = Period::last_24_hours(now);
-    let before = series(&db, UsageOf::Account(&ann), &month).await.expect("series");
+    let before = series(&db, UsageOf::Organisation(&ann), &month).await.expect("series");
     let hours_before = series(&db, UsageOf::Key(&key.id), &day).await.expect("series");
     assert_eq!(before.len(), 30);
     assert_eq!(before[27].counts, counts(&[(Code::Valid, 10), (Code::Revoked, 2)]), "the 20th");
@@ -93,7 +93,7 @@ async fn daily_series_read_the_same_before_and_after_the_rollup(db: DatabaseConn
     assert_eq!(rolled_until(&db, None).await.expect("boundary"), day_of(now));
     assert_eq!(stored_days(&db).await, 3, "(20th, VALID), (20th, REVOKED), (21st, VALID)");
 
-    let after = series(&db, UsageOf::Account(&ann), &month).await.expect("series");
+    let after = series(&db, UsageOf::Organisation(&ann), &month).await.expect("series");
     assert_eq!(after, before, "the rollup changes where days are read from, not what they say");
     assert_eq!(series(&db, UsageOf::Key(&key.id), &day).await.expect("series"), hours_before);
     assert_eq!(total(&after), 20);
@@ -191,19 +191,19 @@ async fn totals_per_key_and_per_account_cover_only_their_own_keys(db: DatabaseCo
     roll_up(&db, now, Retention::default()).await.expect("roll up");
 
     let month = Period::last_30_days(now);
-    let anns = totals_by_key(&db, UsageOf::Account(&ann), &month).await.expect("totals");
+    let anns = totals_by_key(&db, UsageOf::Organisation(&ann), &month).await.expect("totals");
     assert_eq!(anns.len(), 2, "bob's key is not ann's business");
     assert_eq!(anns[&checkout.id], counts(&[(Code::Valid, 5), (Code::InsufficientScopes, 4)]));
     assert_eq!(anns[&reports.id], counts(&[(Code::Expired, 1)]));
-    let today = totals_by_key(&db, UsageOf::Account(&ann), &Period::last_24_hours(now)).await.expect("totals");
+    let today = totals_by_key(&db, UsageOf::Organisation(&ann), &Period::last_24_hours(now)).await.expect("totals");
     assert_eq!(today[&checkout.id], counts(&[(Code::InsufficientScopes, 4)]));
 
-    let everyone = totals_by_account(&db, &month).await.expect("totals");
+    let everyone = totals_by_organisation(&db, &month).await.expect("totals");
     assert_eq!(everyone[&ann].values().sum::<u64>(), 10);
     assert_eq!(everyone[&bob], counts(&[(Code::Valid, 9)]));
 
     let refused = recent_rejections(&db, now - Duration::hours(23), 10).await.expect("rejections");
     let seen: Vec<(&str, Code, u64)> = refused.iter().map(|r| (r.key_name.as_str(), r.code, r.count)).collect();
     assert_eq!(seen, [("reports", Code::Expired, 1), ("checkout", Code::InsufficientScopes, 4)], "newest first");
-    assert_eq!(refused[0].account_email, "ann@example.com");
+    assert_eq!(refused[0].organisation_name, "ann@example.com");
 }

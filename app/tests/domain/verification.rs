@@ -1,7 +1,7 @@
 //! The verification engine end to end on a real database: codes, order, cache, invalidation, rate limits
 //! and usage counting.
 
-use crate::support::{clock, customer};
+use crate::support::{clock, customer, svc};
 use app::domain::activity::{Client, Origin};
 use app::domain::clock::{Clock, ManualClock, SharedClock};
 use app::domain::keys::controls::RateLimit;
@@ -71,7 +71,7 @@ impl Fixture {
     }
 
     async fn key(&self, db: &DatabaseConnection, new: NewKey) -> (ApiKey, PlaintextKey) {
-        create_key(db, self.services(), &self.origin(), &self.account, &new).await.expect("key")
+        create_key(db, self.services(), &self.origin(), svc(&self.account), &new).await.expect("key")
     }
 
     async fn verify(&self, db: &DatabaseConnection, key: &str, scopes: &[&str], ip: Option<&str>) -> Code {
@@ -106,10 +106,10 @@ async fn every_outcome_code_comes_out_in_the_documented_order(db: DatabaseConnec
     // Expiry comes before the IP check, revocation before expiry.
     let soon = fx.clock.now() + Duration::hours(1);
     let changes = KeyChanges { expires_at: Some(Some(soon)), ..KeyChanges::default() };
-    update_key(&db, fx.services(), &fx.origin(), &fx.account, &key.id, &changes).await.expect("expiry");
+    update_key(&db, fx.services(), &fx.origin(), svc(&fx.account), &key.id, &changes).await.expect("expiry");
     fx.clock.advance(Duration::hours(2));
     assert_eq!(fx.verify(&db, k, &["orders:write"], Some("192.0.2.1")).await, Code::Expired);
-    revoke_key(&db, fx.services(), &fx.origin(), &fx.account, &key.id).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), svc(&fx.account), &key.id).await.expect("revoke");
     assert_eq!(fx.verify(&db, k, &["orders:write"], Some("192.0.2.1")).await, Code::Revoked);
 }
 
@@ -141,7 +141,7 @@ async fn a_revoked_key_answers_revoked_on_the_very_next_verification(db: Databas
     let (key, plaintext) = fx.key(&db, reading("ci")).await;
     assert_eq!(fx.verify(&db, plaintext.expose(), &[], None).await, Code::Valid);
     assert_eq!(fx.verifier.cache().len().0, 1, "cached");
-    revoke_key(&db, fx.services(), &fx.origin(), &fx.account, &key.id).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), svc(&fx.account), &key.id).await.expect("revoke");
     assert_eq!(fx.verify(&db, plaintext.expose(), &[], None).await, Code::Revoked);
 }
 
@@ -150,7 +150,7 @@ async fn a_rolled_key_is_valid_and_flagged_until_its_grace_ends_then_expired(db:
     let (key, old) = fx.key(&db, reading("ci")).await;
     assert_eq!(fx.verify(&db, old.expose(), &[], None).await, Code::Valid);
     let (_, new) =
-        roll_key(&db, fx.services(), &fx.origin(), &fx.account, &key.id, Grace::OneHour).await.expect("roll");
+        roll_key(&db, fx.services(), &fx.origin(), svc(&fx.account), &key.id, Grace::OneHour).await.expect("roll");
     let verdict = fx.verifier.verify(&db, Request { key: old.expose(), scopes: &[], ip: None }).await.expect("verify");
     assert_eq!((verdict.code, verdict.rolled()), (Code::Valid, true), "the old key works, flagged as rolled");
     let successor = fx.verifier.verify(&db, Request { key: new.expose(), scopes: &[], ip: None }).await.expect("new");
@@ -230,7 +230,7 @@ async fn concurrent_verifications_never_answer_valid_after_a_revoke_returned(db:
     while fx.verifier.cache().len().0 == 0 {
         tokio::task::yield_now().await;
     }
-    revoke_key(&db, fx.services(), &fx.origin(), &fx.account, &key.id).await.expect("revoke");
+    revoke_key(&db, fx.services(), &fx.origin(), svc(&fx.account), &key.id).await.expect("revoke");
     revoked.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.await.expect("no verification answered VALID after the revoke");

@@ -174,7 +174,7 @@ impl Settings {
             SessionPolicy { idle_timeout: values.session_idle_timeout, absolute_lifetime: values.session_lifetime };
         let keys = KeyPolicy {
             prefix: values.key_prefix,
-            max_keys_per_account: values.max_keys_per_account,
+            max_keys_per_organisation: values.max_keys_per_account,
             max_lifetime: values.max_key_lifetime,
         };
         let scopes = match values.scopes {
@@ -399,7 +399,7 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(settings.keys.prefix.as_str(), "acme");
-        assert_eq!(settings.keys.max_keys_per_account, 5);
+        assert_eq!(settings.keys.max_keys_per_organisation, 5);
         assert_eq!(settings.keys.max_lifetime, Some(chrono::Duration::days(90)));
         for bad in [&[("key_prefix", string("ACME"))], &[("max_keys_per_account", string("0"))]] {
             let err = from_pairs(bad).expect_err("refused");

@@ -20,7 +20,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `unauthorized`, `insufficient_permission`, `invalid_json`, `invalid_request`,
-    /// `not_found`, `conflict`, `limit_reached`, `payload_too_large`, `method_not_allowed`, `timeout`,
+    /// `not_found`, `conflict`, `forbidden`, `limit_reached`, `payload_too_large`, `method_not_allowed`, `timeout`,
     /// `unsupported_media_type`, `rate_limited`, `internal`.
     #[schema(example = "not_found")]
     pub code: &'static str,
@@ -100,7 +100,24 @@ impl From<KeyError> for ApiError {
             KeyError::Invalid { field, message } => Self::invalid(Some(field), message),
             KeyError::LimitReached(_) => Self::new(StatusCode::CONFLICT, "limit_reached", err.to_string()),
             KeyError::Finished(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            // Services act as the operator and are never held to a member's role; kept for completeness.
+            KeyError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             KeyError::Random(_) | KeyError::Database(_) => Self::internal("key operation failed", &err),
+        }
+    }
+}
+
+impl From<app::domain::organisations::OrganisationError> for ApiError {
+    fn from(err: app::domain::organisations::OrganisationError) -> Self {
+        use app::domain::organisations::OrganisationError as E;
+        match err {
+            E::NotFound => Self::not_found("No organisation with this id or external id."),
+            E::Invalid { field, message } => Self::invalid(Some(field), message),
+            E::ExternalIdTaken(_) => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),
+            E::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            E::LastOwner | E::AlreadyMember(_) => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),
+            E::InvitationUnusable(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            E::Random(_) | E::Database(_) => Self::internal("organisation operation failed", &err),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The management API: services with `keys:read` / `keys:write` create, read, change, roll and revoke
-//! customers' keys. Keys made here show up in the customer's portal; the activity log names the token.
+//! customer organisations' keys. Keys made here show up in the organisation's portal; the activity log
+//! names the token.
 
 use super::ApiState;
 use super::error::{ApiError, ErrorBody};
@@ -7,9 +8,10 @@ use super::extract::{Caller, JsonBody, QueryParams};
 use super::verify::rfc3339;
 use super::{numbers, schema};
 use app::domain::accounts::find_account_by_id_or_email;
+use app::domain::organisations::{self, Organisation};
 use app::domain::bounds;
 use app::domain::keys::controls::RateLimit;
-use app::domain::keys::manage::{self, ApiKey, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
+use app::domain::keys::manage::{self, ApiKey, Caller as KeyCaller, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
 use app::domain::service_tokens::Permission;
 use app::domain::usage::{self, Granularity, Period, UsageOf};
 use axum::Json;
@@ -48,8 +50,10 @@ pub struct KeyResponse {
     pub id: String,
     /// Prefix and first characters, e.g. `lk_3Fa9…`.
     pub hint: String,
-    /// The owning account.
-    pub account_id: String,
+    /// The owning organisation's id.
+    pub organisation_id: String,
+    /// Who created it: a member's email address, or `service token "name"`.
+    pub created_by: String,
     /// Name.
     pub name: String,
     /// Scopes.
@@ -113,7 +117,8 @@ fn key_response(key: ApiKey, now: DateTime<Utc>) -> KeyResponse {
         ratelimit: key.rate_limit.map(|r| RateLimitBody { limit: r.limit, window_seconds: r.window_seconds }),
         id: key.id,
         hint: key.hint,
-        account_id: key.account_id,
+        organisation_id: key.organisation_id,
+        created_by: key.created_by,
         name: key.name,
         scopes: key.scopes,
         rolled_into: key.rolled_into,
@@ -121,6 +126,11 @@ fn key_response(key: ApiKey, now: DateTime<Utc>) -> KeyResponse {
         meta: key.meta,
         ip_allowlist: key.ip_allowlist,
     }
+}
+
+/// A service acting on `key`'s organisation.
+fn service(key: &ApiKey) -> KeyCaller<'_> {
+    KeyCaller::Service { organisation_id: &key.organisation_id }
 }
 
 fn services(state: &ApiState) -> KeyServices<'_> {
@@ -132,13 +142,44 @@ fn services(state: &ApiState) -> KeyServices<'_> {
     }
 }
 
+/// The organisation a request names: `organisation` (its id or external id), or — deprecated, during the move
+/// to organisations — `account` (an account's id or email address, meaning that account's own organisation).
+async fn named_organisation(
+    state: &ApiState,
+    organisation: Option<&str>,
+    account: Option<&str>,
+) -> Result<Organisation, ApiError> {
+    match (organisation, account) {
+        (Some(_), Some(_)) => {
+            Err(ApiError::invalid(Some("account"), "Name the organisation, or (deprecated) the account, not both."))
+        }
+        (Some(organisation), None) => Ok(organisations::find_by_id_or_external_id(&state.db, organisation).await?),
+        (None, Some(account)) => {
+            let account = find_account_by_id_or_email(&state.db, account)
+                .await?
+                .ok_or_else(|| ApiError::not_found("No account with this id or email address."))?;
+            organisations::own_organisation(&state.db, &account.id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("This account owns no organisation; name the organisation instead."))
+        }
+        (None, None) => Err(ApiError::invalid(
+            Some("organisation"),
+            "Name the organisation the key belongs to: its id or external id.",
+        )),
+    }
+}
+
 /// A new key for a customer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// The customer's account id or email address.
+    /// The customer organisation's id or external id. Required unless the deprecated `account` is given.
+    #[schema(example = "cus_4711", min_length = 1)]
+    pub organisation: Option<String>,
+    /// Deprecated: an account's id or email address, meaning the organisation that account owns (the one made
+    /// for it when organisations arrived). Give `organisation` instead; never both.
     #[schema(example = "customer@example.com", min_length = 1)]
-    pub account: String,
+    pub account: Option<String>,
     /// Name: 1 to 64 characters, not only spaces, no control characters.
     #[schema(value_type = schema::KeyName, example = "billing backend")]
     pub name: String,
@@ -170,8 +211,8 @@ pub struct CreateKeyRequest {
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
-        (status = 404, description = "No such account", body = ErrorBody),
-        (status = 409, description = "The account holds as many live keys as allowed", body = ErrorBody),
+        (status = 404, description = "No such organisation (or account)", body = ErrorBody),
+        (status = 409, description = "The organisation holds as many live keys as allowed", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -181,9 +222,7 @@ pub async fn create_key(
     JsonBody(request): JsonBody<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyResponse>), ApiError> {
     caller.require(Permission::KeysWrite)?;
-    let account = find_account_by_id_or_email(&state.db, &request.account)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No account with this id or email address."))?;
+    let owner = named_organisation(&state, request.organisation.as_deref(), request.account.as_deref()).await?;
     let new = NewKey {
         name: request.name,
         scopes: request.scopes,
@@ -192,7 +231,8 @@ pub async fn create_key(
         ip_allowlist: request.ip_allowlist.unwrap_or_default(),
         rate_limit: request.ratelimit.map(RateLimit::from),
     };
-    let (key, plaintext) = manage::create_key(&state.db, services(&state), &caller.origin(), &account.id, &new).await?;
+    let as_service = KeyCaller::Service { organisation_id: &owner.id };
+    let (key, plaintext) = manage::create_key(&state.db, services(&state), &caller.origin(), as_service, &new).await?;
     let settings = key_response(key, state.clock.now());
     Ok((StatusCode::CREATED, Json(CreatedKeyResponse { key: plaintext.expose().to_owned(), settings })))
 }
@@ -225,8 +265,12 @@ pub async fn get_key(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// The customer's account id or email address.
-    #[param(required = true, value_type = String, min_length = 1)]
+    /// The customer organisation's id or external id. Required unless the deprecated `account` is given.
+    #[param(value_type = Option<String>, min_length = 1)]
+    pub organisation: Option<String>,
+    /// Deprecated: an account's id or email address, meaning the organisation it owns. Never with
+    /// `organisation`.
+    #[param(value_type = Option<String>, min_length = 1)]
     pub account: Option<String>,
     /// Page number, from 1 (a page past the last shows the last).
     #[param(minimum = 1)]
@@ -236,7 +280,7 @@ pub struct ListQuery {
     pub per_page: Option<u64>,
 }
 
-/// A page of an account's keys, newest first.
+/// A page of an organisation's keys, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyListResponse {
     /// The keys.
@@ -245,7 +289,7 @@ pub struct KeyListResponse {
     pub page: u64,
     /// How many pages there are.
     pub pages: u64,
-    /// How many keys the account has.
+    /// How many keys the organisation has.
     pub total: u64,
 }
 
@@ -257,10 +301,10 @@ pub struct KeyListResponse {
     params(ListQuery),
     responses(
         (status = 200, description = "One page of keys", body = KeyListResponse),
-        (status = 400, description = "No account given", body = ErrorBody),
+        (status = 400, description = "No organisation given, or both it and `account`", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
-        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 404, description = "No such organisation (or account)", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -270,14 +314,9 @@ pub async fn list_keys(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<KeyListResponse>, ApiError> {
     caller.require(Permission::KeysRead)?;
-    let account = query.account.ok_or_else(|| {
-        ApiError::invalid(Some("account"), "Name the account: /v1/keys?account=<account id or email>.")
-    })?;
-    let account = find_account_by_id_or_email(&state.db, &account)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No account with this id or email address."))?;
+    let owner = named_organisation(&state, query.organisation.as_deref(), query.account.as_deref()).await?;
     let page =
-        manage::page_of_keys(&state.db, &account.id, query.page.unwrap_or(1), query.per_page.unwrap_or(25)).await?;
+        manage::page_of_keys(&state.db, &owner.id, query.page.unwrap_or(1), query.per_page.unwrap_or(25)).await?;
     let now = state.clock.now();
     Ok(Json(KeyListResponse {
         keys: page.keys.into_iter().map(|key| key_response(key, now)).collect(),
@@ -353,7 +392,7 @@ pub async fn update_key(
         ip_allowlist: request.ip_allowlist.map(Option::unwrap_or_default),
         rate_limit: request.ratelimit.map(|rate| rate.map(RateLimit::from)),
     };
-    let key = manage::update_key(&state.db, services(&state), &caller.origin(), &key.account_id, &id, &changes).await?;
+    let key = manage::update_key(&state.db, services(&state), &caller.origin(), service(&key), &id, &changes).await?;
     Ok(Json(key_response(key, state.clock.now())))
 }
 
@@ -394,7 +433,7 @@ pub async fn roll_key(
     let grace = Grace::seconds(request.grace_seconds)?;
     let key = manage::find_any_key(&state.db, &id).await?;
     let (successor, plaintext) =
-        manage::roll_key(&state.db, services(&state), &caller.origin(), &key.account_id, &id, grace).await?;
+        manage::roll_key(&state.db, services(&state), &caller.origin(), service(&key), &id, grace).await?;
     let settings = key_response(successor, state.clock.now());
     Ok((StatusCode::CREATED, Json(CreatedKeyResponse { key: plaintext.expose().to_owned(), settings })))
 }
@@ -420,7 +459,7 @@ pub async fn revoke_key(
 ) -> Result<Json<KeyResponse>, ApiError> {
     caller.require(Permission::KeysWrite)?;
     let key = manage::find_any_key(&state.db, &id).await?;
-    let key = manage::revoke_key(&state.db, services(&state), &caller.origin(), &key.account_id, &id).await?;
+    let key = manage::revoke_key(&state.db, services(&state), &caller.origin(), service(&key), &id).await?;
     Ok(Json(key_response(key, state.clock.now())))
 }
 

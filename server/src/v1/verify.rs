@@ -68,9 +68,9 @@ pub struct VerifyResponse<'a> {
     /// The key's id (absent for MALFORMED and NOT_FOUND).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<&'a str>,
-    /// The owning account.
+    /// The customer organisation that owns the key.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<&'a str>,
+    pub organisation: Option<OwnerBody<'a>>,
     /// The key's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<&'a str>,
@@ -90,6 +90,17 @@ pub struct VerifyResponse<'a> {
     pub ratelimit: Option<RateLimitStatus>,
 }
 
+/// The organisation that owns a key, as a verification names it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnerBody<'a> {
+    /// Latchkey's id for it.
+    pub id: &'a str,
+    /// The provider's own id for this customer, or null.
+    pub external_id: Option<&'a str>,
+    /// Its name.
+    pub name: &'a str,
+}
+
 /// RFC 3339 in UTC with a `Z`.
 pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -104,7 +115,11 @@ impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
             code: verdict.code.as_str(),
             rolled: verdict.rolled().then_some(true),
             key_id: key.map(|key| key.id.as_ref()),
-            account_id: key.map(|key| key.account_id.as_str()),
+            organisation: key.map(|key| OwnerBody {
+                id: &key.owner.id,
+                external_id: key.owner.external_id.as_deref(),
+                name: &key.owner.name,
+            }),
             name: key.map(|key| key.name.as_str()),
             scopes: key.map(|key| key.scopes.as_slice()),
             meta: key.filter(|_| valid).and_then(|key| key.meta.as_ref()),

@@ -88,7 +88,7 @@ async fn sign_up_sign_out_and_sign_in_are_logged_with_address_and_user_agent() {
     let account =
         app.whoami(&app.sign_in("ann@example.com", PASSWORD, None).await.session_cookie().expect("cookie")).await;
     let id = account["id"].as_str().expect("id");
-    let log = app::domain::activity::list(&app.db, id, 1, 50).await.expect("log");
+    let log = app::domain::activity::list(&app.db, app::domain::activity::Log::Account(id), 1, 50).await.expect("log");
     let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["sign_in", "sign_in.failed", "sign_out", "sign_in", "account.created"]);
     for event in &log.events {

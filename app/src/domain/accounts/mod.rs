@@ -8,7 +8,9 @@ use crate::domain::storage::accounts;
 use chrono::{DateTime, Utc};
 use email::{Email, EmailError};
 use password::{HashingError, Password, PasswordError, PasswordHasher};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+};
 
 /// An account as the rest of the product sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub enum CreateAccountError {
     /// The password was refused.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// The organisation's name was refused.
+    #[error(transparent)]
+    Organisation(#[from] crate::domain::organisations::OrganisationError),
     /// Another account has this address.
     #[error("An account with this email already exists. Sign in instead.")]
     EmailTaken,
@@ -58,28 +63,44 @@ pub(crate) fn usable_hash(row: &accounts::Model) -> Option<&str> {
     (row.password_hash.0 != NO_PASSWORD).then_some(row.password_hash.0.as_str())
 }
 
-/// Creates an account with `email` and `password`.
+/// Creates an account with `email` and `password`, and its own organisation, named after the address.
 pub async fn create_account(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     hasher: &PasswordHasher,
     clock: &dyn Clock,
     email: &str,
     password: &Password,
     is_operator: bool,
 ) -> Result<Account, CreateAccountError> {
+    create_account_with_organisation(db, hasher, clock, email, password, is_operator, None).await
+}
+
+/// Creates an account with `email` and `password`, and its own organisation named `organisation` (or after
+/// the address), of which it is the owner. The organisation has the account's id, as those made for existing
+/// accounts when organisations arrived do.
+pub async fn create_account_with_organisation(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    email: &str,
+    password: &Password,
+    is_operator: bool,
+    organisation: Option<&str>,
+) -> Result<Account, CreateAccountError> {
     let email = Email::parse(email)?;
     password.check_new()?;
+    let organisation = organisation.map(crate::domain::organisations::check_name).transpose()?;
     if find_row_by_email(db, &email).await?.is_some() {
         return Err(CreateAccountError::EmailTaken);
     }
     let password_hash = hasher.hash(password).await?;
-    insert_account(db, clock, &email, password_hash, is_operator).await
+    insert_account(db, clock, &email, password_hash, is_operator, organisation).await
 }
 
 /// Creates an account that cannot sign in to the portal (until it is given a password): for customers
 /// whose keys the operator manages through the API.
 pub async fn create_account_without_password(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     clock: &dyn Clock,
     email: &str,
     is_operator: bool,
@@ -88,33 +109,51 @@ pub async fn create_account_without_password(
     if find_row_by_email(db, &email).await?.is_some() {
         return Err(CreateAccountError::EmailTaken);
     }
-    insert_account(db, clock, &email, NO_PASSWORD.to_owned(), is_operator).await
+    insert_account(db, clock, &email, NO_PASSWORD.to_owned(), is_operator, None).await
 }
 
 async fn insert_account(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     clock: &dyn Clock,
     email: &Email,
     password_hash: String,
     is_operator: bool,
+    organisation: Option<String>,
 ) -> Result<Account, CreateAccountError> {
+    use crate::domain::organisations::{Role, members};
+    use crate::domain::storage::organisations;
+    use sea_orm::TransactionSession;
     let now = clock.now();
+    let id = uuid::Uuid::now_v7().to_string();
     let row = accounts::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
+        id: Set(id.clone()),
         email: Set(email.as_str().to_owned()),
         password_hash: Set(accounts::StoredPasswordHash(password_hash)),
         is_operator: Set(is_operator),
         created_at: Set(now),
         password_changed_at: Set(now),
     };
-    match row.insert(db).await {
-        Ok(row) => Ok(row.into()),
+    let txn = crate::domain::database::begin_write(db).await?;
+    let account = match row.insert(&txn).await {
+        Ok(row) => Account::from(row),
         // Two sign-ups with one address at the same moment: the index decides, the loser hears why.
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(CreateAccountError::EmailTaken)
+            return Err(CreateAccountError::EmailTaken);
         }
-        Err(err) => Err(err.into()),
+        Err(err) => return Err(err.into()),
+    };
+    organisations::ActiveModel {
+        id: Set(id.clone()),
+        name: Set(organisation.unwrap_or_else(|| email.as_str().to_owned())),
+        external_id: Set(None),
+        created_at: Set(now),
+        disabled_at: Set(None),
     }
+    .insert(&txn)
+    .await?;
+    members::insert(&txn, &id, &id, Role::Owner, now).await?;
+    txn.commit().await?;
+    Ok(account)
 }
 
 /// The account with this id, if there is one.
@@ -153,6 +192,12 @@ pub enum AccountChangeError {
     /// The new password breaks the rules.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// The account is the only owner of organisations that have other members.
+    #[error(
+        "You are the only owner of {0}, which has other members. Make another member an owner there, or leave it, \
+         then delete your account."
+    )]
+    LastOwner(String),
     /// No such account (deleted meanwhile).
     #[error("The account no longer exists.")]
     NotFound,
@@ -193,8 +238,10 @@ pub async fn change_password(
     Ok(())
 }
 
-/// Deletes an account after checking its password: every key is revoked first, then the account and,
-/// with it, its keys and activity log are removed. Ending its sessions is the caller's part.
+/// Deletes an account after checking its password. Organisations the person is the only member of are
+/// deleted with it (their keys revoked first); organisations with other members keep their keys, which stay
+/// theirs; an account that is the only owner of an organisation with other members is not deleted until
+/// someone else is made owner there. Ending its sessions is the caller's part.
 pub async fn delete_account(
     db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     hasher: &PasswordHasher,
@@ -203,7 +250,8 @@ pub async fn delete_account(
     account_id: &str,
     password: &Password,
 ) -> Result<(), AccountChangeError> {
-    use crate::domain::storage::api_keys;
+    use crate::domain::organisations::{self, members};
+    use crate::domain::storage::activity_events;
     use sea_orm::TransactionSession;
     // The hash is checked before the write transaction: waiting for a hashing permit while holding
     // SQLite's write lock would stall every other writer.
@@ -214,14 +262,25 @@ pub async fn delete_account(
         // Deleted or given a new password since the check: the password checked is no longer the one.
         return Err(AccountChangeError::WrongPassword);
     }
-    api_keys::Entity::update_many()
-        .col_expr(api_keys::Column::RevokedAt, sea_orm::sea_query::Expr::value(clock.now()))
-        .filter(api_keys::Column::AccountId.eq(account_id))
-        .filter(api_keys::Column::RevokedAt.is_null())
+    let stuck = members::sole_owner_of_shared(&txn, account_id).await?;
+    if !stuck.is_empty() {
+        let mut names = Vec::new();
+        for id in &stuck {
+            names.push(organisations::find(&txn, id).await.map(|org| org.name).unwrap_or_else(|_| id.clone()));
+        }
+        return Err(AccountChangeError::LastOwner(names.join(", ")));
+    }
+    let now = clock.now();
+    for organisation_id in members::sole_member_of(&txn, account_id).await? {
+        organisations::delete_in(&txn, now, &organisation_id).await?;
+    }
+    activity_events::Entity::delete_many()
+        .filter(activity_events::Column::AccountId.eq(account_id))
+        .filter(activity_events::Column::OrganisationId.is_null())
         .exec(&txn)
         .await?;
     accounts::Entity::delete_by_id(account_id.to_owned()).exec(&txn).await?;
-    crate::domain::changes::record(&txn, clock.now(), &[crate::domain::changes::Change::AllKeys]).await?;
+    crate::domain::changes::record(&txn, now, &[crate::domain::changes::Change::AllKeys]).await?;
     txn.commit().await?;
     // Many keys changed at once; deleting an account is rare enough to start the cache afresh.
     cache.clear();

@@ -71,8 +71,11 @@ impl std::fmt::Debug for TokenRequest<'_> {
 pub struct Claims {
     /// The deployment's public URL.
     pub iss: String,
-    /// The account that owns the key.
+    /// The organisation that owns the key.
     pub sub: String,
+    /// The provider's own id for that organisation, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_external_id: Option<String>,
     /// Who the token is for.
     pub aud: String,
     /// Space-separated scopes.
@@ -214,7 +217,8 @@ where
     }
     let claims = Claims {
         iss: policy.issuer.clone(),
-        sub: key.account_id.clone(),
+        sub: key.owner.id.clone(),
+        org_external_id: key.owner.external_id.clone(),
         aud: audience,
         scope: asked.unwrap_or_else(|| key.scopes.clone()).join(" "),
         key_id: key.id.to_string(),

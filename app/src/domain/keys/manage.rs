@@ -1,10 +1,11 @@
-//! What an account can do with its own keys: create, list, view, edit, roll and revoke. Every query is
-//! filtered by the owning account, so another account's key id behaves exactly like one that does not
-//! exist.
+//! What can be done with an organisation's keys: create, list, view, edit, roll and revoke. Every query is
+//! filtered by the owning organisation, so another organisation's key id behaves exactly like one that does
+//! not exist; every change checks the caller's role ([`Caller`]).
 
 use super::controls::{self, ControlError, RateLimit};
 use super::format::{self, KeyHash, KeyPrefix, PlaintextKey};
-use crate::domain::activity::{self, EventKind, NewEvent, Origin};
+use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
+use crate::domain::organisations::{Access, Action};
 use crate::domain::bounds;
 use crate::domain::changes::{Change, record as record_change};
 use crate::domain::clock::Clock;
@@ -28,15 +29,15 @@ pub const EXPIRES_SOON: Duration = Duration::days(7);
 pub struct KeyPolicy {
     /// The deployment's key prefix.
     pub prefix: KeyPrefix,
-    /// Most live (neither revoked nor expired) keys one account may hold.
-    pub max_keys_per_account: u64,
+    /// Most live (neither revoked nor expired) keys one organisation may hold.
+    pub max_keys_per_organisation: u64,
     /// Longest lifetime a key may be given, if the operator set one.
     pub max_lifetime: Option<Duration>,
 }
 
 impl Default for KeyPolicy {
     fn default() -> Self {
-        Self { prefix: KeyPrefix::default(), max_keys_per_account: 100, max_lifetime: None }
+        Self { prefix: KeyPrefix::default(), max_keys_per_organisation: 100, max_lifetime: None }
     }
 }
 
@@ -45,8 +46,12 @@ impl Default for KeyPolicy {
 pub struct ApiKey {
     /// Public id.
     pub id: String,
-    /// Owner.
-    pub account_id: String,
+    /// The owning organisation.
+    pub organisation_id: String,
+    /// Who created it, in words.
+    pub created_by: String,
+    /// The member who created it, while they have an account.
+    pub created_by_account_id: Option<String>,
     /// The owner's name for it.
     pub name: String,
     /// e.g. `lk_3Fa9…`.
@@ -175,7 +180,7 @@ impl Grace {
 /// Why a key operation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// No such key for this account (whether it exists for another account or not at all).
+    /// No such key in this organisation (whether it exists in another or not at all).
     #[error("No such key.")]
     NotFound,
     /// A setting was refused; `field` names the form field.
@@ -186,9 +191,12 @@ pub enum KeyError {
         /// What to change.
         message: String,
     },
-    /// The account holds as many live keys as allowed.
+    /// The organisation holds as many live keys as allowed.
     #[error("You have {0} active keys, the most allowed. Revoke a key you no longer use, then try again.")]
     LimitReached(u64),
+    /// The caller's role does not allow it, or the organisation is disabled.
+    #[error("{0}")]
+    Forbidden(String),
     /// The key is revoked or rolled and can no longer be changed.
     #[error("{0}")]
     Finished(&'static str),
@@ -281,7 +289,9 @@ fn to_key(row: Model) -> ApiKey {
     ApiKey {
         scopes: serde_json::from_str(&row.scopes).unwrap_or_default(),
         id: row.id,
-        account_id: row.account_id,
+        organisation_id: row.organisation_id,
+        created_by: row.created_by,
+        created_by_account_id: row.created_by_account_id,
         name: row.name,
         hint: row.hint,
         created_at: row.created_at,
@@ -301,35 +311,95 @@ fn scopes_json(scopes: &[String]) -> Result<String, KeyError> {
     serde_json::to_string(scopes).map_err(|err| KeyError::Database(DbErr::Custom(err.to_string())))
 }
 
-async fn live_keys(db: &impl ConnectionTrait, account_id: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
+async fn live_keys(db: &impl ConnectionTrait, organisation_id: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
     Entity::find()
-        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::OrganisationId.eq(organisation_id))
         .filter(Column::RevokedAt.is_null())
         .filter(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)))
         .count(db)
         .await
 }
 
-fn owned(account_id: &str, key_id: &str) -> sea_orm::Select<Entity> {
-    Entity::find().filter(Column::Id.eq(key_id)).filter(Column::AccountId.eq(account_id))
+fn owned(organisation_id: &str, key_id: &str) -> sea_orm::Select<Entity> {
+    Entity::find().filter(Column::Id.eq(key_id)).filter(Column::OrganisationId.eq(organisation_id))
 }
 
-async fn owned_row(db: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<Model, KeyError> {
-    owned(account_id, key_id).one(db).await?.ok_or(KeyError::NotFound)
+async fn owned_row(db: &impl ConnectionTrait, organisation_id: &str, key_id: &str) -> Result<Model, KeyError> {
+    owned(organisation_id, key_id).one(db).await?.ok_or(KeyError::NotFound)
 }
 
 /// The key row, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writers already
 /// take turns), so that a change decided on what it read cannot race another change of the same key.
-async fn locked_row(txn: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<Model, KeyError> {
-    owned(account_id, key_id).lock_exclusive().one(txn).await?.ok_or(KeyError::NotFound)
+async fn locked_row(
+    txn: &impl ConnectionTrait,
+    caller: Caller<'_>,
+    key_id: &str,
+    revoking: bool,
+) -> Result<Model, KeyError> {
+    let row =
+        owned(caller.organisation_id(), key_id).lock_exclusive().one(txn).await?.ok_or(KeyError::NotFound)?;
+    caller.may_change(&row, revoking)?;
+    Ok(row)
 }
 
-/// Locks the account's row until the transaction ends, so that creates counting its live keys take turns
-/// on PostgreSQL (on SQLite, writers already do).
-async fn lock_account(db: &impl ConnectionTrait, account_id: &str) -> Result<(), KeyError> {
-    crate::domain::storage::accounts::Entity::find_by_id(account_id.to_owned()).lock_exclusive().one(db).await?;
+/// Locks the organisation's row until the transaction ends, so that creates counting its live keys take
+/// turns on PostgreSQL (on SQLite, writers already do).
+async fn lock_organisation(db: &impl ConnectionTrait, organisation_id: &str) -> Result<(), KeyError> {
+    crate::domain::storage::organisations::Entity::find_by_id(organisation_id.to_owned())
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(KeyError::NotFound)?;
     Ok(())
 }
+
+/// Who is acting on an organisation's keys.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    /// A member, held to their role; nothing changes while their organisation is disabled.
+    Member(&'a Access),
+    /// One of the operator's services (a service token with `keys:write`): any key of the organisation.
+    Service {
+        /// The organisation whose keys it manages.
+        organisation_id: &'a str,
+    },
+}
+
+impl Caller<'_> {
+    /// The organisation whose keys are concerned.
+    pub fn organisation_id(&self) -> &str {
+        match self {
+            Self::Member(access) => &access.organisation.id,
+            Self::Service { organisation_id } => organisation_id,
+        }
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        match self {
+            Self::Member(access) => Some(&access.account_id),
+            Self::Service { .. } => None,
+        }
+    }
+
+    fn require(&self, action: Action, even_if_disabled: bool) -> Result<(), KeyError> {
+        let Self::Member(access) = self else { return Ok(()) };
+        if access.organisation.is_disabled() && !even_if_disabled {
+            return Err(KeyError::Forbidden(DISABLED.to_owned()));
+        }
+        access.require(action).map_err(|err| KeyError::Forbidden(err.to_string()))
+    }
+
+    /// Whether the caller may change `row`; revoking (`even_if_disabled`) stays possible in a disabled
+    /// organisation, since it only ever makes a key safer.
+    fn may_change(&self, row: &Model, even_if_disabled: bool) -> Result<(), KeyError> {
+        let own = self.account_id().is_some() && row.created_by_account_id.as_deref() == self.account_id();
+        self.require(Action::ChangeKey { own }, even_if_disabled)
+    }
+}
+
+/// What a member of a disabled organisation is told when they try to change a key.
+pub const DISABLED: &str =
+    "This organisation is disabled by the operator: its keys do not work and cannot be changed. Contact support.";
 
 /// Everything a key operation needs besides the database.
 #[derive(Debug, Clone, Copy)]
@@ -344,29 +414,33 @@ pub struct KeyServices<'a> {
     pub cache: &'a KeyCache,
 }
 
-/// Creates a key for `account_id`; the plaintext is returned here and nowhere else, ever.
+/// Creates a key for the caller's organisation; the plaintext is returned here and nowhere else, ever.
 pub async fn create_key(
     db: &impl TransactionTrait,
     services: KeyServices<'_>,
     origin: &Origin,
-    account_id: &str,
+    caller: Caller<'_>,
     new: &NewKey,
 ) -> Result<(ApiKey, PlaintextKey), KeyError> {
+    caller.require(Action::CreateKey, false)?;
+    let organisation_id = caller.organisation_id();
     let now = services.clock.now();
     let name = check_name(&new.name)?;
     let scopes = check_scopes(services.catalogue, &new.scopes)?;
     let expires_at = check_expiry(services.policy, now, new.expires_at)?;
     let stored = check_controls(new.meta.as_ref(), &new.ip_allowlist, new.rate_limit)?;
     let txn = crate::domain::database::begin_write(db).await?;
-    lock_account(&txn, account_id).await?;
-    let live = live_keys(&txn, account_id, now).await?;
-    if live >= services.policy.max_keys_per_account {
+    lock_organisation(&txn, organisation_id).await?;
+    let live = live_keys(&txn, organisation_id, now).await?;
+    if live >= services.policy.max_keys_per_organisation {
         return Err(KeyError::LimitReached(live));
     }
+    let creator = Creator { label: &origin.actor, account_id: caller.account_id() };
     let (row, plaintext) = insert_key(
         &txn,
         &services.policy.prefix,
-        account_id,
+        organisation_id,
+        creator,
         KeyRow { name: &name, scopes: &scopes, expires_at, controls: stored },
         now,
     )
@@ -379,8 +453,12 @@ pub async fn create_key(
     if created.rate_limit.is_some() {
         detail.push_str(&format!("; {}", rate_words(created.rate_limit)));
     }
-    let event =
-        NewEvent { account_id, kind: EventKind::KeyCreated, key: Some((&row.id, &row.name)), detail: Some(detail) };
+    let event = NewEvent {
+        log: Log::Organisation(organisation_id),
+        kind: EventKind::KeyCreated,
+        key: Some((&row.id, &row.name)),
+        detail: Some(detail),
+    };
     activity::record(&txn, services.clock, origin, event).await?;
     let hash = format::hash(&plaintext);
     record_change(&txn, now, &[Change::Key(&hash)]).await?;
@@ -398,17 +476,27 @@ struct KeyRow<'a> {
     controls: StoredControls,
 }
 
+/// Who made a key.
+#[derive(Debug, Clone, Copy)]
+struct Creator<'a> {
+    label: &'a str,
+    account_id: Option<&'a str>,
+}
+
 async fn insert_key(
     db: &impl ConnectionTrait,
     prefix: &KeyPrefix,
-    account_id: &str,
+    organisation_id: &str,
+    creator: Creator<'_>,
     row: KeyRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<(Model, PlaintextKey), KeyError> {
     let plaintext = format::generate(prefix)?;
     let row = ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
-        account_id: Set(account_id.to_owned()),
+        organisation_id: Set(organisation_id.to_owned()),
+        created_by: Set(creator.label.chars().take(300).collect()),
+        created_by_account_id: Set(creator.account_id.map(str::to_owned)),
         key_hash: Set(format::hash(&plaintext).as_hex().to_owned()),
         hint: Set(format::hint(&plaintext)),
         name: Set(row.name.to_owned()),
@@ -431,10 +519,10 @@ async fn insert_key(
     Ok((row, plaintext))
 }
 
-/// The account's keys, newest first.
-pub async fn list_keys(db: &impl ConnectionTrait, account_id: &str) -> Result<Vec<ApiKey>, DbErr> {
+/// The organisation's keys, newest first.
+pub async fn list_keys(db: &impl ConnectionTrait, organisation_id: &str) -> Result<Vec<ApiKey>, DbErr> {
     let rows = Entity::find()
-        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::OrganisationId.eq(organisation_id))
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .all(db)
@@ -442,7 +530,7 @@ pub async fn list_keys(db: &impl ConnectionTrait, account_id: &str) -> Result<Ve
     Ok(rows.into_iter().map(to_key).collect())
 }
 
-/// One page of the account's keys, newest first.
+/// One page of the organisation's keys, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPage {
     /// The keys on this page.
@@ -451,27 +539,27 @@ pub struct KeyPage {
     pub page: u64,
     /// How many pages there are (at least 1).
     pub pages: u64,
-    /// How many keys the account has.
+    /// How many keys the organisation has.
     pub total: u64,
 }
 
 /// Most keys on one page.
 pub const MAX_KEYS_PER_PAGE: u64 = 100;
 
-/// Page `page` (from 1) of the account's keys, `per_page` (1..=100) a page, newest first.
+/// Page `page` (from 1) of the organisation's keys, `per_page` (1..=100) a page, newest first.
 pub async fn page_of_keys(
     db: &impl ConnectionTrait,
-    account_id: &str,
+    organisation_id: &str,
     page: u64,
     per_page: u64,
 ) -> Result<KeyPage, DbErr> {
     use sea_orm::QuerySelect;
     let per_page = per_page.clamp(1, MAX_KEYS_PER_PAGE);
-    let total = Entity::find().filter(Column::AccountId.eq(account_id)).count(db).await?;
+    let total = Entity::find().filter(Column::OrganisationId.eq(organisation_id)).count(db).await?;
     let pages = total.div_ceil(per_page).max(1);
     let page = page.clamp(1, pages);
     let rows = Entity::find()
-        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::OrganisationId.eq(organisation_id))
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .offset((page - 1) * per_page)
@@ -481,14 +569,14 @@ pub async fn page_of_keys(
     Ok(KeyPage { keys: rows.into_iter().map(to_key).collect(), page, pages, total })
 }
 
-/// Any account's key by id, for services that manage keys on the operator's behalf.
+/// Any organisation's key by id, for services that manage keys on the operator's behalf.
 pub async fn find_any_key(db: &impl ConnectionTrait, key_id: &str) -> Result<ApiKey, KeyError> {
     Entity::find_by_id(key_id.to_owned()).one(db).await?.map(to_key).ok_or(KeyError::NotFound)
 }
 
-/// One of the account's keys.
-pub async fn find_key(db: &impl ConnectionTrait, account_id: &str, key_id: &str) -> Result<ApiKey, KeyError> {
-    owned_row(db, account_id, key_id).await.map(to_key)
+/// One of the organisation's keys.
+pub async fn find_key(db: &impl ConnectionTrait, organisation_id: &str, key_id: &str) -> Result<ApiKey, KeyError> {
+    owned_row(db, organisation_id, key_id).await.map(to_key)
 }
 
 /// Changes a key's name, scopes or expiry. Revoked and rolled keys cannot change.
@@ -496,13 +584,13 @@ pub async fn update_key(
     db: &impl TransactionTrait,
     services: KeyServices<'_>,
     origin: &Origin,
-    account_id: &str,
+    caller: Caller<'_>,
     key_id: &str,
     changes: &KeyChanges,
 ) -> Result<ApiKey, KeyError> {
     let now = services.clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = locked_row(&txn, account_id, key_id).await?;
+    let row = locked_row(&txn, caller, key_id, false).await?;
     if row.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked and can no longer be changed."));
     }
@@ -567,7 +655,7 @@ pub async fn update_key(
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     let event = NewEvent {
-        account_id,
+        log: Log::Organisation(caller.organisation_id()),
         kind: EventKind::KeyUpdated,
         key: Some((&updated.id, &updated.name)),
         detail: Some(said.join("; ")),
@@ -591,13 +679,13 @@ pub async fn roll_key(
     db: &impl TransactionTrait,
     services: KeyServices<'_>,
     origin: &Origin,
-    account_id: &str,
+    caller: Caller<'_>,
     key_id: &str,
     grace: Grace,
 ) -> Result<(ApiKey, PlaintextKey), KeyError> {
     let now = services.clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let old = locked_row(&txn, account_id, key_id).await?;
+    let old = locked_row(&txn, caller, key_id, false).await?;
     if old.revoked_at.is_some() {
         return Err(KeyError::Finished("This key is revoked; create a new key instead."));
     }
@@ -615,7 +703,10 @@ pub async fn roll_key(
         rate_limit: (old.ratelimit_limit, old.ratelimit_window_seconds),
     };
     let row = KeyRow { name: &old.name, scopes: &scopes, expires_at: old.expires_at, controls: inherited };
-    let (successor, plaintext) = insert_key(&txn, &services.policy.prefix, account_id, row, now).await?;
+    // The successor keeps its creator: a developer who made the old key may manage the new one.
+    let creator = Creator { label: &old.created_by, account_id: old.created_by_account_id.as_deref() };
+    let (successor, plaintext) =
+        insert_key(&txn, &services.policy.prefix, caller.organisation_id(), creator, row, now).await?;
 
     let grace_end = now + grace.duration();
     let old_expiry = old.expires_at.map_or(grace_end, |expiry| expiry.min(grace_end));
@@ -628,7 +719,7 @@ pub async fn roll_key(
     let detail =
         format!("successor {}; this key works until {}", successor.hint, old_expiry.format("%Y-%m-%d %H:%M UTC"));
     let event = NewEvent {
-        account_id,
+        log: Log::Organisation(caller.organisation_id()),
         kind: EventKind::KeyRolled,
         key: Some((&rolled.id, &rolled.name)),
         detail: Some(detail),
@@ -648,12 +739,12 @@ pub async fn revoke_key(
     db: &impl TransactionTrait,
     services: KeyServices<'_>,
     origin: &Origin,
-    account_id: &str,
+    caller: Caller<'_>,
     key_id: &str,
 ) -> Result<ApiKey, KeyError> {
     let clock = services.clock;
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = locked_row(&txn, account_id, key_id).await?;
+    let row = locked_row(&txn, caller, key_id, true).await?;
     if row.revoked_at.is_some() {
         return Ok(to_key(row));
     }
@@ -662,8 +753,12 @@ pub async fn revoke_key(
     active.revoked_at = Set(Some(now));
     active.updated_at = Set(now);
     let revoked = active.update(&txn).await?;
-    let event =
-        NewEvent { account_id, kind: EventKind::KeyRevoked, key: Some((&revoked.id, &revoked.name)), detail: None };
+    let event = NewEvent {
+        log: Log::Organisation(caller.organisation_id()),
+        kind: EventKind::KeyRevoked,
+        key: Some((&revoked.id, &revoked.name)),
+        detail: None,
+    };
     activity::record(&txn, clock, origin, event).await?;
     let hash = KeyHash::from_stored(revoked.key_hash.clone());
     record_change(&txn, now, &[Change::Key(&hash)]).await?;

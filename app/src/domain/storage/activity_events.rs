@@ -9,8 +9,10 @@ pub struct Model {
     /// Time-ordered id.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    /// The account whose log it is in.
-    pub account_id: String,
+    /// The organisation whose log it is in; none for a person's own events (sign-ins, password changes).
+    pub organisation_id: Option<String>,
+    /// The person a personal event is about.
+    pub account_id: Option<String>,
     /// When it happened.
     pub occurred_at: DateTimeUtc,
     /// What happened, e.g. `key.created`.

@@ -9,8 +9,8 @@ pub struct Model {
     /// Public id.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    /// The owning account.
-    pub account_id: String,
+    /// The owning organisation.
+    pub organisation_id: String,
     /// Hex SHA-256 of the whole key.
     #[sea_orm(unique)]
     pub key_hash: String,
@@ -20,6 +20,10 @@ pub struct Model {
     pub name: String,
     /// JSON array of scope names.
     pub scopes: String,
+    /// Who created it, in words: an email address or `service token "name"`.
+    pub created_by: String,
+    /// The member who created it, while they have an account; developers may change only these keys.
+    pub created_by_account_id: Option<String>,
     /// Created.
     pub created_at: DateTimeUtc,
     /// Last changed by its owner.

@@ -12,8 +12,8 @@ pub struct Model {
     /// The start of the hour (UTC).
     #[sea_orm(primary_key, auto_increment = false)]
     pub hour: DateTimeUtc,
-    /// The key's account (a key never changes account): account-wide reads need no join.
-    pub account_id: String,
+    /// The key's organisation (a key never changes owner): organisation-wide reads need no join.
+    pub organisation_id: String,
     /// The outcome code, e.g. `VALID`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub code: String,

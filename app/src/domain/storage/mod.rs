@@ -3,9 +3,12 @@
 pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
+pub mod invitations;
 pub mod key_changes;
 pub mod key_usage;
 pub mod key_usage_daily;
+pub mod memberships;
+pub mod organisations;
 pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;

@@ -108,13 +108,13 @@ impl UsageCounter {
 async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
     let txn = crate::domain::database::begin_write(db).await?;
     let ids: Vec<&str> = batch.last_used.keys().map(|id| id.as_ref()).collect();
-    // Key id → account id; keys deleted since they were counted are missing, and their counts are dropped.
+    // Key id → organisation id; keys deleted since they were counted are missing, and their counts are dropped.
     let mut existing: HashMap<String, String> = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let found: Vec<(String, String)> = api_keys::Entity::find()
             .select_only()
             .column(api_keys::Column::Id)
-            .column(api_keys::Column::AccountId)
+            .column(api_keys::Column::OrganisationId)
             .filter(api_keys::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(&txn)
@@ -127,13 +127,13 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     let rolled_until = rollup::rolled_until(&txn, Some(LockType::Share)).await?;
     let counted = || {
         batch.counts.iter().filter_map(|((key_id, hour, code), count)| {
-            existing.get(key_id.as_ref()).map(|account| ((key_id.as_ref(), account.as_str(), *hour, *code), *count))
+            existing.get(key_id.as_ref()).map(|organisation| ((key_id.as_ref(), organisation.as_str(), *hour, *code), *count))
         })
     };
     let rows: Vec<key_usage::ActiveModel> = counted()
-        .map(|((key_id, account_id, hour, code), count)| key_usage::ActiveModel {
+        .map(|((key_id, organisation_id, hour, code), count)| key_usage::ActiveModel {
             key_id: Set(key_id.to_owned()),
-            account_id: Set(account_id.to_owned()),
+            organisation_id: Set(organisation_id.to_owned()),
             hour: Set(hour),
             code: Set(code.as_str().to_owned()),
             count: Set(i64::try_from(count).unwrap_or(i64::MAX)),
@@ -150,12 +150,12 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         key_usage::Entity::insert_many(chunk.to_vec()).on_conflict(add_counts.clone()).exec(&txn).await?;
     }
     let mut late: HashMap<(&str, &str, DateTime<Utc>, Code), u64> = HashMap::new();
-    for ((key_id, account_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until) {
-        *late.entry((key_id, account_id, day_of(hour), code)).or_default() += count;
+    for ((key_id, organisation_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until) {
+        *late.entry((key_id, organisation_id, day_of(hour), code)).or_default() += count;
     }
     rollup::add_to_days(
         &txn,
-        late.into_iter().map(|((key, account, day, code), count)| (key, account, day, code, count)),
+        late.into_iter().map(|((key, organisation, day, code), count)| (key, organisation, day, code, count)),
     )
     .await?;
     for (key_id, used) in batch.last_used.iter().filter(|(key_id, _)| existing.contains_key(key_id.as_ref())) {

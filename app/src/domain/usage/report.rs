@@ -1,10 +1,10 @@
-//! Reading usage back: dense series for charts, totals per key or per account for tables, recent
+//! Reading usage back: dense series for charts, totals per key or per organisation for tables, recent
 //! rejections for operators, sparse per-key series for exports. Daily reads take finished days from the
 //! daily table and the rest from the hourly one, split at the rollup boundary (see [`super`]).
 
 use super::rollup::rolled_until;
 use super::{Granularity, MAX_RANGE, hour_of};
-use crate::domain::storage::{accounts, api_keys};
+use crate::domain::storage::{api_keys, organisations};
 use crate::domain::verification::Code;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement};
@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 pub enum UsageOf<'a> {
     /// One key.
     Key(&'a str),
-    /// Every key of one account.
-    Account(&'a str),
-    /// Every key of every account.
+    /// Every key of one organisation.
+    Organisation(&'a str),
+    /// Every key of every organisation.
     Everyone,
 }
 
@@ -121,9 +121,9 @@ pub async fn totals_by_key(
     Ok(totals(sums(db, of, Group::Key, period).await?))
 }
 
-/// Totals in `period` per account (id), for accounts with any use.
-pub async fn totals_by_account(db: &impl ConnectionTrait, period: &Period) -> Result<HashMap<String, Counts>, DbErr> {
-    Ok(totals(sums(db, UsageOf::Everyone, Group::Account, period).await?))
+/// Totals in `period` per organisation (id), for organisations with any use.
+pub async fn totals_by_organisation(db: &impl ConnectionTrait, period: &Period) -> Result<HashMap<String, Counts>, DbErr> {
+    Ok(totals(sums(db, UsageOf::Everyone, Group::Organisation, period).await?))
 }
 
 fn totals(rows: Vec<Row>) -> HashMap<String, Counts> {
@@ -173,8 +173,8 @@ pub struct Rejection {
     pub key_name: String,
     /// Its hint.
     pub key_hint: String,
-    /// Its account's email.
-    pub account_email: String,
+    /// Its organisation's name.
+    pub organisation_name: String,
     /// Why it was refused.
     pub code: Code,
     /// How often.
@@ -193,7 +193,7 @@ pub async fn recent_rejections(
         .expr_as(Expr::col((u.clone(), Alias::new("key_id"))), Alias::new("key_id"))
         .expr_as(Expr::col((k.clone(), api_keys::Column::Name)), Alias::new("key_name"))
         .expr_as(Expr::col((k.clone(), api_keys::Column::Hint)), Alias::new("key_hint"))
-        .expr_as(Expr::col((a.clone(), accounts::Column::Email)), Alias::new("email"))
+        .expr_as(Expr::col((a.clone(), organisations::Column::Name)), Alias::new("organisation_name"))
         .expr_as(Expr::col((u.clone(), Alias::new("code"))), Alias::new("code"))
         .expr_as(Expr::col((u.clone(), Alias::new("count"))), Alias::new("count"))
         .from_as(Alias::new("key_usage"), u.clone())
@@ -205,9 +205,9 @@ pub async fn recent_rejections(
         )
         .join_as(
             JoinType::InnerJoin,
-            accounts::Entity,
+            organisations::Entity,
             a.clone(),
-            Expr::col((a.clone(), accounts::Column::Id)).equals((k.clone(), api_keys::Column::AccountId)),
+            Expr::col((a.clone(), organisations::Column::Id)).equals((k.clone(), api_keys::Column::OrganisationId)),
         )
         .and_where(Expr::col((u.clone(), Alias::new("hour"))).gte(since))
         .and_where(
@@ -227,7 +227,7 @@ pub async fn recent_rejections(
             key_id: row.try_get("", "key_id")?,
             key_name: row.try_get("", "key_name")?,
             key_hint: row.try_get("", "key_hint")?,
-            account_email: row.try_get("", "email")?,
+            organisation_name: row.try_get("", "organisation_name")?,
             code,
             count: u64::try_from(row.try_get::<i64>("", "count")?).unwrap_or(0),
         });
@@ -239,7 +239,7 @@ pub async fn recent_rejections(
 enum Group {
     Time,
     Key,
-    Account,
+    Organisation,
     KeyAndTime,
 }
 
@@ -299,13 +299,13 @@ fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
         .and_where(Expr::col(time.clone()).gte(part.from))
         .and_where(Expr::col(time.clone()).lt(part.to))
         .group_by_col(code);
-    let account = (u.clone(), Alias::new("account_id"));
+    let organisation = (u.clone(), Alias::new("organisation_id"));
     match of {
         UsageOf::Key(id) => {
             query.and_where(Expr::col(key_id.clone()).eq(id));
         }
-        UsageOf::Account(id) => {
-            query.and_where(Expr::col(account.clone()).eq(id));
+        UsageOf::Organisation(id) => {
+            query.and_where(Expr::col(organisation.clone()).eq(id));
         }
         UsageOf::Everyone => {}
     }
@@ -316,8 +316,8 @@ fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
         Group::Key | Group::KeyAndTime => {
             query.expr_as(Expr::col(key_id.clone()), Alias::new("id")).group_by_col(key_id);
         }
-        Group::Account => {
-            query.expr_as(Expr::col(account.clone()), Alias::new("id")).group_by_col(account);
+        Group::Organisation => {
+            query.expr_as(Expr::col(organisation.clone()), Alias::new("id")).group_by_col(organisation);
         }
         Group::Time => {}
     }
@@ -329,17 +329,17 @@ fn read_row(row: &QueryResult, group: Group) -> Result<Option<Row>, DbErr> {
     let count = u64::try_from(row.try_get::<i64>("", "total")?).unwrap_or(0);
     let time = match group {
         Group::Time | Group::KeyAndTime => Some(row.try_get("", "t")?),
-        Group::Key | Group::Account => None,
+        Group::Key | Group::Organisation => None,
     };
     let id = match group {
-        Group::Key | Group::Account | Group::KeyAndTime => Some(row.try_get("", "id")?),
+        Group::Key | Group::Organisation | Group::KeyAndTime => Some(row.try_get("", "id")?),
         Group::Time => None,
     };
     Ok(Some(Row { time, id, code, count }))
 }
 
-/// Email and number of keys of each account in `ids` (unknown ids are left out).
-pub async fn account_summaries(
+/// Name and number of keys of each organisation in `ids` (unknown ids are left out).
+pub async fn organisation_summaries(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<HashMap<String, (String, u64)>, DbErr> {
@@ -347,32 +347,32 @@ pub async fn account_summaries(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let emails: Vec<(String, String)> = accounts::Entity::find()
+    let names: Vec<(String, String)> = organisations::Entity::find()
         .select_only()
-        .column(accounts::Column::Id)
-        .column(accounts::Column::Email)
-        .filter(accounts::Column::Id.is_in(ids.iter().cloned()))
+        .column(organisations::Column::Id)
+        .column(organisations::Column::Name)
+        .filter(organisations::Column::Id.is_in(ids.iter().cloned()))
         .into_tuple()
         .all(db)
         .await?;
     let keys: Vec<(String, i64)> = api_keys::Entity::find()
         .select_only()
-        .column(api_keys::Column::AccountId)
+        .column(api_keys::Column::OrganisationId)
         .column_as(
             Expr::from(Func::cast_as(Func::count(Expr::col(api_keys::Column::Id)), Alias::new("bigint"))),
             "keys",
         )
-        .filter(api_keys::Column::AccountId.is_in(ids.iter().cloned()))
-        .group_by(api_keys::Column::AccountId)
+        .filter(api_keys::Column::OrganisationId.is_in(ids.iter().cloned()))
+        .group_by(api_keys::Column::OrganisationId)
         .into_tuple()
         .all(db)
         .await?;
     let keys: HashMap<String, i64> = keys.into_iter().collect();
-    Ok(emails
+    Ok(names
         .into_iter()
-        .map(|(id, email)| {
+        .map(|(id, name)| {
             let count = keys.get(&id).copied().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-            (id, (email, count))
+            (id, (name, count))
         })
         .collect())
 }

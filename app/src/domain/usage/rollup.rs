@@ -107,7 +107,7 @@ pub async fn roll_up(
             let sums: Vec<(String, String, String, i64)> = key_usage::Entity::find()
                 .select_only()
                 .column(key_usage::Column::KeyId)
-                .column(key_usage::Column::AccountId)
+                .column(key_usage::Column::OrganisationId)
                 .column(key_usage::Column::Code)
                 .column_as(
                     Expr::from(Func::cast_as(Func::sum(Expr::col(key_usage::Column::Count)), Alias::new("bigint"))),
@@ -116,14 +116,14 @@ pub async fn roll_up(
                 .filter(key_usage::Column::Hour.gte(from))
                 .filter(key_usage::Column::Hour.lt(until))
                 .group_by(key_usage::Column::KeyId)
-                .group_by(key_usage::Column::AccountId)
+                .group_by(key_usage::Column::OrganisationId)
                 .group_by(key_usage::Column::Code)
                 .into_tuple()
                 .all(&txn)
                 .await?;
             let day = until - Duration::days(1);
-            let rows = sums.iter().filter_map(|(key_id, account_id, code, total)| {
-                Some((key_id.as_str(), account_id.as_str(), day, Code::parse(code)?, u64::try_from(*total).ok()?))
+            let rows = sums.iter().filter_map(|(key_id, organisation_id, code, total)| {
+                Some((key_id.as_str(), organisation_id.as_str(), day, Code::parse(code)?, u64::try_from(*total).ok()?))
             });
             add_to_days(&txn, rows).await?;
             report.days_rolled += 1;
@@ -166,15 +166,15 @@ pub async fn rolled_until(db: &impl ConnectionTrait, lock: Option<LockType>) -> 
     Ok(query.one(db).await?.map_or(DateTime::<Utc>::UNIX_EPOCH, |row| row.rolled_until))
 }
 
-/// Adds counts into daily buckets: `(key id, account id, day, code, count)`.
+/// Adds counts into daily buckets: `(key id, organisation id, day, code, count)`.
 pub(super) async fn add_to_days<'a>(
     db: &impl ConnectionTrait,
     counts: impl Iterator<Item = (&'a str, &'a str, DateTime<Utc>, Code, u64)>,
 ) -> Result<(), DbErr> {
     let rows: Vec<key_usage_daily::ActiveModel> = counts
-        .map(|(key_id, account_id, day, code, count)| key_usage_daily::ActiveModel {
+        .map(|(key_id, organisation_id, day, code, count)| key_usage_daily::ActiveModel {
             key_id: Set(key_id.to_owned()),
-            account_id: Set(account_id.to_owned()),
+            organisation_id: Set(organisation_id.to_owned()),
             day: Set(day),
             code: Set(code.as_str().to_owned()),
             count: Set(i64::try_from(count).unwrap_or(i64::MAX)),

@@ -5,6 +5,7 @@
 
 use crate::domain::keys::controls::{RateLimit, Unreadable, read_allowlist, read_meta};
 use crate::domain::storage::api_keys::Model;
+use crate::domain::storage::organisations;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde_json::{Map, Value};
@@ -23,7 +24,7 @@ pub enum Code {
     Expired,
     /// Revoked.
     Revoked,
-    /// Its account is disabled, or its stored controls cannot be read.
+    /// Its organisation is disabled, or its stored controls cannot be read.
     Disabled,
     /// It lacks a required scope.
     InsufficientScopes,
@@ -83,8 +84,8 @@ impl Code {
 pub struct KeyRecord {
     /// Key id.
     pub id: std::sync::Arc<str>,
-    /// Owner.
-    pub account_id: String,
+    /// The owning organisation, as services are told.
+    pub owner: Owner,
     /// Name.
     pub name: String,
     /// Scopes.
@@ -95,7 +96,7 @@ pub struct KeyRecord {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Whether it was rolled (and so is within its grace period while it still works).
     pub rolled: bool,
-    /// Whether its account is disabled.
+    /// Whether its organisation is disabled.
     pub disabled: bool,
     /// Networks the key may be used from; empty means anywhere.
     pub ip_allowlist: Vec<IpNet>,
@@ -108,10 +109,22 @@ pub struct KeyRecord {
     pub unreadable: Option<Unreadable>,
 }
 
-impl From<Model> for KeyRecord {
-    /// A stored key; stored scopes or controls that no longer read make the record [`KeyRecord::unreadable`]
-    /// (logged with the key's id), never wider than what was set.
-    fn from(row: Model) -> Self {
+/// A key's owner as the verify answer names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The organisation's id.
+    pub id: String,
+    /// The provider's own id for it.
+    pub external_id: Option<String>,
+    /// Its name.
+    pub name: String,
+}
+
+impl KeyRecord {
+    /// A stored key and its organisation (`None` if it vanished meanwhile: the key then answers `DISABLED`).
+    /// Stored scopes or controls that no longer read make the record [`KeyRecord::unreadable`] (logged with
+    /// the key's id), never wider than what was set.
+    pub fn new(row: Model, organisation: Option<organisations::Model>) -> Self {
         let scopes = serde_json::from_str(&row.scopes).map_err(|_| Unreadable("the stored scopes are not a JSON list"));
         let ip_allowlist = read_allowlist(row.ip_allowlist.as_deref());
         let rate_limit = RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds);
@@ -130,9 +143,12 @@ impl From<Model> for KeyRecord {
             rate_limit: rate_limit.ok().flatten(),
             unreadable,
             rolled: row.rolled_into.is_some(),
-            disabled: false,
+            disabled: organisation.as_ref().is_none_or(|org| org.disabled_at.is_some()),
+            owner: match organisation {
+                Some(org) => Owner { id: org.id, external_id: org.external_id, name: org.name },
+                None => Owner { id: row.organisation_id, external_id: None, name: String::new() },
+            },
             id: row.id.into(),
-            account_id: row.account_id,
             name: row.name,
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
@@ -184,7 +200,7 @@ pub(crate) mod tests {
     pub(crate) fn record() -> KeyRecord {
         KeyRecord {
             id: "k".into(),
-            account_id: "a".into(),
+            owner: Owner { id: "o".into(), external_id: Some("cus_1".into()), name: "Acme".into() },
             name: "ci".into(),
             scopes: vec!["orders:read".into(), "orders:write".into()],
             expires_at: None,

@@ -9,12 +9,13 @@ mod decision;
 mod rate_limit;
 
 pub use cache::{Cached, Generation, KeyCache};
-pub use decision::{Ask, Code, KeyRecord, decide};
+pub use decision::{Ask, Code, KeyRecord, Owner, decide};
 pub use rate_limit::{LocalLimits, RateLimitState, RateLimits, SharedLimits, SharedLimitsError};
 
 use crate::domain::clock::SharedClock;
 use crate::domain::keys::format::{self, KeyPrefix};
 use crate::domain::storage::api_keys::{Column, Entity};
+use crate::domain::storage::organisations;
 use crate::domain::usage::UsageCounter;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use std::net::IpAddr;
@@ -147,7 +148,8 @@ impl Verifier {
                     self.cache.fill(hash, Cached::Unknown, read_began);
                     return Ok(Verdict::bare(Code::NotFound));
                 };
-                let record = Arc::new(KeyRecord::from(row));
+                let organisation = organisations::Entity::find_by_id(row.organisation_id.clone()).one(db).await?;
+                let record = Arc::new(KeyRecord::new(row, organisation));
                 self.cache.fill(hash, Cached::Key(record.clone()), read_began);
                 record
             }

@@ -5,4 +5,5 @@ pub mod form;
 pub mod guard;
 pub mod icons;
 pub mod keys;
+pub mod org;
 pub mod usage;

@@ -63,10 +63,13 @@ pub fn Pager(
     })
 }
 
-/// Downloads usage as CSV for dates the user picks: one key's, or (without `key`) the whole account's.
+/// Downloads usage as CSV for dates the user picks: one key's, or (without `key`) the whole organisation's.
 #[component]
 pub fn ExportForm(
-    /// The key to export, or none for the account.
+    /// The organisation.
+    #[prop(into)]
+    org: String,
+    /// The key to export, or none for the whole organisation.
     #[prop(optional, into)]
     key: Option<String>,
     /// The dates the form starts with.
@@ -79,6 +82,7 @@ pub fn ExportForm(
     );
     view! {
         <form class="form export-form" method="get" action="/usage/export.csv">
+            <input type="hidden" name="org" value=org/>
             {key.map(|key| view! { <input type="hidden" name="key" value=key/> })}
             <div class="inline-inputs">
                 <div class="field">

@@ -1,4 +1,4 @@
-//! `/keys/:id`: a key's settings, roll and revoke.
+//! `/o/:org/keys/:id`: a key's settings, roll and revoke.
 
 use crate::api::ApiError;
 use crate::api::keys::{
@@ -7,8 +7,8 @@ use crate::api::keys::{
 use crate::api::usage::{KeyUsageView, key_usage};
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce, StatusBadge};
+use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::components::usage::{ExportForm, PeriodTabs};
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
@@ -19,6 +19,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn KeyDetailPage() -> impl IntoView {
     let params = use_params_map();
+    let org = use_org();
     let id = move || params.read().get("id").unwrap_or_default();
     let update = ServerAction::<UpdateKey>::new();
     let update_version = update.version();
@@ -31,6 +32,7 @@ pub fn KeyDetailPage() -> impl IntoView {
     let key = Resource::new(
         move || {
             (
+                org.get(),
                 id(),
                 update_version.try_get(),
                 roll_version.try_get(),
@@ -38,16 +40,17 @@ pub fn KeyDetailPage() -> impl IntoView {
                 controls_version.try_get(),
             )
         },
-        |(id, ..)| get_key(id),
+        |(org, id, ..)| get_key(org, id),
     );
     let scopes = Resource::new(|| (), |_| scope_catalogue());
     // Read once: the period links load the page anew (see `PeriodTabs`).
     let period = use_query_map().read_untracked().get("period");
-    let usage = Resource::new(move || (id(), period.clone()), |(id, period)| key_usage(id, period));
+    let usage =
+        Resource::new(move || (org.get(), id(), period.clone()), |(org, id, period)| key_usage(org, id, period));
     let made = KeyPage { key, scopes, usage, update, roll, revoke, controls };
     view! {
         <Title text="Key"/>
-        <RequireAccount page=move |_| key_page(made)/>
+        <RequireMember page=move |_, org| key_page(org.id, made)/>
     }
 }
 
@@ -63,7 +66,7 @@ struct KeyPage {
     controls: ServerAction<UpdateKeyControls>,
 }
 
-fn key_page(made: KeyPage) -> AnyView {
+fn key_page(org: String, made: KeyPage) -> AnyView {
     let KeyPage { key, scopes, usage, update, roll, revoke, controls } = made;
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
     // and then its value (and the secret in it) is already gone.
@@ -74,15 +77,15 @@ fn key_page(made: KeyPage) -> AnyView {
     });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading key…"</p> }>
-            {move || Suspend::new(async move {
+            {move || { let org = org.clone(); Suspend::new(async move {
                 match (key.await, scopes.await) {
                     (Ok(key), Ok(catalogue)) => view! {
-                        <KeyDetail key catalogue usage update roll revoke controls/>
+                        <KeyDetail org key catalogue usage update roll revoke controls/>
                     }.into_any(),
                     (Err(ApiError::NotFound), _) => view! { <NotFoundPage/> }.into_any(),
                     (Err(err), _) | (_, Err(err)) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
-            })}
+            })}}
         </Suspense>
     }
     .into_any()
@@ -90,6 +93,7 @@ fn key_page(made: KeyPage) -> AnyView {
 
 #[component]
 fn KeyDetail(
+    org: String,
     key: KeyView,
     catalogue: Vec<crate::api::keys::ScopeView>,
     usage: Resource<Result<crate::api::usage::KeyUsageView, ApiError>>,
@@ -106,36 +110,44 @@ fn KeyDetail(
     let saved = move || matches!(update_value.try_get().flatten(), Some(Ok(_)));
     let rolled = move || roll_value.try_get().flatten().and_then(Result::ok);
     let confirming = RwSignal::new(false);
-    let editable = matches!(
-        key.status,
-        crate::api::keys::KeyStatusView::Active
-            | crate::api::keys::KeyStatusView::ExpiresSoon
-            | crate::api::keys::KeyStatusView::Expired
-    );
-    let live = key.status.is_live() && !matches!(key.status, crate::api::keys::KeyStatusView::Rolled { .. });
-    let revocable = !matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
+    // Controls the member's role cannot use are not shown (and the server refuses them anyway).
+    let editable = key.can_change
+        && matches!(
+            key.status,
+            crate::api::keys::KeyStatusView::Active
+                | crate::api::keys::KeyStatusView::ExpiresSoon
+                | crate::api::keys::KeyStatusView::Expired
+        );
+    let live =
+        key.can_change && key.status.is_live() && !matches!(key.status, crate::api::keys::KeyStatusView::Rolled { .. });
+    let revocable = key.can_change && !matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
     let id = key.id.clone();
-    let access_controls = editable.then(|| view! { <AccessControls key=key.clone() controls/> });
+    let access_controls = editable.then(|| view! { <AccessControls org=org.clone() key=key.clone() controls/> });
+    let keys_path = org_path(&org, "keys");
+    let org_for_roll = org.clone();
+    let (org_for_update, org_for_rolling, org_for_revoke) = (org.clone(), org.clone(), org.clone());
     view! {
         <div class="page-head">
-            <p class="breadcrumb"><a href="/">"API keys"</a></p>
+            <p class="breadcrumb"><a href=keys_path>"API keys"</a></p>
             <h1 class="key-title">{key.name.clone()} " " <StatusBadge status=key.status.clone()/></h1>
             <p class="lede">
-                <code>{key.hint.clone()}</code> " · created " {key.created.clone()}
+                <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " by " {key.created_by.clone()}
             </p>
         </div>
         {move || rolled().map(|shown| view! {
             <ShownOnce key=shown.plaintext/>
-            <p><a class="button" rel="external" href=format!("/keys/{}", shown.key.id)>"Open the new key"</a></p>
+            <p><a class="button" rel="external" href=org_path(&org_for_roll, &format!("keys/{}", shown.key.id))>"Open the new key"</a></p>
         })}
-        <KeyUsage id=key.id.clone() usage last_used=key.last_used.clone() last_used_ip=key.last_used_ip.clone()/>
+        <KeyUsage org=org.clone() id=key.id.clone() usage last_used=key.last_used.clone() last_used_ip=key.last_used_ip.clone()/>
         {editable.then(|| {
             let id = id.clone();
+            let org = org_for_update.clone();
             view! {
                 <section class="card" aria-labelledby="settings-title">
                     <h2 id="settings-title">"Settings"</h2>
                     <ActionForm action=update attr:class="form" attr:novalidate=true>
                         <FormAlert result=update_result/>
+                        <input type="hidden" name="org" value=org/>
                         <input type="hidden" name="id" value=id/>
                         <Field label="Name" name="name" maxlength=64 value=key.name.clone() result=update_result/>
                         <ScopeChoices scopes=catalogue checked=key.scopes.clone() result=update_result/>
@@ -158,12 +170,14 @@ fn KeyDetail(
         })}
         {live.then(|| {
             let id = key.id.clone();
+            let org = org_for_rolling.clone();
             view! {
                 <section class="card" aria-labelledby="roll-title">
                     <h2 id="roll-title">"Roll"</h2>
                     <p>"Replace this key with a new one that has the same settings. The old key keeps working for the grace period you choose, so callers can switch without downtime."</p>
                     <ActionForm action=roll attr:class="form form-inline">
                         <FormAlert result=roll_result/>
+                        <input type="hidden" name="org" value=org/>
                         <input type="hidden" name="id" value=id/>
                         <div class="field">
                             <label for="field-grace">"Old key keeps working for"</label>
@@ -178,6 +192,7 @@ fn KeyDetail(
         })}
         {revocable.then(|| {
             let id = key.id.clone();
+            let org = org_for_revoke.clone();
             view! {
                 <section class="card danger-zone" aria-labelledby="revoke-title">
                     <h2 id="revoke-title">"Revoke"</h2>
@@ -185,8 +200,10 @@ fn KeyDetail(
                     <FormAlert result=revoke_result/>
                     {move || if confirming.get() {
                         let id = id.clone();
+                        let org = org.clone();
                         view! {
                             <ActionForm action=revoke attr:class="confirm">
+                                <input type="hidden" name="org" value=org/>
                                 <input type="hidden" name="id" value=id/>
                                 <span>"Revoke this key now?"</span>
                                 <button type="submit" class="button button-danger">"Yes, revoke"</button>
@@ -207,12 +224,13 @@ fn KeyDetail(
 /// The key's verifications over the chosen period, its last use, and the export.
 #[component]
 fn KeyUsage(
+    org: String,
     id: String,
     usage: Resource<Result<crate::api::usage::KeyUsageView, ApiError>>,
     last_used: String,
     last_used_ip: Option<String>,
 ) -> impl IntoView {
-    let base = format!("/keys/{id}");
+    let base = org_path(&org, &format!("keys/{id}"));
     let key_id = id;
     view! {
         <section class="card usage-card" aria-labelledby="usage-title">
@@ -226,7 +244,7 @@ fn KeyUsage(
             <Suspense fallback=|| view! { <p class="loading">"Loading usage…"</p> }>
                 {
                     move || {
-                        let (base, key_id) = (base.clone(), key_id.clone());
+                        let (base, key_id, org) = (base.clone(), key_id.clone(), org.clone());
                         Suspend::new(async move {
                             match usage.await {
                                 Ok(usage) => {
@@ -235,7 +253,7 @@ fn KeyUsage(
                                         <UsageChart chart=usage.chart/>
                                         <details class="export">
                                             <summary>"Export this key's usage as CSV"</summary>
-                                            <ExportForm key=key_id defaults=usage.export/>
+                                            <ExportForm org key=key_id defaults=usage.export/>
                                         </details>
                                     }
                                     .into_any()
@@ -252,7 +270,7 @@ fn KeyUsage(
 
 /// Where the key may be used from and how often.
 #[component]
-fn AccessControls(key: KeyView, controls: ServerAction<UpdateKeyControls>) -> impl IntoView {
+fn AccessControls(org: String, key: KeyView, controls: ServerAction<UpdateKeyControls>) -> impl IntoView {
     let controls_value = controls.value();
     let result = Signal::derive(move || controls_value.try_get().flatten().and_then(Result::err));
     let saved = move || matches!(controls_value.try_get().flatten(), Some(Ok(_)));
@@ -273,6 +291,7 @@ fn AccessControls(key: KeyView, controls: ServerAction<UpdateKeyControls>) -> im
             <h2 id="controls-title">"Access controls"</h2>
             <ActionForm action=controls attr:class="form" attr:novalidate=true>
                 <FormAlert result/>
+                <input type="hidden" name="org" value=org/>
                 <input type="hidden" name="id" value=key.id.clone()/>
                 <div class="field" class:field-invalid=move || allowlist_error().is_some()>
                     <label for="field-ip_allowlist">"Allowed IP addresses"</label>

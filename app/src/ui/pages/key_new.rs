@@ -1,10 +1,11 @@
-//! `/keys/new`: create a key, then see it once.
+//! `/o/:org/keys/new`: create a key, then see it once.
 
 use crate::api::ApiError;
 use crate::api::keys::{CreateKey, ScopeView, scope_catalogue};
 use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::guard::RequireAccount;
+use crate::api::organisations::OrganisationView;
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce};
+use crate::ui::components::org::{RequireMember, org_path};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,11 +15,25 @@ pub fn NewKeyPage() -> impl IntoView {
     let scopes = Resource::new(|| (), |_| scope_catalogue());
     view! {
         <Title text="Create key"/>
-        <RequireAccount page=move |_| new_key_page(scopes)/>
+        <RequireMember page=move |_, org| new_key_page(org, scopes)/>
     }
 }
 
-fn new_key_page(scopes: Resource<Result<Vec<ScopeView>, ApiError>>) -> AnyView {
+fn new_key_page(org: OrganisationView, scopes: Resource<Result<Vec<ScopeView>, ApiError>>) -> AnyView {
+    let keys = org_path(&org.id, "keys");
+    if !org.can.create_keys {
+        return view! {
+            <div class="page-head">
+                <p class="breadcrumb"><a href=keys>"API keys"</a></p>
+                <h1>"Create key"</h1>
+            </div>
+            <p class="alert alert-error" role="alert">
+                {if org.disabled { "This organisation is disabled; keys cannot be created." } else { "Your role (viewer) cannot create keys. Ask an admin or owner." }}
+            </p>
+        }
+        .into_any();
+    }
+    let org_id = org.id.clone();
     let action = ServerAction::<CreateKey>::new();
     let action_value = action.value();
     let result = Signal::derive(move || action_value.try_get().flatten().and_then(Result::err));
@@ -34,11 +49,13 @@ fn new_key_page(scopes: Resource<Result<Vec<ScopeView>, ApiError>>) -> AnyView {
     let pending = action.pending();
     view! {
         <div class="page-head">
-            <p class="breadcrumb"><a href="/">"API keys"</a></p>
+            <p class="breadcrumb"><a href=keys.clone()>"API keys"</a></p>
             <h1>"Create key"</h1>
         </div>
-        {move || match created() {
-            Some(shown) => view! {
+        {let keys = keys.clone(); move || match created() {
+            Some(shown) => {
+                let (keys, org_id) = (keys.clone(), org_id.clone());
+                view! {
                 <ShownOnce key=shown.plaintext/>
                 <section class="card">
                     <dl class="details">
@@ -47,18 +64,22 @@ fn new_key_page(scopes: Resource<Result<Vec<ScopeView>, ApiError>>) -> AnyView {
                         <div><dt>"Expires"</dt><dd>{shown.key.expires.clone()}</dd></div>
                     </dl>
                     <p class="actions">
-                        <a class="button button-primary" href="/">"Done"</a>
-                        <a class="button" href=format!("/keys/{}", shown.key.id)>"Key settings"</a>
+                        <a class="button button-primary" href=keys.clone()>"Done"</a>
+                        <a class="button" href=org_path(&org_id, &format!("keys/{}", shown.key.id))>"Key settings"</a>
                     </p>
                 </section>
-            }.into_any(),
-            None => view! {
+            }.into_any()
+            }
+            None => {
+                let org_id = org_id.clone();
+                view! {
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
+                    {move || { let org_id = org_id.clone(); Suspend::new(async move {
                         match scopes.await {
                             Ok(catalogue) => view! {
                                 <ActionForm action attr:class="card form" attr:novalidate=true>
                                     <FormAlert result/>
+                                    <input type="hidden" name="org" value=org_id/>
                                     <Field label="Name" name="name" maxlength=64 hint="Where the key is used, e.g. \"Billing service (production)\"." result/>
                                     <ScopeChoices scopes=catalogue result/>
                                     <ExpiryChoice result/>
@@ -69,9 +90,10 @@ fn new_key_page(scopes: Resource<Result<Vec<ScopeView>, ApiError>>) -> AnyView {
                             }.into_any(),
                             Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                         }
-                    })}
+                    })}}
                 </Suspense>
-            }.into_any(),
+            }.into_any()
+            }
         }}
     }
     .into_any()

@@ -45,34 +45,34 @@ fn operator_page(account: AccountView, usage: Resource<Result<OperatorUsageView,
 }
 
 fn overview(usage: OperatorUsageView) -> impl IntoView {
-    let OperatorUsageView { period, chart, accounts, page, pages, used_accounts, rejections } = usage;
+    let OperatorUsageView { period, chart, organisations, page, pages, used_organisations, rejections } = usage;
     view! {
         <PeriodTabs base="/operator/usage" current=period.clone()/>
         <section class="card">
             <UsageChart chart/>
         </section>
-        <section class="card" aria-labelledby="accounts-title">
-            <h2 id="accounts-title">"Top accounts"</h2>
-            {if accounts.is_empty() {
-                view! { <p class="muted">"No account's keys were verified in this period."</p> }.into_any()
+        <section class="card" aria-labelledby="organisations-title">
+            <h2 id="organisations-title">"Top organisations"</h2>
+            {if organisations.is_empty() {
+                view! { <p class="muted">"No organisation's keys were verified in this period."</p> }.into_any()
             } else {
                 view! {
                     <div class="table-wrap">
                         <table class="ranking">
                             <thead><tr>
-                                <th scope="col">"Account"</th><th scope="col" class="numeric">"Keys"</th>
+                                <th scope="col">"Organisation"</th><th scope="col" class="numeric">"Keys"</th>
                                 <th scope="col" class="numeric">"Verifications"</th><th scope="col" class="numeric">"Refused"</th>
                                 <th scope="col">"Share"</th>
                             </tr></thead>
                             <tbody>
-                                {accounts.into_iter().map(|account| {
+                                {organisations.into_iter().map(|org| {
                                     view! {
                                         <tr>
-                                            <td data-label="Account">{account.email}</td>
-                                            <td data-label="Keys" class="numeric">{grouped(account.keys)}</td>
-                                            <td data-label="Verifications" class="numeric">{grouped(account.total)}</td>
-                                            <td data-label="Refused" class="numeric">{grouped(account.rejected)}</td>
-                                            <td data-label="Share"><Share permille=account.share_permille/></td>
+                                            <td data-label="Organisation"><a href=format!("/operator/organisations/{}", org.id)>{org.name}</a></td>
+                                            <td data-label="Keys" class="numeric">{grouped(org.keys)}</td>
+                                            <td data-label="Verifications" class="numeric">{grouped(org.total)}</td>
+                                            <td data-label="Refused" class="numeric">{grouped(org.rejected)}</td>
+                                            <td data-label="Share"><Share permille=org.share_permille/></td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -82,7 +82,7 @@ fn overview(usage: OperatorUsageView) -> impl IntoView {
                 }.into_any()
             }}
             <Pager base="/operator/usage" period=period page pages/>
-            <p class="muted">{format!("{used_accounts} {} used the API in this period.", if used_accounts == 1 { "account" } else { "accounts" })}</p>
+            <p class="muted">{format!("{used_organisations} {} used the API in this period.", if used_organisations == 1 { "organisation" } else { "organisations" })}</p>
         </section>
         <section class="card" aria-labelledby="rejections-title">
             <h2 id="rejections-title">"Recent refusals"</h2>
@@ -94,14 +94,14 @@ fn overview(usage: OperatorUsageView) -> impl IntoView {
                     <div class="table-wrap">
                         <table class="ranking">
                             <thead><tr>
-                                <th scope="col">"Hour"</th><th scope="col">"Account"</th><th scope="col">"Key"</th>
+                                <th scope="col">"Hour"</th><th scope="col">"Organisation"</th><th scope="col">"Key"</th>
                                 <th scope="col">"Outcome"</th><th scope="col" class="numeric">"Count"</th>
                             </tr></thead>
                             <tbody>
                                 {rejections.into_iter().map(|r| view! {
                                     <tr>
                                         <td data-label="Hour">{r.when}</td>
-                                        <td data-label="Account">{r.email}</td>
+                                        <td data-label="Organisation">{r.organisation}</td>
                                         <td data-label="Key">{r.key_name} " " <code>{r.key_hint}</code></td>
                                         <td data-label="Outcome"><span class=format!("code-chip code-{}", r.code.to_lowercase())>{r.label}</span></td>
                                         <td data-label="Count" class="numeric">{grouped(r.count)}</td>

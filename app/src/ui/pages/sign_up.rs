@@ -35,6 +35,14 @@ pub fn SignUpPage() -> impl IntoView {
                     validate=check_password
                     result
                 />
+                <Field
+                    label="Organisation (optional)"
+                    name="organisation"
+                    autocomplete="organization"
+                    maxlength=100
+                    hint="Your company or team. Keys belong to it, and you can invite colleagues. Leave empty to use your email address; you can rename it later."
+                    result
+                />
                 <button type="submit" class="button button-primary button-block" disabled=pending>
                     {move || if pending.get() { "Creating account…" } else { "Sign up" }}
                 </button>
