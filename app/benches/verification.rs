@@ -55,12 +55,16 @@ async fn setup() -> (DatabaseConnection, Verifier, Vec<(Code, String, Vec<String
     let read = || vec!["orders:read".to_owned()];
     let make = |new: NewKey| {
         let (db, origin, account) = (db.clone(), origin.clone(), account.id.clone());
-        async move { create_key(&db, services, &origin, Caller::Service { organisation_id: &account }, &new).await.expect("key") }
+        async move {
+            create_key(&db, services, &origin, Caller::Service { organisation_id: &account }, &new).await.expect("key")
+        }
     };
     let plain = |name: &str| NewKey { name: name.into(), scopes: read(), ..NewKey::default() };
     let (_, valid) = make(plain("valid")).await;
     let (revoked_key, revoked) = make(plain("revoked")).await;
-    revoke_key(&db, services, &origin, Caller::Service { organisation_id: &account.id }, &revoked_key.id).await.expect("revoke");
+    revoke_key(&db, services, &origin, Caller::Service { organisation_id: &account.id }, &revoked_key.id)
+        .await
+        .expect("revoke");
     let (_, expired) = make(NewKey { expires_at: Some(Utc::now() + Duration::seconds(1)), ..plain("expired") }).await;
     let (_, fenced) = make(NewKey { ip_allowlist: vec!["10.0.0.0/8".into()], ..plain("fenced") }).await;
     let (_, limited) =

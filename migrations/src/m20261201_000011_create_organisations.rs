@@ -14,6 +14,12 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on every backend (SQLite's DDL is transactional too): the rebuild happens on one
+    /// connection, and a failure part-way leaves the old tables as they were.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         create_organisations(manager).await?;
         create_memberships(manager).await?;

@@ -109,7 +109,9 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
     let mut ids = Vec::with_capacity(keys);
     for i in 0..keys {
         let new = NewKey { name: format!("service {i:04}"), scopes: vec!["orders:read".into()], ..NewKey::default() };
-        ids.push(create_key(&db, services, &origin, Caller::Service { organisation_id: &account }, &new).await.unwrap().0.id);
+        ids.push(
+            create_key(&db, services, &origin, Caller::Service { organisation_id: &account }, &new).await.unwrap().0.id,
+        );
     }
     let rows = seed_usage(&db, &account, &ids, clock.now(), days).await;
     let report = roll_up(&db, clock.now(), Retention::default()).await.unwrap();

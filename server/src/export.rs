@@ -234,7 +234,13 @@ mod tests {
     use super::*;
 
     fn query(from: &str, to: &str, granularity: &str) -> ExportQuery {
-        ExportQuery { org: None, key: None, from: Some(from.into()), to: Some(to.into()), granularity: Some(granularity.into()) }
+        ExportQuery {
+            org: None,
+            key: None,
+            from: Some(from.into()),
+            to: Some(to.into()),
+            granularity: Some(granularity.into()),
+        }
     }
 
     #[test]

@@ -100,9 +100,16 @@ pub async fn sign_up(
     }
     let session = crate::api::server_context::session().await?;
     let password = Password::new(password.0);
-    let created =
-        create_account_with_organisation(&db, &hasher, clock.as_ref(), &email, &password, false, organisation.as_deref())
-            .await;
+    let created = create_account_with_organisation(
+        &db,
+        &hasher,
+        clock.as_ref(),
+        &email,
+        &password,
+        false,
+        organisation.as_deref(),
+    )
+    .await;
     let account = match created {
         Ok(account) => account,
         Err(CreateAccountError::Email(err)) => return Err(reject(ApiError::invalid("email", err.to_string()))),

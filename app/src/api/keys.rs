@@ -202,7 +202,10 @@ pub async fn create_key(
         .await
         .map_err(server::key_error)?;
     server::no_store();
-    Ok(NewKeyShown { key: server::key_view(&key, &ctx.access, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
+    Ok(NewKeyShown {
+        key: server::key_view(&key, &ctx.access, ctx.clock.now()),
+        plaintext: ShownKey(plaintext.expose().to_owned()),
+    })
 }
 
 /// Changes a key's name, scopes and expiry.
@@ -244,7 +247,10 @@ pub async fn roll_key(org: String, id: String, grace: String) -> Result<NewKeySh
         .await
         .map_err(server::key_error)?;
     server::no_store();
-    Ok(NewKeyShown { key: server::key_view(&key, &ctx.access, ctx.clock.now()), plaintext: ShownKey(plaintext.expose().to_owned()) })
+    Ok(NewKeyShown {
+        key: server::key_view(&key, &ctx.access, ctx.clock.now()),
+        plaintext: ShownKey(plaintext.expose().to_owned()),
+    })
 }
 
 /// Revokes a key, at once.

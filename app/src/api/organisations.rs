@@ -163,8 +163,9 @@ pub async fn rename_organisation(org: String, name: String) -> Result<Organisati
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<crate::domain::clock::SharedClock>()?;
     let origin = Origin { actor: account.email, client: client() };
-    let renamed =
-        update(&db, clock.as_ref(), &origin, &access.organisation.id, Some(&name), None).await.map_err(organisation_error)?;
+    let renamed = update(&db, clock.as_ref(), &origin, &access.organisation.id, Some(&name), None)
+        .await
+        .map_err(organisation_error)?;
     Ok(server::organisation_view(&renamed, access.role))
 }
 
@@ -222,9 +223,16 @@ pub async fn members(org: String) -> Result<MembersView, ApiError> {
 pub async fn change_member_role(org: String, account_id: String, role: String) -> Result<(), ApiError> {
     let ctx = server::MemberContext::load(&org).await?;
     let role = server::role(&role)?;
-    crate::domain::organisations::members::change_role(&ctx.db, ctx.clock.as_ref(), &ctx.origin, &ctx.access, &account_id, role)
-        .await
-        .map_err(crate::api::server_context::organisation_error)?;
+    crate::domain::organisations::members::change_role(
+        &ctx.db,
+        ctx.clock.as_ref(),
+        &ctx.origin,
+        &ctx.access,
+        &account_id,
+        role,
+    )
+    .await
+    .map_err(crate::api::server_context::organisation_error)?;
     Ok(())
 }
 

@@ -114,9 +114,8 @@ pub async fn member_of(
 ) -> Result<(crate::domain::accounts::Account, crate::domain::organisations::Access), ApiError> {
     let account = signed_in().await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
-    let access = crate::domain::organisations::access(&db, organisation_id, &account.id)
-        .await
-        .map_err(organisation_error)?;
+    let access =
+        crate::domain::organisations::access(&db, organisation_id, &account.id).await.map_err(organisation_error)?;
     Ok((account, access))
 }
 

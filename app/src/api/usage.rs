@@ -369,9 +369,9 @@ pub(crate) mod server {
     use super::{
         AdviceView, BucketView, ChartView, CodeTotal, KeyUseView, OrganisationUsageView, ROWS_PER_PAGE, code_label,
     };
-    use crate::domain::organisations::Access;
     use crate::api::keys::server::{key_view, when};
     use crate::domain::keys::manage::{ApiKey, KeyStatus};
+    use crate::domain::organisations::Access;
     use crate::domain::usage::report::Counts;
     use crate::domain::usage::{Bucket, Granularity, Period};
     use crate::domain::verification::Code;

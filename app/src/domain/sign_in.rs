@@ -74,7 +74,8 @@ pub async fn sign_in(
         _ => {
             // The attempt was counted before the check; the failure only needs its log line.
             if let Some(row) = &row {
-                let event = NewEvent { log: Log::Account(&row.id), kind: EventKind::SignInFailed, key: None, detail: None };
+                let event =
+                    NewEvent { log: Log::Account(&row.id), kind: EventKind::SignInFailed, key: None, detail: None };
                 activity::record(db, services.clock, &origin, event).await?;
             }
             Err(SignInError::InvalidCredentials)

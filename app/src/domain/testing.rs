@@ -60,8 +60,58 @@ where
     }
 }
 
+/// Runs `test` on a fresh database of `backend` with **no** migrations applied (to test a migration on data
+/// written under an older schema). SQLite is a file here, with a pool of several connections as in
+/// production, so a migration that relies on one connection's view is caught.
+pub async fn with_unmigrated_database<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(DatabaseConnection) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("lk_test_{}", uuid::Uuid::now_v7().simple()));
+            std::fs::create_dir_all(&dir).expect("temporary directory");
+            let url = format!("sqlite://{}?mode=rwc", dir.join("latchkey.db").display());
+            let db = connect(&url, &PoolSettings::default()).await.expect("open sqlite");
+            let outcome = AssertUnwindSafe(test(db.clone())).catch_unwind().await;
+            let _ = db.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Backend::Postgres => {
+            let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
+                assert!(
+                    std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
+                    "{POSTGRES_URL_VAR} must be set when LATCHKEY_TEST_REQUIRE_POSTGRES is"
+                );
+                return;
+            };
+            let (db, name, admin) = create_postgres_database_with(&server_url, false).await;
+            let outcome = AssertUnwindSafe(test(db.clone())).catch_unwind().await;
+            let _ = db.close().await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+                .expect("drop test database");
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+}
+
 /// Creates and migrates a fresh database; returns it, its name and a connection to the server.
 pub async fn create_postgres_database(server_url: &str) -> (DatabaseConnection, String, DatabaseConnection) {
+    create_postgres_database_with(server_url, true).await
+}
+
+async fn create_postgres_database_with(
+    server_url: &str,
+    migrated: bool,
+) -> (DatabaseConnection, String, DatabaseConnection) {
     let admin = connect(server_url, &PoolSettings { max_connections: 2, ..PoolSettings::default() })
         .await
         .expect("connect to the test PostgreSQL server");
@@ -72,7 +122,9 @@ pub async fn create_postgres_database(server_url: &str) -> (DatabaseConnection, 
     let db = connect(url.as_str(), &PoolSettings { max_connections: 4, ..PoolSettings::default() })
         .await
         .expect("connect to the test database");
-    migrate(&db).await.expect("migrate postgres");
+    if migrated {
+        migrate(&db).await.expect("migrate postgres");
+    }
     (db, name, admin)
 }
 
@@ -89,6 +141,18 @@ macro_rules! on_both_databases {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 $crate::domain::testing::with_database($crate::domain::testing::Backend::Postgres, super::$test).await;
+            }
+        }
+    )+};
+    (unmigrated: $($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::domain::testing::with_unmigrated_database($crate::domain::testing::Backend::Sqlite, super::$test).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::domain::testing::with_unmigrated_database($crate::domain::testing::Backend::Postgres, super::$test).await;
             }
         }
     )+};

@@ -3,8 +3,8 @@
 
 use crate::api::auth::{AccountView, SignOut};
 use crate::api::organisations::{OrganisationView, my_organisations};
-use crate::ui::components::org::org_path;
 use crate::ui::components::icons::KeyMark;
+use crate::ui::components::org::org_path;
 use crate::ui::session::{reload_on_success, use_session};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;

@@ -105,6 +105,10 @@ async fn the_log_is_paged(db: DatabaseConnection) {
     assert_eq!((first.events.len(), first.pages, last.events.len()), (10, 3, 5));
     assert!(first.events[0].occurred_at > first.events[9].occurred_at, "newest first");
     assert!(first.events[9].occurred_at > last.events[0].occurred_at);
-    assert_eq!(activity::list(&db, Log::Account(&ann.id), 99, 10).await.expect("beyond").page, 3, "past the end shows the last page");
+    assert_eq!(
+        activity::list(&db, Log::Account(&ann.id), 99, 10).await.expect("beyond").page,
+        3,
+        "past the end shows the last page"
+    );
     assert_eq!(first.events[0].user_agent.as_deref().map(str::len), Some(256), "user agents are cut");
 }

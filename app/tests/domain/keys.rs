@@ -236,7 +236,8 @@ async fn another_account_can_neither_see_nor_change_any_key(db: DatabaseConnecti
         let (key, _) = create_key(&db, fx.services(), &fx.origin(), svc(&ann), &new).await.expect("key");
         ids.push(key.id.clone());
     }
-    let (successor, _) = roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &ids[2], Grace::OneDay).await.expect("roll");
+    let (successor, _) =
+        roll_key(&db, fx.services(), &fx.origin(), svc(&ann), &ids[2], Grace::OneDay).await.expect("roll");
     ids.push(successor.id);
     revoke_key(&db, fx.services(), &fx.origin(), svc(&ann), &ids[3]).await.expect("revoke");
     ids.push(uuid_like("never-existed"));

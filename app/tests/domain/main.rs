@@ -7,6 +7,8 @@ mod changes;
 mod database;
 mod jwt;
 mod keys;
+mod organisations;
+mod organisations_migration;
 mod rate_limits;
 mod secrets;
 mod service_tokens;

@@ -9,7 +9,7 @@ use app::domain::clock::Clock;
 use app::domain::keys::manage::{ApiKey, KeyPolicy, KeyServices, NewKey, create_key};
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::storage::{key_usage, key_usage_daily};
-use app::domain::usage::report::{Counts, recent_rejections, totals_by_organisation, totals_by_key};
+use app::domain::usage::report::{Counts, recent_rejections, totals_by_key, totals_by_organisation};
 use app::domain::usage::rollup::rolled_until;
 use app::domain::usage::{Period, Retention, UsageCounter, UsageOf, day_of, roll_up, series};
 use app::domain::verification::{Code, KeyCache};

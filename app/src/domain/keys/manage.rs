@@ -5,10 +5,10 @@
 use super::controls::{self, ControlError, RateLimit};
 use super::format::{self, KeyHash, KeyPrefix, PlaintextKey};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
-use crate::domain::organisations::{Access, Action};
 use crate::domain::bounds;
 use crate::domain::changes::{Change, record as record_change};
 use crate::domain::clock::Clock;
+use crate::domain::organisations::{Access, Action};
 use crate::domain::random::RandomError;
 use crate::domain::scopes::{ScopeCatalogue, ScopeError};
 use crate::domain::storage::api_keys::{ActiveModel, Column, Entity, Model};
@@ -336,8 +336,7 @@ async fn locked_row(
     key_id: &str,
     revoking: bool,
 ) -> Result<Model, KeyError> {
-    let row =
-        owned(caller.organisation_id(), key_id).lock_exclusive().one(txn).await?.ok_or(KeyError::NotFound)?;
+    let row = owned(caller.organisation_id(), key_id).lock_exclusive().one(txn).await?.ok_or(KeyError::NotFound)?;
     caller.may_change(&row, revoking)?;
     Ok(row)
 }

@@ -116,8 +116,8 @@ pub async fn invite(
     role: Role,
 ) -> Result<(Invitation, InvitationSecret), OrganisationError> {
     by.require(Action::ManageMember { role })?;
-    let email = Email::parse(email)
-        .map_err(|err| OrganisationError::Invalid { field: "email", message: err.to_string() })?;
+    let email =
+        Email::parse(email).map_err(|err| OrganisationError::Invalid { field: "email", message: err.to_string() })?;
     let now = clock.now();
     let organisation_id = by.organisation.id.as_str();
     let txn = crate::domain::database::begin_write(db).await?;
@@ -251,9 +251,9 @@ fn usable(invitation: &Invitation) -> Result<(), OrganisationError> {
         InvitationStatus::Open => Ok(()),
         InvitationStatus::Accepted => Err(OrganisationError::InvitationUnusable("This invitation was already used.")),
         InvitationStatus::Revoked => Err(OrganisationError::InvitationUnusable("This invitation was revoked.")),
-        InvitationStatus::Expired => Err(OrganisationError::InvitationUnusable(
-            "This invitation has expired. Ask for a new one.",
-        )),
+        InvitationStatus::Expired => {
+            Err(OrganisationError::InvitationUnusable("This invitation has expired. Ask for a new one."))
+        }
     }
 }
 
@@ -299,7 +299,12 @@ pub async fn accept(
         log: Log::Organisation(&organisation.id),
         kind: EventKind::MemberJoined,
         key: None,
-        detail: Some(format!("{} as {}, invited by {}", account.email, invitation.role.as_str(), invitation.invited_by)),
+        detail: Some(format!(
+            "{} as {}, invited by {}",
+            account.email,
+            invitation.role.as_str(),
+            invitation.invited_by
+        )),
     };
     activity::record(&txn, clock, origin, event).await?;
     txn.commit().await?;

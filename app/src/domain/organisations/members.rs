@@ -67,7 +67,8 @@ pub struct Member {
 
 /// The organisation's members: owners first, then by email.
 pub async fn list(db: &impl ConnectionTrait, organisation_id: &str) -> Result<Vec<Member>, DbErr> {
-    let rows = memberships::Entity::find().filter(memberships::Column::OrganisationId.eq(organisation_id)).all(db).await?;
+    let rows =
+        memberships::Entity::find().filter(memberships::Column::OrganisationId.eq(organisation_id)).all(db).await?;
     let ids: Vec<&str> = rows.iter().map(|row| row.account_id.as_str()).collect();
     let people = accounts::Entity::find().filter(accounts::Column::Id.is_in(ids)).all(db).await?;
     let mut members: Vec<Member> = rows

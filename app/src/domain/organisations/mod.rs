@@ -166,7 +166,8 @@ pub async fn create(
     if let Some(account_id) = owner {
         members::insert(&txn, &row.id, account_id, Role::Owner, now).await?;
     }
-    let event = NewEvent { log: Log::Organisation(&row.id), kind: EventKind::OrganisationCreated, key: None, detail: None };
+    let event =
+        NewEvent { log: Log::Organisation(&row.id), kind: EventKind::OrganisationCreated, key: None, detail: None };
     activity::record(&txn, clock, origin, event).await?;
     txn.commit().await?;
     Ok(row.into())
@@ -190,10 +191,8 @@ pub async fn find_by_id_or_external_id(
     if let Some(row) = organisations::Entity::find_by_id(id_or_external_id.to_owned()).one(db).await? {
         return Ok(row.into());
     }
-    let row = organisations::Entity::find()
-        .filter(organisations::Column::ExternalId.eq(id_or_external_id))
-        .one(db)
-        .await?;
+    let row =
+        organisations::Entity::find().filter(organisations::Column::ExternalId.eq(id_or_external_id)).one(db).await?;
     row.map(Organisation::from).ok_or(OrganisationError::NotFound)
 }
 
@@ -310,14 +309,16 @@ pub async fn update(
     let updated = match active.update(&txn).await {
         Ok(updated) => updated,
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(OrganisationError::ExternalIdTaken(
-                external_id.flatten().unwrap_or_default(),
-            ));
+            return Err(OrganisationError::ExternalIdTaken(external_id.flatten().unwrap_or_default()));
         }
         Err(err) => return Err(err.into()),
     };
-    let event =
-        NewEvent { log: Log::Organisation(id), kind: EventKind::OrganisationUpdated, key: None, detail: Some(said.join("; ")) };
+    let event = NewEvent {
+        log: Log::Organisation(id),
+        kind: EventKind::OrganisationUpdated,
+        key: None,
+        detail: Some(said.join("; ")),
+    };
     activity::record(&txn, clock, origin, event).await?;
     txn.commit().await?;
     // Verification answers carry the organisation's name and external id.

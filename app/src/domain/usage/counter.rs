@@ -127,7 +127,9 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     let rolled_until = rollup::rolled_until(&txn, Some(LockType::Share)).await?;
     let counted = || {
         batch.counts.iter().filter_map(|((key_id, hour, code), count)| {
-            existing.get(key_id.as_ref()).map(|organisation| ((key_id.as_ref(), organisation.as_str(), *hour, *code), *count))
+            existing
+                .get(key_id.as_ref())
+                .map(|organisation| ((key_id.as_ref(), organisation.as_str(), *hour, *code), *count))
         })
     };
     let rows: Vec<key_usage::ActiveModel> = counted()
@@ -150,7 +152,8 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         key_usage::Entity::insert_many(chunk.to_vec()).on_conflict(add_counts.clone()).exec(&txn).await?;
     }
     let mut late: HashMap<(&str, &str, DateTime<Utc>, Code), u64> = HashMap::new();
-    for ((key_id, organisation_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until) {
+    for ((key_id, organisation_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until)
+    {
         *late.entry((key_id, organisation_id, day_of(hour), code)).or_default() += count;
     }
     rollup::add_to_days(

@@ -122,7 +122,10 @@ pub async fn totals_by_key(
 }
 
 /// Totals in `period` per organisation (id), for organisations with any use.
-pub async fn totals_by_organisation(db: &impl ConnectionTrait, period: &Period) -> Result<HashMap<String, Counts>, DbErr> {
+pub async fn totals_by_organisation(
+    db: &impl ConnectionTrait,
+    period: &Period,
+) -> Result<HashMap<String, Counts>, DbErr> {
     Ok(totals(sums(db, UsageOf::Everyone, Group::Organisation, period).await?))
 }
 

@@ -2,8 +2,8 @@
 
 use crate::api::ApiError;
 use crate::api::keys::{CreateKey, ScopeView, scope_catalogue};
-use crate::ui::components::form::{Field, FormAlert};
 use crate::api::organisations::OrganisationView;
+use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce};
 use crate::ui::components::org::{RequireMember, org_path};
 use leptos::prelude::*;

@@ -4,8 +4,8 @@
 use crate::api::ApiError;
 use crate::api::usage::{AdviceView, OrganisationUsageView, code_label, grouped, organisation_usage};
 use crate::ui::components::chart::UsageChart;
-use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::components::keys::StatusBadge;
+use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::components::usage::{ExportForm, Pager, PeriodTabs, Share, period_and_page};
 use leptos::prelude::*;
 use leptos_meta::Title;
