@@ -1,7 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 /// Organisations own keys, usage and activity; accounts are their members, with a role; invitations bring
-/// new members in.
+/// new members in; the operator's actions on organisations go to an audit log of their own.
 ///
 /// Every existing account gets an organisation of its own, **with the account's id as the organisation's
 /// id**, and is its owner: so every stored `account_id` of a key, a usage row or a log entry is already the
@@ -24,6 +24,7 @@ impl MigrationTrait for Migration {
         create_organisations(manager).await?;
         create_memberships(manager).await?;
         create_invitations(manager).await?;
+        create_operator_events(manager).await?;
         give_every_account_an_organisation(manager).await?;
 
         create_api_keys(manager, NewApiKeys::Table).await?;
@@ -161,6 +162,37 @@ async fn create_invitations(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .table(Invitations::Table)
                 .col(Invitations::OrganisationId)
                 .col(Invitations::CreatedAt)
+                .to_owned(),
+        )
+        .await
+}
+
+/// The operator audit log: who did what to which organisation, when and from where. It names the organisation
+/// by id and by its name at the time, without a foreign key, so the record outlives the organisation.
+async fn create_operator_events(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(OperatorEvents::Table)
+                .if_not_exists()
+                .col(string_len(OperatorEvents::Id, 36).primary_key())
+                .col(timestamp_with_time_zone(OperatorEvents::OccurredAt))
+                .col(string_len(OperatorEvents::Actor, 300))
+                .col(string_len(OperatorEvents::Action, 48))
+                .col(string_len_null(OperatorEvents::OrganisationId, 36))
+                .col(string_len_null(OperatorEvents::OrganisationName, 100))
+                .col(text_null(OperatorEvents::Detail))
+                .col(string_len_null(OperatorEvents::ClientIp, 45))
+                .col(string_len_null(OperatorEvents::UserAgent, 256))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_index(
+            Index::create()
+                .name("idx_operator_events_time")
+                .table(OperatorEvents::Table)
+                .col(OperatorEvents::OccurredAt)
                 .to_owned(),
         )
         .await
@@ -478,6 +510,20 @@ enum Invitations {
     AcceptedAt,
     AcceptedBy,
     RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum OperatorEvents {
+    Table,
+    Id,
+    OccurredAt,
+    Actor,
+    Action,
+    OrganisationId,
+    OrganisationName,
+    Detail,
+    ClientIp,
+    UserAgent,
 }
 
 #[derive(DeriveIden)]

@@ -39,10 +39,14 @@ pub enum Command {
     /// Manage the service tokens the provider's services present to the /v1 API.
     #[command(subcommand)]
     ServiceToken(ServiceTokenCommand),
+    /// Find, create, disable and enable customer organisations.
+    #[command(subcommand)]
+    Organisation(OrganisationCommand),
     /// Manage the keys that sign the JWTs of POST /v1/tokens.
     #[command(subcommand)]
     SigningKey(SigningKeyCommand),
-    /// Copy a deployment (accounts, keys, service tokens, signing keys, activity, usage) into an empty
+    /// Copy a deployment (accounts, organisations, members, invitations, keys, service tokens, signing keys,
+    /// activity, usage) into an empty
     /// database, e.g. from SQLite to PostgreSQL. Stop the old deployment first. The target is
     /// LATCHKEY_DATABASE_URL unless --to is given; it is migrated first.
     CopyData {
@@ -70,6 +74,37 @@ pub enum AccountCommand {
         /// Give the account the operator pages.
         #[arg(long)]
         operator: bool,
+    },
+}
+
+/// `latchkey organisation …`. Organisations are named by id or external id.
+#[derive(Debug, Clone, Subcommand)]
+pub enum OrganisationCommand {
+    /// List organisations whose name, external id, member email, key id or key hint matches (all when no
+    /// query is given).
+    List {
+        /// What to look for.
+        query: Option<String>,
+    },
+    /// Create an organisation with no members yet and print its id.
+    Create {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The provider's own id for this customer.
+        #[arg(long)]
+        external_id: Option<String>,
+    },
+    /// Disable an organisation: its keys answer DISABLED at once here and within 2 s on every running
+    /// instance; its members can still sign in but cannot create or change keys. Prints its id.
+    Disable {
+        /// The organisation's id or external id.
+        organisation: String,
+    },
+    /// Enable a disabled organisation again. Prints its id.
+    Enable {
+        /// The organisation's id or external id.
+        organisation: String,
     },
 }
 

@@ -1,8 +1,8 @@
-//! Operator commands: `latchkey account …`, `latchkey service-token …`, `latchkey signing-key …` and
-//! `latchkey copy-data`. Standard output carries only
+//! Operator commands: `latchkey account …`, `latchkey organisation …`, `latchkey service-token …`,
+//! `latchkey signing-key …` and `latchkey copy-data`. Standard output carries only
 //! the value asked for (an id, a token, a table), so scripts can capture it; logs go to stderr.
 
-use crate::cli::{AccountCommand, ServiceTokenCommand, SigningKeyCommand};
+use crate::cli::{AccountCommand, OrganisationCommand, ServiceTokenCommand, SigningKeyCommand};
 use crate::config::Settings;
 use crate::config::redact_url;
 use crate::run::{RunError, open_database, open_database_at};
@@ -92,6 +92,67 @@ pub async fn service_token(
             let token =
                 service_tokens::revoke(&db, &clock, &id).await.map_err(|err| RunError::Refused(err.to_string()))?;
             writeln!(out, "{}", token.id)?;
+        }
+    }
+    let _ = db.close().await;
+    Ok(())
+}
+
+/// `latchkey organisation …`.
+pub async fn organisation(
+    settings: &Settings,
+    command: OrganisationCommand,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    use app::domain::activity::{Client, Origin};
+    use app::domain::organisations::{self, NewOrganisation};
+    let db = open_database(settings).await?;
+    let clock = SystemClock;
+    // The operator audit log says who: the system user running the command, when known.
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
+    let origin = Origin { actor: format!("command line (user {user})"), client: Client::default() };
+    let refused = |err: &dyn std::fmt::Display| RunError::Refused(err.to_string());
+    let disable = matches!(command, OrganisationCommand::Disable { .. });
+    match command {
+        OrganisationCommand::List { query } => {
+            let found = organisations::find_for_operator(&db, query.as_deref().unwrap_or_default())
+                .await
+                .map_err(|err| refused(&err))?;
+            writeln!(
+                out,
+                "{:<36}  {:<28}  {:<20}  {:>7}  {:>5}  STATUS",
+                "ID", "NAME", "EXTERNAL ID", "MEMBERS", "KEYS"
+            )?;
+            for found in found {
+                let org = &found.organisation;
+                let status = if org.is_disabled() { "disabled" } else { "active" };
+                writeln!(
+                    out,
+                    "{:<36}  {:<28}  {:<20}  {:>7}  {:>5}  {status}",
+                    org.id,
+                    org.name,
+                    org.external_id.as_deref().unwrap_or("-"),
+                    found.members,
+                    found.keys
+                )?;
+            }
+        }
+        OrganisationCommand::Create { name, external_id } => {
+            let new = NewOrganisation { name, external_id };
+            let org = organisations::create(&db, &clock, &origin, &new, None).await.map_err(|err| refused(&err))?;
+            writeln!(out, "{}", org.id)?;
+        }
+        OrganisationCommand::Disable { organisation } | OrganisationCommand::Enable { organisation } => {
+            let org = organisations::find_by_id_or_external_id(&db, &organisation)
+                .await
+                .map_err(|_| RunError::Refused(format!("no organisation with id or external id '{organisation}'")))?;
+            // This process caches no keys; running instances drop theirs when they read the change feed.
+            let cache = app::domain::verification::KeyCache::default();
+            let org = organisations::set_disabled(&db, &clock, &cache, &origin, &org.id, disable)
+                .await
+                .map_err(|err| refused(&err))?;
+            tracing::info!(id = %org.id, disabled = org.is_disabled(), "organisation switched");
+            writeln!(out, "{}", org.id)?;
         }
     }
     let _ = db.close().await;

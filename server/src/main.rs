@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             }
             Command::ServiceToken(command) => commands::service_token(&settings, command, &mut std::io::stdout()).await,
             Command::SigningKey(command) => commands::signing_key(&settings, command, &mut std::io::stdout()).await,
+            Command::Organisation(command) => commands::organisation(&settings, command, &mut std::io::stdout()).await,
             Command::CopyData { from, to } => {
                 commands::copy_data(&settings, &from, to.as_deref(), &mut std::io::stdout()).await
             }

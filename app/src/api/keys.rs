@@ -422,6 +422,12 @@ pub(crate) mod server {
 
     pub fn key_view(key: &ApiKey, access: &Access, now: DateTime<Utc>) -> KeyView {
         let own = key.created_by_account_id.as_deref() == Some(access.account_id.as_str());
+        let can_change = !access.organisation.is_disabled() && access.may(Action::ChangeKey { own });
+        key_view_as(key, can_change, now)
+    }
+
+    /// A key as someone who may (`can_change`) or may not change it sees it.
+    pub fn key_view_as(key: &ApiKey, can_change: bool, now: DateTime<Utc>) -> KeyView {
         let status = match key.status(now) {
             KeyStatus::Active => KeyStatusView::Active,
             KeyStatus::ExpiresSoon => KeyStatusView::ExpiresSoon,
@@ -445,7 +451,7 @@ pub(crate) mod server {
             meta: key.meta.as_ref().and_then(|meta| serde_json::to_string_pretty(meta).ok()),
             status,
             created_by: key.created_by.clone(),
-            can_change: !access.organisation.is_disabled() && access.may(Action::ChangeKey { own }),
+            can_change,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod account;
 pub mod auth;
 pub mod error;
 pub mod keys;
+pub mod operator;
 pub mod organisations;
 #[cfg(feature = "ssr")]
 pub mod server_context;

@@ -163,7 +163,7 @@ pub async fn rename_organisation(org: String, name: String) -> Result<Organisati
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<crate::domain::clock::SharedClock>()?;
     let origin = Origin { actor: account.email, client: client() };
-    let renamed = update(&db, clock.as_ref(), &origin, &access.organisation.id, Some(&name), None)
+    let renamed = update(&db, clock.as_ref(), &origin, false, &access.organisation.id, Some(&name), None)
         .await
         .map_err(organisation_error)?;
     Ok(server::organisation_view(&renamed, access.role))

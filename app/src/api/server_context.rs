@@ -133,3 +133,12 @@ pub fn organisation_error(err: crate::domain::organisations::OrganisationError) 
         E::Random(_) | E::Database(_) => internal("organisation operation failed", &err),
     }
 }
+
+/// The signed-in operator, or the same 404 as for a page that does not exist for anyone else.
+pub async fn signed_in_operator() -> Result<crate::domain::accounts::Account, ApiError> {
+    let account = signed_in().await?;
+    if !account.is_operator {
+        return Err(reject(ApiError::NotFound));
+    }
+    Ok(account)
+}

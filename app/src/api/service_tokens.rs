@@ -112,19 +112,9 @@ pub async fn revoke_service_token(id: String) -> Result<ServiceTokenView, ApiErr
 #[cfg(feature = "ssr")]
 mod server {
     use super::ServiceTokenView;
-    use crate::api::ApiError;
-    use crate::api::server_context::{reject, signed_in};
-    use crate::domain::accounts::Account;
     use crate::domain::service_tokens::ServiceToken;
 
-    /// The signed-in operator, or 404 for anyone else.
-    pub async fn operator() -> Result<Account, ApiError> {
-        let account = signed_in().await?;
-        if !account.is_operator {
-            return Err(reject(ApiError::NotFound));
-        }
-        Ok(account)
-    }
+    pub use crate::api::server_context::signed_in_operator as operator;
 
     pub fn view(token: &ServiceToken) -> ServiceTokenView {
         ServiceTokenView {

@@ -1,11 +1,13 @@
 //! Copying a deployment's data into another database: how a SQLite deployment moves to PostgreSQL.
-//! Accounts, keys, service tokens, JWT signing keys, activity and usage are copied row for row in one
+//! Accounts, organisations with their members and invitations, the operator audit log, keys, service tokens,
+//! JWT signing keys, activity and usage are copied row for row in one
 //! transaction on the target, so a failed copy leaves the target as empty as it was. Sessions are not copied
 //! (people sign in again), nor sign-in throttles or the key change feed, which only matter to running
 //! instances.
 
 use crate::domain::storage::{
-    accounts, activity_events, api_keys, key_usage, key_usage_daily, service_tokens, signing_keys, usage_rollups,
+    accounts, activity_events, api_keys, invitations, key_usage, key_usage_daily, memberships, operator_events,
+    organisations, service_tokens, signing_keys, usage_rollups,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -57,6 +59,10 @@ pub async fn copy_deployment(from: &DatabaseConnection, to: &DatabaseConnection)
     // Parents before children, for the foreign keys.
     let report = vec![
         ("accounts", copy_table::<accounts::Entity>(from, &txn).await?),
+        ("organisations", copy_table::<organisations::Entity>(from, &txn).await?),
+        ("memberships", copy_table::<memberships::Entity>(from, &txn).await?),
+        ("invitations", copy_table::<invitations::Entity>(from, &txn).await?),
+        ("operator_events", copy_table::<operator_events::Entity>(from, &txn).await?),
         ("api_keys", copy_table::<api_keys::Entity>(from, &txn).await?),
         ("service_tokens", copy_table::<service_tokens::Entity>(from, &txn).await?),
         ("signing_keys", copy_table::<signing_keys::Entity>(from, &txn).await?),

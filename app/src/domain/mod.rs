@@ -10,6 +10,7 @@ pub mod copy;
 pub mod database;
 pub mod jwt;
 pub mod keys;
+pub mod operator_log;
 pub mod organisations;
 pub mod random;
 pub mod scopes;

@@ -13,8 +13,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
     ActivityPage, HomePage, InvitationPage, KeyDetailPage, KeysPage, LegacyRedirect, MembersPage, NewKeyPage,
-    NewOrganisationPage, NotFoundPage, OperatorUsagePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage,
-    UsagePage,
+    NewOrganisationPage, NotFoundPage, OperatorActivityPage, OperatorOrganisationPage, OperatorOrganisationsPage,
+    OperatorUsagePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage, UsagePage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -77,6 +77,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/service-tokens") view=ServiceTokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/usage") view=OperatorUsagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/operator/organisations") view=OperatorOrganisationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operator/organisations/:id") view=OperatorOrganisationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operator/activity") view=OperatorActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 </Routes>

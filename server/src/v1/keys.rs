@@ -173,12 +173,13 @@ async fn named_organisation(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// The customer organisation's id or external id. Required unless the deprecated `account` is given.
-    #[schema(example = "cus_4711", min_length = 1)]
+    /// The customer organisation's id or external id. (Until the deprecation period ends, an `account` field
+    /// with an account's id or email address is accepted instead, meaning the organisation that account
+    /// owns; never both.)
+    #[schema(value_type = String, required = true, example = "cus_4711", min_length = 1)]
     pub organisation: Option<String>,
-    /// Deprecated: an account's id or email address, meaning the organisation that account owns (the one made
-    /// for it when organisations arrived). Give `organisation` instead; never both.
-    #[schema(example = "customer@example.com", min_length = 1)]
+    /// Deprecated, undocumented on purpose: see `organisation`.
+    #[schema(ignore)]
     pub account: Option<String>,
     /// Name: 1 to 64 characters, not only spaces, no control characters.
     #[schema(value_type = schema::KeyName, example = "billing backend")]
@@ -265,12 +266,12 @@ pub async fn get_key(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// The customer organisation's id or external id. Required unless the deprecated `account` is given.
-    #[param(value_type = Option<String>, min_length = 1)]
+    /// The customer organisation's id or external id. (Until the deprecation period ends, `account` with an
+    /// account's id or email address is accepted instead, meaning the organisation that account owns.)
+    #[param(required = true, value_type = String, min_length = 1)]
     pub organisation: Option<String>,
-    /// Deprecated: an account's id or email address, meaning the organisation it owns. Never with
-    /// `organisation`.
-    #[param(value_type = Option<String>, min_length = 1)]
+    /// Deprecated, undocumented on purpose: see `organisation`.
+    #[param(ignore)]
     pub account: Option<String>,
     /// Page number, from 1 (a page past the last shows the last).
     #[param(minimum = 1)]
@@ -301,7 +302,7 @@ pub struct KeyListResponse {
     params(ListQuery),
     responses(
         (status = 200, description = "One page of keys", body = KeyListResponse),
-        (status = 400, description = "No organisation given, or both it and `account`", body = ErrorBody),
+        (status = 400, description = "No organisation given", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such organisation (or account)", body = ErrorBody),

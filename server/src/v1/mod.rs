@@ -1,5 +1,5 @@
-//! The `/v1` JSON API for the provider's services: key verification (the hot path) and key management,
-//! authenticated by service tokens; the exchange of a customer's key for a JWT (`/v1/tokens`) and the JWKS
+//! The `/v1` JSON API for the provider's services: key verification (the hot path), key and organisation
+//! management, authenticated by service tokens; the exchange of a customer's key for a JWT (`/v1/tokens`) and the JWKS
 //! that verifies it (`/.well-known/jwks.json`). Described by the OpenAPI document at `/v1/openapi.json`. Every route is
 //! registered together with its OpenAPI operation, so the document cannot miss one.
 
@@ -8,6 +8,7 @@ pub mod extract;
 pub mod jwks;
 pub mod keys;
 pub mod numbers;
+pub mod organisations;
 pub mod schema;
 pub mod tokens;
 pub mod unauthorized;
@@ -129,7 +130,8 @@ impl From<&AppState> for ApiState {
     tags(
         (name = "verification", description = "The hot path: check a presented key"),
         (name = "tokens", description = "Short-lived JWTs for a customer's API key, and the keys that verify them"),
-        (name = "keys", description = "Manage customers' keys")
+        (name = "keys", description = "Manage customers' keys"),
+        (name = "organisations", description = "Customers as organisations: create, find, change, disable")
     )
 )]
 struct ApiDoc;
@@ -171,6 +173,11 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(keys::roll_key))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::key_usage))
+        .routes(routes!(organisations::create_organisation, organisations::list_organisations))
+        .routes(routes!(organisations::get_organisation, organisations::update_organisation))
+        .routes(routes!(organisations::list_members))
+        .routes(routes!(organisations::disable_organisation))
+        .routes(routes!(organisations::enable_organisation))
         .split_for_parts()
 }
 

@@ -23,6 +23,41 @@ impl PartialSchema for KeyName {
 
 impl ToSchema for KeyName {}
 
+/// An organisation name: 1 to 100 characters, at least one of them visible, no C0 or C1 control characters.
+pub struct OrganisationName;
+
+impl PartialSchema for OrganisationName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(100))
+            .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"))
+            .description(Some("1 to 100 characters, not only spaces, no control characters"))
+            .into()
+    }
+}
+
+impl ToSchema for OrganisationName {}
+
+/// The provider's own id for a customer: 1 to 255 characters, no whitespace or control characters.
+pub struct ExternalId;
+
+impl PartialSchema for ExternalId {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some(r"^[^\s\x00-\x1f\x7f-\x9f]+$"))
+            .description(Some("1 to 255 characters without whitespace or control characters, unique"))
+            .examples([serde_json::json!("cus_4711")])
+            .into()
+    }
+}
+
+impl ToSchema for ExternalId {}
+
 /// An IPv4 CIDR such as `10.0.0.0/8`.
 const IPV4_CIDR: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$";
 

@@ -6,8 +6,12 @@ fn json(reply: &Reply) -> Value {
     serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {}", reply.body))
 }
 
+/// Creates a key in the cookie's own organisation.
 async fn create(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> Reply {
-    app.post_form("/api/keys/create", fields, Some(cookie)).await
+    let org = app.org(cookie).await;
+    let mut fields = fields.to_vec();
+    fields.push(("org", &org));
+    app.post_form("/api/keys/create", &fields, Some(cookie)).await
 }
 
 fn is_default_key(text: &str) -> bool {
@@ -31,7 +35,8 @@ async fn a_created_key_is_shown_once_never_stored_and_listed_by_its_hint() {
     assert!(is_default_key(&plaintext), "{plaintext}");
     assert_eq!(shown["key"]["scopes"], serde_json::json!(["orders:read", "orders:write"]));
 
-    let list = app.get_json("/api/keys/list", &cookie).await;
+    let org = app.org(&cookie).await;
+    let list = app.get_json(&format!("/api/keys/list?org={org}"), &cookie).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert!(!list.body.contains(&plaintext[3..]), "the list never carries the key");
     assert_eq!(json(&list)[0]["hint"], shown["key"]["hint"]);
@@ -45,29 +50,44 @@ async fn another_accounts_key_is_not_found_for_every_function() {
     let bob = app.signed_up("bob@example.com").await;
     let created = create(&app, &ann, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
     let id = json(&created)["key"]["id"].as_str().expect("id").to_owned();
-    let before = app.get_json(&format!("/api/keys/get?id={id}"), &ann).await.body;
+    let (anns_org, bobs_org) = (app.org(&ann).await, app.org(&bob).await);
+    let before = app.get_json(&format!("/api/keys/get?org={anns_org}&id={id}"), &ann).await.body;
 
-    let missing = app.get_json("/api/keys/get?id=no-such-key", &bob).await;
-    let foreign = app.get_json(&format!("/api/keys/get?id={id}"), &bob).await;
-    assert_eq!((foreign.status, &foreign.body), (missing.status, &missing.body), "same answer as a missing key");
-    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
-    let attempts: [(&str, Vec<(&str, &str)>); 3] = [
-        ("/api/keys/update", vec![("id", &id), ("name", "mine"), ("scopes[0]", "orders:read"), ("expiry", "keep")]),
-        ("/api/keys/roll", vec![("id", &id), ("grace", "none")]),
-        ("/api/keys/revoke", vec![("id", &id)]),
-    ];
-    for (path, fields) in attempts {
-        let reply = app.post_form(path, &fields, Some(&bob)).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.body);
+    // Bob asks in his own organisation, and in Ann's (of which he is not a member): both look missing.
+    let missing = app.get_json(&format!("/api/keys/get?org={bobs_org}&id=no-such-key"), &bob).await;
+    for org in [&bobs_org, &anns_org] {
+        let foreign = app.get_json(&format!("/api/keys/get?org={org}&id={id}"), &bob).await;
+        assert_eq!((foreign.status, &foreign.body), (missing.status, &missing.body), "same answer as a missing key");
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+        let attempts: [(&str, Vec<(&str, &str)>); 3] = [
+            (
+                "/api/keys/update",
+                vec![("org", org), ("id", &id), ("name", "mine"), ("scopes[0]", "orders:read"), ("expiry", "keep")],
+            ),
+            ("/api/keys/roll", vec![("org", org), ("id", &id), ("grace", "none")]),
+            ("/api/keys/revoke", vec![("org", org), ("id", &id)]),
+        ];
+        for (path, fields) in attempts {
+            let reply = app.post_form(path, &fields, Some(&bob)).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.body);
+        }
     }
-    assert_eq!(app.get_json(&format!("/api/keys/get?id={id}"), &ann).await.body, before, "nothing changed");
+    assert_eq!(
+        app.get_json(&format!("/api/keys/get?org={anns_org}&id={id}"), &ann).await.body,
+        before,
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
 async fn key_functions_need_a_signed_in_session() {
     let app = TestApp::new().await;
     let reply = app
-        .post_form("/api/keys/create", &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")], None)
+        .post_form(
+            "/api/keys/create",
+            &[("org", "whatever"), ("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")],
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
 }
@@ -99,18 +119,19 @@ async fn rolling_shows_the_successor_once_and_marks_the_old_key_rolled() {
     let created = create(&app, &cookie, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
     let old = json(&created);
     let id = old["key"]["id"].as_str().expect("id");
-    let rolled = app.post_form("/api/keys/roll", &[("id", id), ("grace", "1h")], Some(&cookie)).await;
+    let org = app.org(&cookie).await;
+    let rolled = app.post_form("/api/keys/roll", &[("org", &org), ("id", id), ("grace", "1h")], Some(&cookie)).await;
     assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.body);
     assert_eq!(rolled.header("cache-control"), Some("no-store"));
     let successor = json(&rolled);
     assert!(is_default_key(successor["plaintext"].as_str().expect("plaintext")));
     assert_ne!(successor["plaintext"], old["plaintext"]);
-    let now_old = json(&app.get_json(&format!("/api/keys/get?id={id}"), &cookie).await);
+    let now_old = json(&app.get_json(&format!("/api/keys/get?org={org}&id={id}"), &cookie).await);
     assert!(now_old["status"]["Rolled"]["until"].is_string(), "{now_old}");
 
-    let revoked = app.post_form("/api/keys/revoke", &[("id", id)], Some(&cookie)).await;
+    let revoked = app.post_form("/api/keys/revoke", &[("org", &org), ("id", id)], Some(&cookie)).await;
     assert_eq!(json(&revoked)["status"], "Revoked");
-    let again = app.post_form("/api/keys/roll", &[("id", id), ("grace", "none")], Some(&cookie)).await;
+    let again = app.post_form("/api/keys/roll", &[("org", &org), ("id", id), ("grace", "none")], Some(&cookie)).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
 }
 
@@ -120,12 +141,16 @@ async fn the_activity_log_lists_key_changes_for_the_owner_only() {
     let ann = app.signed_up("ann@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
     create(&app, &ann, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
-    let log = json(&app.get_json("/api/activity", &ann).await);
+    let (anns_org, bobs_org) = (app.org(&ann).await, app.org(&bob).await);
+    let log = json(&app.get_json(&format!("/api/activity?org={anns_org}"), &ann).await);
     let whats: Vec<&str> =
         log["events"].as_array().expect("events").iter().filter_map(|e| e["what"].as_str()).collect();
-    assert_eq!(whats, ["Key created", "Signed in", "Account created"]);
-    let bobs = json(&app.get_json("/api/activity", &bob).await);
+    assert_eq!(whats, ["Key created"]);
+    assert_eq!(log["events"][0]["actor"], "ann@example.com", "who did it");
+    let bobs = json(&app.get_json(&format!("/api/activity?org={bobs_org}"), &bob).await);
     assert!(bobs["events"].as_array().expect("events").iter().all(|e| e["what"] != "Key created"));
+    let peek = app.get_json(&format!("/api/activity?org={anns_org}"), &bob).await;
+    assert_eq!(peek.status, StatusCode::NOT_FOUND, "another organisation's log: {}", peek.body);
 }
 
 #[tokio::test]
@@ -137,21 +162,35 @@ async fn the_key_page_sets_an_allowlist_and_a_rate_limit_that_verification_enfor
     let created = create(&app, &cookie, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
     let shown = json(&created);
     let (id, plaintext) = (shown["key"]["id"].as_str().expect("id"), shown["plaintext"].as_str().expect("key"));
+    let org = app.org(&cookie).await;
+    let org = org.as_str();
     let token = app.service_token(&[Permission::Verify]).await;
     let verify = |ip: &'static str| {
         app.v1(Method::POST, "/v1/keys/verify", Some(&token), Some(serde_json::json!({"key": plaintext, "ip": ip})))
     };
     assert_eq!(verify("192.0.2.1").await.json()["code"], "VALID");
 
-    let bad = [("id", id), ("ip_allowlist", "10.0.0.0/8\nnot-a-network"), ("rate_limit", ""), ("rate_window", "")];
+    let bad = [
+        ("org", org),
+        ("id", id),
+        ("ip_allowlist", "10.0.0.0/8\nnot-a-network"),
+        ("rate_limit", ""),
+        ("rate_window", ""),
+    ];
     let refused = app.post_form("/api/keys/controls", &bad, Some(&cookie)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("not-a-network"), "{}", refused.body);
-    let half = [("id", id), ("ip_allowlist", ""), ("rate_limit", "5"), ("rate_window", "")];
+    let half = [("org", org), ("id", id), ("ip_allowlist", ""), ("rate_limit", "5"), ("rate_window", "")];
     let refused = app.post_form("/api/keys/controls", &half, Some(&cookie)).await;
     assert!(refused.body.contains("rate_window"), "{}", refused.body);
 
-    let good = [("id", id), ("ip_allowlist", "10.0.0.0/8, 2001:db8::/32"), ("rate_limit", "1"), ("rate_window", "60")];
+    let good = [
+        ("org", org),
+        ("id", id),
+        ("ip_allowlist", "10.0.0.0/8, 2001:db8::/32"),
+        ("rate_limit", "1"),
+        ("rate_window", "60"),
+    ];
     let saved = app.post_form("/api/keys/controls", &good, Some(&cookie)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(json(&saved)["ip_allowlist"], serde_json::json!(["10.0.0.0/8", "2001:db8::/32"]));
@@ -159,6 +198,6 @@ async fn the_key_page_sets_an_allowlist_and_a_rate_limit_that_verification_enfor
     assert_eq!(verify("192.0.2.1").await.json()["code"], "IP_NOT_ALLOWED", "the change applies at once");
     assert_eq!(verify("10.1.1.1").await.json()["code"], "VALID");
     assert_eq!(verify("10.1.1.1").await.json()["code"], "RATE_LIMITED");
-    let log = app.get_json("/api/activity", &cookie).await;
+    let log = app.get_json(&format!("/api/activity?org={org}"), &cookie).await;
     assert!(log.body.contains("allowlist anywhere → 10.0.0.0/8, 2001:db8::/32"), "{}", log.body);
 }

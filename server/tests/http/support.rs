@@ -205,6 +205,11 @@ impl TestApp {
         reply.session_cookie().expect("session cookie")
     }
 
+    /// The id of the organisation the cookie's person made when signing up (it has their account's id).
+    pub async fn org(&self, cookie: &str) -> String {
+        self.whoami(cookie).await["id"].as_str().expect("id").to_owned()
+    }
+
     /// A GET of a server function, as the portal's own code sends it.
     pub async fn get_json(&self, path: &str, cookie: &str) -> Reply {
         let request = Request::builder()

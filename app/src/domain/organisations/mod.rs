@@ -13,6 +13,7 @@ pub use roles::{Action, Role, permits};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::changes::{self, Change};
 use crate::domain::clock::Clock;
+use crate::domain::operator_log::{self, Action as OperatorAction};
 use crate::domain::storage::{memberships, organisations};
 use crate::domain::verification::KeyCache;
 use chrono::{DateTime, Utc};
@@ -137,7 +138,8 @@ pub struct NewOrganisation {
 }
 
 /// Creates an organisation; `owner`, when given, becomes its first owner (a person creating one for
-/// themselves). A service may create one with no members yet.
+/// themselves). The operator's services create one with no members yet, and that goes to the operator
+/// audit log.
 pub async fn create(
     db: &impl TransactionTrait,
     clock: &dyn Clock,
@@ -163,8 +165,20 @@ pub async fn create(
         }
         Err(err) => return Err(err.into()),
     };
-    if let Some(account_id) = owner {
-        members::insert(&txn, &row.id, account_id, Role::Owner, now).await?;
+    match owner {
+        Some(account_id) => members::insert(&txn, &row.id, account_id, Role::Owner, now).await?,
+        None => {
+            let detail = row.external_id.as_ref().map(|id| format!("external id {id}"));
+            operator_log::record(
+                &txn,
+                clock,
+                origin,
+                OperatorAction::OrganisationCreated,
+                (&row.id, &row.name),
+                detail,
+            )
+            .await?;
+        }
     }
     let event =
         NewEvent { log: Log::Organisation(&row.id), kind: EventKind::OrganisationCreated, key: None, detail: None };
@@ -268,18 +282,96 @@ pub async fn search(db: &impl ConnectionTrait, query: &str, limit: u64) -> Resul
     Ok(rows.into_iter().map(Organisation::from).collect())
 }
 
+/// An organisation as the operator's search lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The organisation.
+    pub organisation: Organisation,
+    /// How many members it has.
+    pub members: u64,
+    /// How many keys it has (any status).
+    pub keys: u64,
+    /// Why it matched, in words ("name", "member ann@example.com", "key lk_3Fa9…").
+    pub matched: String,
+}
+
+/// The operator's search: organisations whose name or external id contains `query`, whose id is `query`,
+/// with a member whose email contains it, or holding a key whose id is `query` or whose hint starts with it
+/// (with or without the trailing `…`). At most [`MAX_SEARCH_RESULTS`], by name; every organisation (by
+/// name) for an empty query.
+pub async fn find_for_operator(db: &impl ConnectionTrait, query: &str) -> Result<Vec<Found>, DbErr> {
+    use crate::domain::storage::api_keys;
+    use sea_orm::PaginatorTrait;
+    let query = query.trim();
+    let mut matched: Vec<(String, String)> = search(db, query, MAX_SEARCH_RESULTS)
+        .await?
+        .into_iter()
+        .map(|org| (org.id, "name, external id or id".to_owned()))
+        .collect();
+    if !query.is_empty() {
+        let fragment = query.to_lowercase();
+        for id in members::organisations_with_member_like(db, &fragment).await? {
+            matched.push((id, format!("a member's email contains “{query}”")));
+        }
+        let hint = query.trim_end_matches('…');
+        let hint_pattern = format!("{}%", escape_like(hint));
+        let keys: Vec<(String, String, String)> = api_keys::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(api_keys::Column::Id.eq(query))
+                    .add(api_keys::Column::Hint.like(sea_orm::sea_query::LikeExpr::new(hint_pattern).escape('\\'))),
+            )
+            .select_only()
+            .column(api_keys::Column::OrganisationId)
+            .column(api_keys::Column::Hint)
+            .column(api_keys::Column::Id)
+            .limit(MAX_SEARCH_RESULTS)
+            .into_tuple()
+            .all(db)
+            .await?;
+        // Hints are 4 body characters: require at least the prefix and a few of them to match by hint.
+        let by_hint_ok = hint.len() >= 5;
+        for (organisation_id, hint_found, key_id) in keys {
+            if key_id == query {
+                matched.push((organisation_id, format!("key id {key_id}")));
+            } else if by_hint_ok {
+                matched.push((organisation_id, format!("key {hint_found}")));
+            }
+        }
+    }
+    let mut found: Vec<Found> = Vec::new();
+    for (id, why) in matched {
+        if let Some(existing) = found.iter_mut().find(|f| f.organisation.id == id) {
+            if !existing.matched.contains(&why) {
+                existing.matched.push_str("; ");
+                existing.matched.push_str(&why);
+            }
+            continue;
+        }
+        let Some(row) = organisations::Entity::find_by_id(id.clone()).one(db).await? else { continue };
+        let members = memberships::Entity::find().filter(memberships::Column::OrganisationId.eq(&id)).count(db).await?;
+        let keys = api_keys::Entity::find().filter(api_keys::Column::OrganisationId.eq(&id)).count(db).await?;
+        found.push(Found { organisation: row.into(), members, keys, matched: why });
+    }
+    found.sort_by(|a, b| (&a.organisation.name, &a.organisation.id).cmp(&(&b.organisation.name, &b.organisation.id)));
+    found.truncate(MAX_SEARCH_RESULTS as usize);
+    Ok(found)
+}
+
 /// `text` with the `LIKE` wildcards taken literally.
 pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Changes an organisation's name or external id; `None` keeps a value, `Some(None)` clears the external
-/// id. The operator's services may do this for any organisation; a person needs [`Action::ManageOrganisation`]
-/// (checked by the caller through [`Access::require`]).
+/// id. The operator's services may do this for any organisation (`by_operator`, which goes to the operator
+/// audit log); a person needs [`Action::ManageOrganisation`] (checked by the caller through
+/// [`Access::require`]).
 pub async fn update(
     db: &impl TransactionTrait,
     clock: &dyn Clock,
     origin: &Origin,
+    by_operator: bool,
     id: &str,
     name: Option<&str>,
     external_id: Option<Option<&str>>,
@@ -320,13 +412,19 @@ pub async fn update(
         detail: Some(said.join("; ")),
     };
     activity::record(&txn, clock, origin, event).await?;
+    if by_operator {
+        let action = OperatorAction::OrganisationUpdated;
+        operator_log::record(&txn, clock, origin, action, (&updated.id, &updated.name), Some(said.join("; "))).await?;
+    }
+    // Verification answers carry the organisation's name and external id: cached keys must be read again.
+    changes::record(&txn, clock.now(), &[Change::AllKeys]).await?;
     txn.commit().await?;
-    // Verification answers carry the organisation's name and external id.
     Ok(updated.into())
 }
 
-/// Disables or enables an organisation (the operator's switch). While disabled, every key of it answers
-/// `DISABLED`: at once on this instance, and on every other as soon as it reads the change feed.
+/// Disables or enables an organisation (the operator's switch, recorded in the operator audit log). While
+/// disabled, every key of it answers `DISABLED`: at once on this instance, and on every other as soon as it
+/// reads the change feed.
 pub async fn set_disabled(
     db: &impl TransactionTrait,
     clock: &dyn Clock,
@@ -351,6 +449,8 @@ pub async fn set_disabled(
     let kind = if disabled { EventKind::OrganisationDisabled } else { EventKind::OrganisationEnabled };
     activity::record(&txn, clock, origin, NewEvent { log: Log::Organisation(id), kind, key: None, detail: None })
         .await?;
+    let action = if disabled { OperatorAction::OrganisationDisabled } else { OperatorAction::OrganisationEnabled };
+    operator_log::record(&txn, clock, origin, action, (&updated.id, &updated.name), None).await?;
     // Rare and wide: every instance starts its key cache afresh rather than hunt for this one's keys.
     changes::record(&txn, now, &[Change::AllKeys]).await?;
     txn.commit().await?;

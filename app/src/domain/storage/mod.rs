@@ -8,6 +8,7 @@ pub mod key_changes;
 pub mod key_usage;
 pub mod key_usage_daily;
 pub mod memberships;
+pub mod operator_events;
 pub mod organisations;
 pub mod service_tokens;
 pub mod sessions;

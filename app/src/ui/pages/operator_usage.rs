@@ -1,5 +1,5 @@
-//! `/operator/usage`: who uses the API: every account's verifications together, accounts ranked by use and
-//! the latest refusals. Anyone but an operator sees the not-found page.
+//! `/operator/usage`: who uses the API: every organisation's verifications together, organisations ranked
+//! by use and the latest refusals. Anyone but an operator sees the not-found page.
 
 use crate::api::ApiError;
 use crate::api::auth::AccountView;
@@ -30,7 +30,7 @@ fn operator_page(account: AccountView, usage: Resource<Result<OperatorUsageView,
     view! {
         <div class="page-head">
             <h1>"API usage"</h1>
-            <p class="lede">"Verifications across every customer account."</p>
+            <p class="lede">"Verifications across every customer organisation."</p>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading usage…"</p> }>
             {move || Suspend::new(async move {
