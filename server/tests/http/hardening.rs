@@ -185,13 +185,14 @@ async fn extreme_dates_and_numbers_get_400_naming_the_field() {
     for query in
         ["from=2026-01-01&to=%2B262142-12-31", "from=-262143-01-01&to=2026-01-01", "from=0001-01-01&to=0001-01-02"]
     {
-        let reply = app.get(&format!("/usage/export.csv?{query}"), Some(&cookie)).await;
+        let org = app.org(&cookie).await;
+        let reply = app.get(&format!("/usage/export.csv?org={org}&{query}"), Some(&cookie)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}: {}", reply.body);
     }
     let reply = app
         .post_form(
             "/api/keys/create",
-            &[("name", "ci"), ("expiry", "custom"), ("custom_date", "+262142-12-31")],
+            &[("org", &app.org(&cookie).await), ("name", "ci"), ("expiry", "custom"), ("custom_date", "+262142-12-31")],
             Some(&cookie),
         )
         .await;
@@ -294,13 +295,13 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_logged_and_spoofing_is_i
     };
     assert_eq!(signed_in_via([10, 0, 0, 2], "1.1.1.1, 198.51.100.9").await.status, StatusCode::OK);
     assert_eq!(signed_in_via([203, 0, 113, 50], "198.51.100.77").await.status, StatusCode::OK);
-    let log = app.get_json("/api/activity", &cookie).await;
-    let addresses: Vec<String> = log.json()["events"]
-        .as_array()
-        .expect("events")
+    let id = app.org(&cookie).await;
+    let log = app::domain::activity::list(&app.db, app::domain::activity::Log::Account(&id), 1, 50).await.expect("log");
+    let addresses: Vec<String> = log
+        .events
         .iter()
-        .filter(|event| event["what"] == "Signed in")
-        .filter_map(|event| event["client_ip"].as_str().map(str::to_owned))
+        .filter(|event| event.kind == app::domain::activity::EventKind::SignedIn)
+        .filter_map(|event| event.client_ip.clone())
         .collect();
     assert!(addresses.contains(&"198.51.100.9".to_owned()), "the client behind the proxy: {addresses:?}");
     assert!(addresses.contains(&"203.0.113.50".to_owned()), "an untrusted peer's header is ignored: {addresses:?}");

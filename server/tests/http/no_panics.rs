@@ -133,7 +133,7 @@ fn with_field(shape: &Shape, field: &str, value: &Value) -> (Option<String>, Str
 #[tokio::test]
 async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
     let app = TestApp::new().await;
-    let token = app.service_token(&[Permission::Verify, Permission::KeysRead, Permission::KeysWrite]).await;
+    let token = app.service_token(&Permission::ALL).await;
     app.customer("customer@example.com").await;
     let created = app
         .v1(
@@ -147,10 +147,11 @@ async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
     let key_id = created.json()["id"].as_str().expect("id").to_owned();
     let api_key = created.json()["key"].as_str().expect("key").to_owned();
     let cookie = app.signed_up("ann@example.com").await;
+    let org = app.org(&cookie).await;
     let portal_key = app
         .post_form(
             "/api/keys/create",
-            &[("name", "web"), ("scopes[0]", "orders:read"), ("expiry", "never")],
+            &[("org", &org), ("name", "web"), ("scopes[0]", "orders:read"), ("expiry", "never")],
             Some(&cookie),
         )
         .await;
@@ -244,30 +245,33 @@ async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
             method: Method::GET,
             path: "/usage/export.csv".into(),
             shape: Shape::Query(text(&[
+                ("org", &org),
                 ("from", "2026-11-01"),
                 ("to", "2026-11-30"),
                 ("granularity", "day"),
                 ("key", &portal_key_id),
             ])),
-            fields: vec!["from", "to", "granularity", "key"],
+            fields: vec!["org", "from", "to", "granularity", "key"],
             auth: None,
         },
         Route {
             method: Method::POST,
             path: "/api/keys/create".into(),
             shape: Shape::Form(text(&[
+                ("org", &org),
                 ("name", "n"),
                 ("scopes[0]", "orders:read"),
                 ("expiry", "custom"),
                 ("custom_date", "2030-01-01"),
             ])),
-            fields: vec!["name", "scopes[0]", "expiry", "custom_date"],
+            fields: vec!["org", "name", "scopes[0]", "expiry", "custom_date"],
             auth: None,
         },
         Route {
             method: Method::POST,
             path: "/api/keys/update".into(),
             shape: Shape::Form(text(&[
+                ("org", &org),
                 ("id", &portal_key_id),
                 ("name", "n"),
                 ("scopes[0]", "orders:read"),
@@ -281,6 +285,7 @@ async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
             method: Method::POST,
             path: "/api/keys/controls".into(),
             shape: Shape::Form(text(&[
+                ("org", &org),
                 ("id", &portal_key_id),
                 ("ip_allowlist", "10.0.0.0/8"),
                 ("rate_limit", "10"),
@@ -292,30 +297,72 @@ async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
         Route {
             method: Method::POST,
             path: "/api/keys/roll".into(),
-            shape: Shape::Form(text(&[("id", &portal_key_id), ("grace", "1h")])),
-            fields: vec!["id", "grace"],
+            shape: Shape::Form(text(&[("org", &org), ("id", &portal_key_id), ("grace", "1h")])),
+            fields: vec!["org", "id", "grace"],
             auth: None,
         },
         Route {
             method: Method::GET,
             path: "/api/usage/key".into(),
-            shape: Shape::Query(text(&[("id", &portal_key_id), ("period", "24h")])),
-            fields: vec!["id", "period"],
+            shape: Shape::Query(text(&[("org", &org), ("id", &portal_key_id), ("period", "24h")])),
+            fields: vec!["org", "id", "period"],
             auth: None,
         },
         Route {
             method: Method::GET,
-            path: "/api/usage/account".into(),
-            shape: Shape::Query(text(&[("period", "30d"), ("page", "1")])),
-            fields: vec!["period", "page"],
+            path: "/api/usage/organisation".into(),
+            shape: Shape::Query(text(&[("org", &org), ("period", "30d"), ("page", "1")])),
+            fields: vec!["org", "period", "page"],
             auth: None,
         },
         Route {
             method: Method::GET,
             path: "/api/activity".into(),
-            shape: Shape::Query(text(&[("page", "1")])),
-            fields: vec!["page"],
+            shape: Shape::Query(text(&[("org", &org), ("page", "1")])),
+            fields: vec!["org", "page"],
             auth: None,
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/organisations/invitations/create".into(),
+            shape: Shape::Form(text(&[("org", &org), ("email", "dev@example.com"), ("role", "developer")])),
+            fields: vec!["org", "email", "role"],
+            auth: None,
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/organisations/members/role".into(),
+            shape: Shape::Form(text(&[("org", &org), ("account_id", &org), ("role", "owner")])),
+            fields: vec!["org", "account_id", "role"],
+            auth: None,
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/organisations/create".into(),
+            shape: Shape::Form(text(&[("name", "Acme")])),
+            fields: vec!["name"],
+            auth: None,
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/invitations/get".into(),
+            shape: Shape::Query(text(&[("secret", "0000000000000000000000000000000000000000000")])),
+            fields: vec!["secret"],
+            auth: None,
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/invitations/accept".into(),
+            shape: Shape::Form(text(&[("secret", "0000000000000000000000000000000000000000000")])),
+            fields: vec!["secret"],
+            auth: None,
+        },
+        Route {
+            method: Method::POST,
+            path: "/v1/organisations".into(),
+            shape: Shape::Json(json!({"name": "Acme", "external_id": "cus_1"})),
+            fields: vec!["name", "external_id"],
+            auth: service.clone(),
         },
         Route {
             method: Method::POST,

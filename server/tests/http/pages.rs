@@ -10,12 +10,18 @@ async fn signed_out_visitors_to_a_private_page_are_sent_to_sign_in_and_told_wher
 }
 
 #[tokio::test]
-async fn the_home_page_shows_the_signed_in_email() {
+async fn home_leads_to_the_keys_of_ones_organisation_which_shows_the_signed_in_email() {
     let app = TestApp::new().await;
     let cookie = app.signed_up("ann@example.com").await;
+    let org = app.org(&cookie).await;
     let reply = app.get("/", Some(&cookie)).await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.body.contains("ann@example.com"), "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert_eq!(reply.header("location"), Some(format!("/o/{org}/keys").as_str()));
+    let keys = app.get(&format!("/o/{org}/keys"), Some(&cookie)).await;
+    assert_eq!(keys.status, StatusCode::OK);
+    assert!(keys.body.contains("ann@example.com"), "{}", keys.body);
+    let old = app.get("/usage", Some(&cookie)).await;
+    assert_eq!(old.header("location"), Some(format!("/o/{org}/usage").as_str()), "old addresses still lead there");
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Usage in the portal through the router: the key's and the account's numbers, the CSV export with its
+//! Usage in the portal through the router: the key's and the organisation's numbers, the CSV export with its
 //! refusals, the operator overview, and daily buckets from the API, on SQLite and PostgreSQL.
 
 use crate::on_both_databases;
@@ -52,28 +52,30 @@ fn total_of(chart: &Value, code: &str) -> u64 {
 async fn a_customer_sees_their_keys_usage_and_exports_it_as_csv(app: TestApp) {
     let ann = app.signed_up("ann@example.com").await;
     let id = used_key(&app, "ann@example.com").await;
+    let org = app.org(&ann).await;
 
-    let usage = app.get_json(&format!("/api/usage/key?id={id}&period=24h"), &ann).await;
+    let usage = app.get_json(&format!("/api/usage/key?org={org}&id={id}&period=24h"), &ann).await;
     assert_eq!(usage.status, StatusCode::OK, "{}", usage.body);
     let chart = &usage.json()["chart"];
     assert_eq!(chart["total"], 5);
     assert_eq!((total_of(chart, "VALID"), total_of(chart, "INSUFFICIENT_SCOPES")), (3, 2));
     assert_eq!(chart["buckets"].as_array().expect("bars").len(), 24);
 
-    let page = app.get(&format!("/keys/{id}?period=30d"), Some(&ann)).await;
+    let page = app.get(&format!("/o/{org}/keys/{id}?period=30d"), Some(&ann)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.body.contains("Per day, last 30 days") && page.body.contains("<svg"),
         "the chart renders on the server"
     );
-    let overview = app.get("/usage", Some(&ann)).await;
+    let overview = app.get(&format!("/o/{org}/usage"), Some(&ann)).await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.body.contains("Needs attention"), "refusals are called out");
     assert!(overview.body.contains("Asked for a scope it does not have, twice."), "{}", overview.body);
 
     let today = app.clock.now().format("%Y-%m-%d").to_string();
     let csv =
-        app.get(&format!("/usage/export.csv?key={id}&from={today}&to={today}&granularity=hour"), Some(&ann)).await;
+        app.get(&format!("/usage/export.csv?org={org}&key={id}&from={today}&to={today}&granularity=hour"), Some(&ann))
+            .await;
     assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(
@@ -94,25 +96,34 @@ async fn a_customer_sees_their_keys_usage_and_exports_it_as_csv(app: TestApp) {
         used[0]
     );
 
-    let all = app.get(&format!("/usage/export.csv?from={today}&to={today}"), Some(&ann)).await;
+    let all = app.get(&format!("/usage/export.csv?org={org}&from={today}&to={today}"), Some(&ann)).await;
     assert_eq!(all.status, StatusCode::OK);
     assert_eq!(all.body.lines().count(), 2, "one row per key and day with use: {}", all.body);
 
-    let bad = app.get(&format!("/usage/export.csv?key={id}&from=yesterday&to={today}"), Some(&ann)).await;
+    let bad = app.get(&format!("/usage/export.csv?org={org}&key={id}&from=yesterday&to={today}"), Some(&ann)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("'from' must be a date like 2026-11-01"), "{}", bad.body);
-    let long = app.get(&format!("/usage/export.csv?from=2026-01-01&to={today}&granularity=hour"), Some(&ann)).await;
+    let long =
+        app.get(&format!("/usage/export.csv?org={org}&from=2026-01-01&to={today}&granularity=hour"), Some(&ann)).await;
     assert_eq!(long.status, StatusCode::BAD_REQUEST);
     assert!(long.body.contains("31 days"), "{}", long.body);
 
     let bob = app.signed_up("bob@example.com").await;
-    let theirs = app.get(&format!("/usage/export.csv?key={id}&from={today}&to={today}"), Some(&bob)).await;
-    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "another account's key is not found");
-    assert_eq!(app.get_json(&format!("/api/usage/key?id={id}"), &bob).await.status, StatusCode::NOT_FOUND);
-    let bobs = app.get_json("/api/usage/account", &bob).await.json();
+    let bobs_org = app.org(&bob).await;
+    for asked in [&bobs_org, &org] {
+        let theirs = app.get(&format!("/usage/export.csv?org={asked}&key={id}&from={today}&to={today}"), Some(&bob)).await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND, "another organisation's key is not found");
+        let chart = app.get_json(&format!("/api/usage/key?org={asked}&id={id}"), &bob).await;
+        assert_eq!(chart.status, StatusCode::NOT_FOUND);
+    }
+    let all_of_anns = app.get(&format!("/usage/export.csv?org={org}&from={today}&to={today}"), Some(&bob)).await;
+    assert_eq!(all_of_anns.status, StatusCode::NOT_FOUND, "a non-member exports nothing");
+    let bobs = app.get_json(&format!("/api/usage/organisation?org={bobs_org}"), &bob).await.json();
     assert_eq!(bobs["chart"]["total"], 0, "bob's overview holds none of ann's use");
+    let peek = app.get_json(&format!("/api/usage/organisation?org={org}"), &bob).await;
+    assert_eq!(peek.status, StatusCode::NOT_FOUND);
 
-    let signed_out = app.get(&format!("/usage/export.csv?key={id}&from={today}&to={today}"), None).await;
+    let signed_out = app.get(&format!("/usage/export.csv?org={org}&key={id}&from={today}&to={today}"), None).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
     assert!(signed_out.header("location").is_some_and(|to| to.starts_with("/sign-in?next=/usage/export.csv")));
 }
@@ -132,9 +143,9 @@ async fn only_operators_see_every_accounts_usage(app: TestApp) {
     assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
     let overview = overview.json();
     assert_eq!(overview["chart"]["total"], 5);
-    assert_eq!(overview["accounts"][0]["email"], "ann@example.com");
+    assert_eq!(overview["organisations"][0]["name"], "ann@example.com");
     assert_eq!(
-        (overview["accounts"][0]["total"].as_u64(), overview["accounts"][0]["rejected"].as_u64()),
+        (overview["organisations"][0]["total"].as_u64(), overview["organisations"][0]["rejected"].as_u64()),
         (Some(5), Some(2))
     );
     assert_eq!(overview["rejections"][0]["code"], "INSUFFICIENT_SCOPES");

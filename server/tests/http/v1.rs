@@ -49,7 +49,12 @@ async fn verify_answers_200_with_the_documented_body_for_every_outcome(app: Test
     assert_eq!(valid["valid"], true);
     assert_eq!(valid["code"], "VALID");
     assert_eq!(valid["key_id"], created["id"]);
-    assert_eq!(valid["account_id"], account.as_str());
+    // The owner: the account's own organisation (it has the account's id), named after its address.
+    assert_eq!(
+        valid["organisation"],
+        json!({"id": account.as_str(), "external_id": null, "name": "customer@example.com"})
+    );
+    assert!(valid.get("account_id").is_none(), "{valid}");
     assert_eq!(valid["name"], "billing");
     assert_eq!(valid["scopes"], json!(["orders:read"]));
     assert_eq!(valid["meta"], json!({"plan": "pro"}));
@@ -240,12 +245,14 @@ async fn keys_made_by_a_service_show_in_the_portal_and_its_log_names_the_token(a
         json!({"account": "Customer@Example.com", "name": "from the backend", "scopes": ["orders:read"]}),
     )
     .await;
-    let listed = app.get_json("/api/keys/list", &cookie).await;
+    let org = app.org(&cookie).await;
+    let listed = app.get_json(&format!("/api/keys/list?org={org}"), &cookie).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     assert!(listed.body.contains("from the backend") && listed.body.contains(created["hint"].as_str().expect("hint")));
     assert!(!listed.body.contains(created["key"].as_str().expect("key")), "the portal never shows the key again");
-    let log = app.get_json("/api/activity", &cookie).await;
+    let log = app.get_json(&format!("/api/activity?org={org}"), &cookie).await;
     assert!(log.body.contains("service token \\\"gateway\\\""), "{}", log.body);
+    assert!(listed.body.contains("service token \\\"gateway\\\""), "keys show who created them: {}", listed.body);
     let _ = PASSWORD;
 }
 
@@ -262,7 +269,7 @@ async fn keys_can_be_read_listed_changed_and_their_usage_counted(app: TestApp) {
     let one = app.v1(Method::GET, &format!("/v1/keys/{}", ids[0]), Some(&token), None).await;
     assert_eq!((one.status, one.json()["name"].clone()), (StatusCode::OK, json!("k0")));
     assert!(one.json().get("key").is_none(), "a read never carries the key");
-    let page = app.v1(Method::GET, "/v1/keys?account=customer@example.com&per_page=2", Some(&token), None).await;
+    let page = app.v1(Method::GET, &format!("/v1/keys?organisation={account}&per_page=2"), Some(&token), None).await;
     let page = page.json();
     assert_eq!(
         (page["total"].clone(), page["pages"].clone(), page["keys"].as_array().map(Vec::len)),
@@ -271,12 +278,16 @@ async fn keys_can_be_read_listed_changed_and_their_usage_counted(app: TestApp) {
     assert_eq!(page["keys"][0]["name"], "k2", "newest first");
     let second =
         app.v1(Method::GET, "/v1/keys?account=customer@example.com&per_page=2&page=2", Some(&token), None).await;
-    assert_eq!(second.json()["keys"][0]["name"], "k0");
+    assert_eq!(second.json()["keys"][0]["name"], "k0", "an account's email still names its own organisation");
     let no_account = app.v1(Method::GET, "/v1/keys", Some(&token), None).await;
     assert_eq!(
         (no_account.status, no_account.json()["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("account"))
+        (StatusCode::BAD_REQUEST, json!("organisation"))
     );
+    let both = app
+        .v1(Method::GET, &format!("/v1/keys?organisation={account}&account=customer@example.com"), Some(&token), None)
+        .await;
+    assert_eq!(both.status, StatusCode::BAD_REQUEST, "{}", both.body);
 
     let path = format!("/v1/keys/{}", ids[0]);
     let changed = app
@@ -353,6 +364,13 @@ async fn the_openapi_document_covers_every_v1_route() {
         ("post", "/v1/keys/{id}/revoke"),
         ("get", "/v1/keys/{id}/usage"),
         ("post", "/v1/tokens"),
+        ("post", "/v1/organisations"),
+        ("get", "/v1/organisations"),
+        ("get", "/v1/organisations/{id}"),
+        ("patch", "/v1/organisations/{id}"),
+        ("get", "/v1/organisations/{id}/members"),
+        ("post", "/v1/organisations/{id}/disable"),
+        ("post", "/v1/organisations/{id}/enable"),
     ];
     // Public: the keys that verify access tokens.
     let public = [("get", "/.well-known/jwks.json")];
@@ -409,7 +427,10 @@ async fn the_openapi_document_states_the_limits_the_server_checks() {
     assert_eq!(schemas["CreateKeyRequest"]["properties"]["scopes"]["items"]["enum"], json!(catalogue));
     assert_eq!(schemas["CreateKeyRequest"]["properties"]["scopes"]["minItems"], 1);
     assert_eq!(schemas["CreateKeyRequest"]["properties"]["ip_allowlist"]["maxItems"], 100);
-    assert!(schemas["CreateKeyRequest"]["required"].as_array().is_some_and(|r| r.contains(&json!("account"))));
+    assert!(schemas["CreateKeyRequest"]["required"].as_array().is_some_and(|r| r.contains(&json!("organisation"))));
+    assert!(schemas["CreateKeyRequest"]["properties"].get("account").is_none(), "the deprecated field is not promoted");
+    assert_eq!(schemas["CreateOrganisationRequest"]["required"], json!(["name"]));
+    assert!(document["paths"]["/v1/organisations/{id}/disable"]["post"].is_object());
     assert_eq!(schemas["RateLimitBody"]["properties"]["limit"]["maximum"], 1_000_000);
     assert_eq!(schemas["RateLimitBody"]["properties"]["window_seconds"]["maximum"], 86_400);
     assert_eq!(schemas["RollRequest"]["properties"]["grace_seconds"]["maximum"], 2_592_000);
@@ -420,8 +441,8 @@ async fn the_openapi_document_states_the_limits_the_server_checks() {
             .is_some_and(|p| p.contains("orders:read"))
     );
     let list = document["paths"]["/v1/keys"]["get"]["parameters"].as_array().expect("parameters");
-    let account = list.iter().find(|p| p["name"] == "account").expect("account");
-    assert_eq!(account["required"], true, "GET /v1/keys needs the account");
+    let organisation = list.iter().find(|p| p["name"] == "organisation").expect("organisation");
+    assert_eq!(organisation["required"], true, "GET /v1/keys needs the organisation");
     let usage = document["paths"]["/v1/keys/{id}/usage"]["get"]["parameters"].as_array().expect("parameters");
     let granularity = usage.iter().find(|p| p["name"] == "granularity").expect("granularity");
     assert!(
