@@ -8,6 +8,7 @@ mod health;
 mod keys;
 mod no_panics;
 mod operator;
+mod organisations;
 mod pages;
 mod sessions;
 mod support;

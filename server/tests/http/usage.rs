@@ -73,9 +73,9 @@ async fn a_customer_sees_their_keys_usage_and_exports_it_as_csv(app: TestApp) {
     assert!(overview.body.contains("Asked for a scope it does not have, twice."), "{}", overview.body);
 
     let today = app.clock.now().format("%Y-%m-%d").to_string();
-    let csv =
-        app.get(&format!("/usage/export.csv?org={org}&key={id}&from={today}&to={today}&granularity=hour"), Some(&ann))
-            .await;
+    let csv = app
+        .get(&format!("/usage/export.csv?org={org}&key={id}&from={today}&to={today}&granularity=hour"), Some(&ann))
+        .await;
     assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(
@@ -111,7 +111,8 @@ async fn a_customer_sees_their_keys_usage_and_exports_it_as_csv(app: TestApp) {
     let bob = app.signed_up("bob@example.com").await;
     let bobs_org = app.org(&bob).await;
     for asked in [&bobs_org, &org] {
-        let theirs = app.get(&format!("/usage/export.csv?org={asked}&key={id}&from={today}&to={today}"), Some(&bob)).await;
+        let theirs =
+            app.get(&format!("/usage/export.csv?org={asked}&key={id}&from={today}&to={today}"), Some(&bob)).await;
         assert_eq!(theirs.status, StatusCode::NOT_FOUND, "another organisation's key is not found");
         let chart = app.get_json(&format!("/api/usage/key?org={asked}&id={id}"), &bob).await;
         assert_eq!(chart.status, StatusCode::NOT_FOUND);
