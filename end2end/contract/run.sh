@@ -20,8 +20,10 @@ trap cleanup EXIT
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 cd "$work"
-"$binary" account create --email customer@example.com >/dev/null
-token="$("$binary" service-token create --name contract --permission verify --permission keys:read --permission keys:write)"
+# The customer's own organisation has the account's id.
+org="$("$binary" account create --email customer@example.com)"
+token="$("$binary" service-token create --name contract --permission verify --permission keys:read --permission keys:write \
+  --permission organisations:read --permission organisations:write)"
 LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn "$binary" serve 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -33,7 +35,7 @@ print(json.dumps(doc["components"]["schemas"]["CreateKeyRequest"]["properties"][
 # Creates a key with every scope; prints "<id> <key>".
 new_key() {
   curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d "{\"account\": \"customer@example.com\", \"name\": \"$1\", \"scopes\": $scopes}" |
+    -d "{\"organisation\": \"$org\", \"name\": \"$1\", \"scopes\": $scopes}" |
     python3 -c 'import json, sys; answer = json.load(sys.stdin); print(answer["id"], answer["key"])'
 }
 read -r key_id _ < <(new_key contract)
@@ -42,7 +44,7 @@ read -r roll_id _ < <(new_key roll)
 read -r revoke_id _ < <(new_key revoke)
 
 status=0
-LATCHKEY_CONTRACT_API_KEY="$api_key" LATCHKEY_CONTRACT_KEY_ID="$key_id" LATCHKEY_CONTRACT_ROLL_ID="$roll_id" \
+LATCHKEY_CONTRACT_ORG="$org" LATCHKEY_CONTRACT_API_KEY="$api_key" LATCHKEY_CONTRACT_KEY_ID="$key_id" LATCHKEY_CONTRACT_ROLL_ID="$roll_id" \
   LATCHKEY_CONTRACT_REVOKE_ID="$revoke_id" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
   "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" \
   --header "Authorization: Bearer $token" --seed 20261201 --workers 1 \

@@ -6,6 +6,9 @@ import path from 'node:path';
 
 export const PASSWORD = 'correct horse battery staple';
 
+/** Where a signed-in person lands: the keys of their (first) organisation. */
+export const HOME = /\/o\/[^/]+\/keys$/;
+
 /** The release binary the tests run against. */
 export const binary = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, '../../target/release/latchkey');
 
@@ -81,7 +84,7 @@ export async function signUp(page: Page, email: string, password = PASSWORD): Pr
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL('/');
+  await page.waitForURL(HOME);
   await hydrated(page);
 }
 

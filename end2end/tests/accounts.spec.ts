@@ -1,4 +1,4 @@
-import { PASSWORD, expect, hydrated, newEmail, open, signOut, signUp, test } from '../support/fixtures';
+import { HOME, PASSWORD, expect, hydrated, newEmail, open, signOut, signUp, test } from '../support/fixtures';
 
 test('sign up, see the email at home, sign out, sign in again', async ({ page }) => {
   const email = newEmail();
@@ -12,7 +12,7 @@ test('sign up, see the email at home, sign out, sign in again', async ({ page })
   await page.getByLabel('Email').fill(email.toUpperCase());
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('/');
+  await page.waitForURL(HOME);
   await hydrated(page);
   await expect(page.getByTestId('account-email')).toHaveText(email);
 });
@@ -40,7 +40,7 @@ test('a private page sends a signed-out visitor to sign-in and back after', asyn
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('/');
+  await page.waitForURL(HOME);
   await expect(page.getByTestId('account-email')).toHaveText(email);
 });
 
@@ -60,6 +60,6 @@ test('a signed-in visitor opening sign-in is sent home', async ({ page }) => {
   const email = newEmail();
   await signUp(page, email);
   await page.goto('/sign-in');
-  await expect(page).toHaveURL(/\/$/);
+  await expect(page).toHaveURL(HOME);
   await expect(page.getByTestId('account-email')).toHaveText(email);
 });

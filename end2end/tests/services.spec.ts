@@ -1,4 +1,4 @@
-import { cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
+import { HOME, cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 import type { APIRequestContext, Page } from '@playwright/test';
 
@@ -18,7 +18,7 @@ async function signIn(page: Page, email: string): Promise<void> {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('/');
+  await page.waitForURL(HOME);
   await hydrated(page);
 }
 

@@ -1,4 +1,4 @@
-import { PASSWORD, expect, hydrated, newEmail, open, signOut, signUp, test } from '../support/fixtures';
+import { HOME, PASSWORD, expect, hydrated, newEmail, open, signOut, signUp, test } from '../support/fixtures';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 
@@ -19,7 +19,7 @@ test('change the password, then sign in with the new one', async ({ page }) => {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('/');
+  await page.waitForURL(HOME);
   await expect(page.getByTestId('account-email')).toHaveText(email);
 });
 

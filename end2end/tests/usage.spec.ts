@@ -1,4 +1,4 @@
-import { cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test, untilUsageTotal } from '../support/fixtures';
+import { HOME, cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test, untilUsageTotal } from '../support/fixtures';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -93,9 +93,9 @@ test('verifications through the API show on the key page, the usage overview, th
   await operatorPage.getByLabel('Email').fill(operator);
   await operatorPage.getByLabel('Password').fill(PASSWORD);
   await operatorPage.getByRole('button', { name: 'Sign in' }).click();
-  await operatorPage.waitForURL('/');
+  await operatorPage.waitForURL(HOME);
   await operatorPage.getByRole('link', { name: 'API usage' }).click();
-  await expect(operatorPage.getByRole('heading', { name: 'Top accounts' })).toBeVisible();
+  await expect(operatorPage.getByRole('heading', { name: 'Top organisations' })).toBeVisible();
   await expect(operatorPage.getByRole('row', { name: new RegExp(`^${customer}`) })).toContainText('7');
   await expect(operatorPage.getByRole('row', { name: new RegExp(`${customer}.*Insufficient scopes`) })).toContainText('4');
   await hydrated(operatorPage);

@@ -159,13 +159,23 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     with_error_shapes(routes).layer(
-            // Method and path only: query strings, headers and bodies may carry secrets.
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<Body>| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        // Method and path only: query strings, headers and bodies may carry secrets; so may the path of
+        // an invitation link, which is cut.
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &Request<Body>| {
+                let path = loggable_path(request.uri().path());
+                tracing::info_span!("request", method = %request.method(), path = %path)
+            })
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
+}
+
+/// `path` as it may be logged: the secret in an invitation link's path (`/invitations/{secret}`) is cut.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/invitations/") {
+        Some(rest) if !rest.is_empty() => std::borrow::Cow::Borrowed("/invitations/<redacted>"),
+        _ => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 /// The last line of defence and the error shapes: a panic in a handler becomes a logged 500, and every
@@ -210,6 +220,13 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn invitation_secrets_never_reach_the_request_log() {
+        assert_eq!(super::loggable_path("/invitations/0123456789abcdefABCDEF"), "/invitations/<redacted>");
+        assert_eq!(super::loggable_path("/o/abc/keys"), "/o/abc/keys");
+        assert_eq!(super::loggable_path("/invitations/"), "/invitations/");
+    }
+
     use super::*;
     use tower::ServiceExt;
 

@@ -169,6 +169,28 @@ pub async fn rename_organisation(org: String, name: String) -> Result<Organisati
     Ok(server::organisation_view(&renamed, access.role))
 }
 
+/// Deletes the organisation (owners only), with its keys (revoked first), usage, log, members and
+/// invitations. `confirm_name` must repeat its name.
+#[server(endpoint = "organisations/delete")]
+pub async fn delete_organisation(org: String, confirm_name: String) -> Result<(), ApiError> {
+    use crate::api::server_context::{member_of, organisation_error, reject, service};
+    use crate::domain::organisations::{Action, delete};
+    let (account, access) = member_of(&org).await?;
+    access.require(Action::ManageOrganisation).map_err(organisation_error)?;
+    if confirm_name.trim() != access.organisation.name {
+        return Err(reject(ApiError::invalid(
+            "confirm_name",
+            "Type the organisation's name exactly as shown to confirm.",
+        )));
+    }
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<crate::domain::clock::SharedClock>()?;
+    let cache = service::<std::sync::Arc<crate::domain::verification::KeyCache>>()?;
+    delete(&db, clock.as_ref(), &cache, &access.organisation.id).await.map_err(organisation_error)?;
+    tracing::info!(organisation = %access.organisation.id, by = %account.id, "organisation deleted");
+    Ok(())
+}
+
 /// The organisation's members and open invitations.
 #[server(endpoint = "organisations/members", input = server_fn::codec::GetUrl)]
 pub async fn members(org: String) -> Result<MembersView, ApiError> {

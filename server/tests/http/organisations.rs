@@ -119,6 +119,7 @@ fn every_call(org: &str, key: &str, member: &str, invitation: &str) -> Vec<(Call
         ),
         ("/api/organisations/invitations/revoke", vec![("org", s(org)), ("id", s(invitation))]),
         ("/api/organisations/rename", vec![("org", s(org)), ("name", s("Renamed"))]),
+        ("/api/organisations/delete", vec![("org", s(org)), ("confirm_name", s("ann@example.com"))]),
     ];
     calls.extend(changes.into_iter().map(|(path, fields)| (Call::Post(path, fields), true)));
     calls
@@ -145,7 +146,7 @@ async fn every_organisation_address_answers_non_members_404_and_lower_roles_403(
 
     let calls = every_call(&org, &key, &dev_id, &invitation);
     let missing = every_call("no-such-organisation", &key, &dev_id, &invitation);
-    assert_eq!(calls.len(), 24);
+    assert_eq!(calls.len(), 25);
     for ((call_here, _), (call_missing, _)) in calls.iter().zip(&missing) {
         let theirs = crate::organisations::call(&app, &eve, call_here).await;
         let nothing = crate::organisations::call(&app, &eve, call_missing).await;
@@ -223,6 +224,23 @@ async fn a_removed_member_loses_access_on_their_next_request_and_their_keys_stay
     for what in ["Member invited", "Member joined", "Member removed", "Key created"] {
         assert!(log.contains(what), "{what}: {log}");
     }
+    // Deleting needs the name typed back; the keys go with the organisation.
+    let side = app.post_form("/api/organisations/create", &[("name", "Side project")], Some(&ann)).await;
+    let side = side.json().as_str().expect("path").trim_start_matches("/o/").trim_end_matches("/keys").to_owned();
+    let side_key = key_in(&app, &ann, &side, "side").await;
+    let wrong =
+        app.post_form("/api/organisations/delete", &[("org", &side), ("confirm_name", "Side")], Some(&ann)).await;
+    assert_eq!(
+        (wrong.status, wrong.json()["Invalid"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("confirm_name"))
+    );
+    let deleted = app
+        .post_form("/api/organisations/delete", &[("org", &side), ("confirm_name", "Side project")], Some(&ann))
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    let gone = app.get_json(&format!("/api/keys/get?org={side}&id={side_key}"), &ann).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
     // The last owner can neither leave nor be removed.
     let leave = app.post_form("/api/organisations/leave", &[("org", &org)], Some(&ann)).await;
     assert_eq!(leave.status, StatusCode::CONFLICT, "{}", leave.body);

@@ -29,7 +29,12 @@ pub fn LegacyRedirect() -> impl IntoView {
     let mine = Resource::new(|| (), |_| my_organisations());
     let location = use_location();
     let path = location.pathname.get_untracked();
-    let rest = path.trim_start_matches('/').to_owned();
+    let search = location.search.get_untracked();
+    let search = search.trim_start_matches('?');
+    let mut rest = path.trim_start_matches('/').to_owned();
+    if !search.is_empty() {
+        rest = format!("{rest}?{search}");
+    }
     view! {
         <RequireAccount page=move |_| to_first_organisation(mine, rest.clone())/>
     }

@@ -3,8 +3,8 @@
 
 use crate::api::ApiError;
 use crate::api::organisations::{
-    ChangeMemberRole, InvitationLink, InviteMember, LeaveOrganisation, MemberView, MembersView, RemoveMember,
-    RenameOrganisation, RevokeInvitation, members,
+    ChangeMemberRole, DeleteOrganisation, InvitationLink, InviteMember, LeaveOrganisation, MemberView, MembersView,
+    RemoveMember, RenameOrganisation, RevokeInvitation, members,
 };
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::org::{RequireMember, use_org};
@@ -22,6 +22,7 @@ struct Made {
     invite: ServerAction<InviteMember>,
     revoke: ServerAction<RevokeInvitation>,
     rename: ServerAction<RenameOrganisation>,
+    delete: ServerAction<DeleteOrganisation>,
 }
 
 /// The members page.
@@ -34,6 +35,8 @@ pub fn MembersPage() -> impl IntoView {
     let invite = ServerAction::<InviteMember>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let rename = ServerAction::<RenameOrganisation>::new();
+    let delete = ServerAction::<DeleteOrganisation>::new();
+    reload_on_success(move || delete.value().get(), |_| "/".to_owned());
     let versions = (change.version(), remove.version(), invite.version(), revoke.version(), rename.version());
     let view = Resource::new(
         move || {
@@ -54,7 +57,7 @@ pub fn MembersPage() -> impl IntoView {
     on_cleanup(move || {
         shown.try_update_untracked(|shown| *shown = None);
     });
-    let made = Made { view, change, remove, leave, invite, revoke, rename };
+    let made = Made { view, change, remove, leave, invite, revoke, rename, delete };
     view! {
         <Title text="Members"/>
         <RequireMember page=move |_, _| members_page(made)/>
@@ -76,7 +79,7 @@ fn members_page(made: Made) -> AnyView {
 }
 
 fn members_view(view: MembersView, made: Made) -> impl IntoView {
-    let Made { change, remove, leave, invite, revoke, rename, .. } = made;
+    let Made { change, remove, leave, invite, revoke, rename, delete, .. } = made;
     let org = view.organisation.clone();
     fn error_of<S>(value: S) -> Signal<Option<ApiError>>
     where
@@ -98,6 +101,7 @@ fn members_view(view: MembersView, made: Made) -> impl IntoView {
         .manage_members
         .then(|| invitations_card(&org.id, &view.invitations, &roles, invite, revoke, revoke_result));
     let rename = org.can.manage_organisation.then(|| rename_card(&org.id, &org.name, rename));
+    let delete = org.can.manage_organisation.then(|| delete_card(&org.id, &org.name, delete));
     view! {
         <div class="page-head">
             <h1>"Members"</h1>
@@ -125,6 +129,7 @@ fn members_view(view: MembersView, made: Made) -> impl IntoView {
         </section>
         {invitations}
         {rename}
+        {delete}
     }
 }
 
@@ -160,11 +165,12 @@ fn member_row(
             })
             .collect_view();
         let (org2, account2) = (org.clone(), account_id.clone());
+        let role_label = format!("Role of {}", member.email);
         view! {
             <ActionForm action=change attr:class="inline-form">
                 <input type="hidden" name="org" value=org.clone()/>
                 <input type="hidden" name="account_id" value=account_id.clone()/>
-                <label class="visually-hidden" for=format!("role-{account_id}")>"Role"</label>
+                <label class="visually-hidden" for=format!("role-{account_id}")>{role_label}</label>
                 <select id=format!("role-{account_id}") name="role">{role_options}</select>
                 <button type="submit" class="button button-small">"Change role"</button>
             </ActionForm>
@@ -310,6 +316,39 @@ fn rename_card(org: &str, name: &str, rename: ServerAction<RenameOrganisation>) 
                 <button type="submit" class="button">"Rename"</button>
                 {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
             </ActionForm>
+        </section>
+    }
+    .into_any()
+}
+
+fn delete_card(org: &str, name: &str, delete: ServerAction<DeleteOrganisation>) -> AnyView {
+    let value = delete.value();
+    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    let confirming = RwSignal::new(false);
+    let (org, name) = (org.to_owned(), name.to_owned());
+    view! {
+        <section class="card danger-zone" aria-labelledby="delete-title">
+            <h2 id="delete-title">"Delete organisation"</h2>
+            <p>"Deleting revokes every key of this organisation at once, everywhere, and removes its usage, activity, members and invitations. It cannot be undone."</p>
+            {move || if confirming.get() {
+                let (org, name) = (org.clone(), name.clone());
+                view! {
+                    <ActionForm action=delete attr:class="form" attr:novalidate=true>
+                        <FormAlert result/>
+                        <input type="hidden" name="org" value=org/>
+                        <p>"To confirm, type " <strong>{name}</strong> " below."</p>
+                        <Field label="Organisation name" name="confirm_name" maxlength=100 result/>
+                        <p class="actions">
+                            <button type="submit" class="button button-danger">"Delete organisation"</button>
+                            <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                        </p>
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="button button-danger-outline" on:click=move |_| confirming.set(true)>"Delete organisation…"</button>
+                }.into_any()
+            }}
         </section>
     }
     .into_any()

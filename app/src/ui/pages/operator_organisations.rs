@@ -99,7 +99,7 @@ fn results(list: Vec<FoundView>) -> impl IntoView {
 
 fn organisation_status(disabled: bool) -> impl IntoView {
     if disabled {
-        view! { <span class="badge badge-revoked">"Disabled"</span> }
+        view! { <span class="badge badge-dead">"Disabled"</span> }
     } else {
         view! { <span class="badge badge-active">"Active"</span> }
     }
