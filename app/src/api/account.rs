@@ -86,3 +86,20 @@ pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
     tracing::info!(account_id = %account.id, "account deleted");
     Ok(())
 }
+
+/// The signed-in person's own log, newest first: sign-ins (and failed ones), sign-outs, password changes.
+#[server(endpoint = "account/activity", input = server_fn::codec::GetUrl)]
+pub async fn own_activity(page: Option<u64>) -> Result<super::keys::ActivityView, ApiError> {
+    use crate::api::server_context::{internal, service, signed_in};
+    use crate::domain::activity::Log;
+    let account = signed_in().await?;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let log = crate::domain::activity::list(&db, Log::Account(&account.id), page.unwrap_or(1), 10)
+        .await
+        .map_err(|err| internal("own activity failed", &err))?;
+    Ok(super::keys::ActivityView {
+        events: log.events.iter().map(crate::api::keys::server::event_view).collect(),
+        page: log.page,
+        pages: log.pages,
+    })
+}

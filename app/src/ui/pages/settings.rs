@@ -1,7 +1,9 @@
-//! `/settings`: change the password, delete the account.
+//! `/settings`: the person's own recent sign-ins, change the password, delete the account.
 
-use crate::api::account::{ChangePassword, DeleteAccount};
+use crate::api::ApiError;
+use crate::api::account::{ChangePassword, DeleteAccount, own_activity};
 use crate::api::auth::AccountView;
+use crate::api::keys::ActivityView;
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::session::reload_on_success;
@@ -11,13 +13,14 @@ use leptos_meta::Title;
 /// The account settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let log = Resource::new(|| (), |_| own_activity(None));
     view! {
         <Title text="Account settings"/>
-        <RequireAccount page=settings_page/>
+        <RequireAccount page=move |account| settings_page(account, log)/>
     }
 }
 
-fn settings_page(account: AccountView) -> AnyView {
+fn settings_page(account: AccountView, log: Resource<Result<ActivityView, ApiError>>) -> AnyView {
     let change = ServerAction::<ChangePassword>::new();
     let change_value = change.value();
     let delete = ServerAction::<DeleteAccount>::new();
@@ -44,9 +47,21 @@ fn settings_page(account: AccountView) -> AnyView {
                 </p>
             </ActionForm>
         </section>
+        <section class="card" aria-labelledby="sign-ins-title">
+            <h2 id="sign-ins-title">"Recent sign-ins"</h2>
+            <p class="muted">"Your own log: sign-ins, failed sign-ins, sign-outs and password changes, newest first. Key changes are in each organisation's activity."</p>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match log.await {
+                        Ok(log) => own_log(log).into_any(),
+                        Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
         <section class="card danger-zone" aria-labelledby="delete-title">
             <h2 id="delete-title">"Delete account"</h2>
-            <p>"Every key of this account stops working at once, and the account and its activity log are removed. This cannot be undone."</p>
+            <p>"The organisations only you belong to are deleted with it: their keys stop working at once. Organisations with other members keep their keys; if you are the only owner of one, make someone else an owner first. This cannot be undone."</p>
             <ActionForm action=delete attr:class="form narrow-form" attr:novalidate=true>
                 <FormAlert result=delete_result/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result=delete_result/>
@@ -55,4 +70,26 @@ fn settings_page(account: AccountView) -> AnyView {
         </section>
     }
     .into_any()
+}
+
+fn own_log(log: ActivityView) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="activity">
+                <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"From"</th></tr></thead>
+                <tbody>
+                    {log.events.into_iter().map(|event| view! {
+                        <tr>
+                            <td data-label="When">{event.when}</td>
+                            <td data-label="What">{event.what}</td>
+                            <td data-label="From">
+                                {event.client_ip.unwrap_or_else(|| "unknown".into())}
+                                {event.user_agent.map(|agent| view! { <span class="detail">{agent}</span> })}
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
 }
