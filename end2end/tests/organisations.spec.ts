@@ -42,7 +42,7 @@ async function join(browser: Browser, link: string, email: string): Promise<Page
   const page = await context.newPage();
   await open(page, link);
   await expect(page.getByRole('heading', { name: /^Join / })).toBeVisible();
-  await page.getByRole('link', { name: 'Sign up' }).click();
+  await page.locator('#main').getByRole('link', { name: 'Sign up' }).click();
   await hydrated(page);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);

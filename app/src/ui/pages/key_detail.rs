@@ -134,6 +134,11 @@ fn KeyDetail(
                 <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " by " {key.created_by.clone()}
             </p>
         </div>
+        {(!key.can_change).then(|| view! {
+            <p class="alert alert-note" data-testid="read-only">
+                "You can see this key and its usage, but your role does not let you change it: developers change the keys they created, viewers none. An admin or owner of this organisation can."
+            </p>
+        })}
         {move || rolled().map(|shown| view! {
             <ShownOnce key=shown.plaintext/>
             <p><a class="button" rel="external" href=org_path(&org_for_roll, &format!("keys/{}", shown.key.id))>"Open the new key"</a></p>

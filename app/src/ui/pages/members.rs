@@ -91,10 +91,11 @@ fn members_view(view: MembersView, made: Made) -> impl IntoView {
         (error_of(change.value()), error_of(remove.value()), error_of(leave.value()), error_of(revoke.value()));
     let roles = view.roles_you_can_give.clone();
     let count = format!("{} {}", view.members.len(), if view.members.len() == 1 { "member" } else { "members" });
+    let only_owner = view.members.iter().filter(|member| member.role == "owner").count() == 1;
     let rows = view
         .members
         .into_iter()
-        .map(|member| member_row(&org.id, member, &roles, change, remove, leave))
+        .map(|member| member_row(&org.id, member, only_owner, &roles, change, remove, leave))
         .collect_view();
     let invitations = org
         .can
@@ -140,6 +141,7 @@ fn article(role: &str) -> &'static str {
 fn member_row(
     org: &str,
     member: MemberView,
+    only_owner: bool,
     roles: &[String],
     change: ServerAction<ChangeMemberRole>,
     remove: ServerAction<RemoveMember>,
@@ -147,7 +149,9 @@ fn member_row(
 ) -> AnyView {
     let confirming = RwSignal::new(false);
     let (org, account_id) = (org.to_owned(), member.account_id.clone());
-    let actions = if member.is_you {
+    let actions = if member.is_you && member.role == "owner" && only_owner {
+        view! { <span class="muted">"The only owner: make someone else an owner to leave"</span> }.into_any()
+    } else if member.is_you {
         let org = org.clone();
         view! {
             <ActionForm action=leave attr:class="inline-form">
