@@ -129,7 +129,7 @@ test('an owner invites a developer and a viewer; roles hold; removal ends access
   await expect(operator.getByTestId('organisation-row')).toHaveCount(1);
   await operator.getByTestId('organisation-row').getByRole('link', { name: owner }).click();
   await hydrated(operator);
-  await expect(operator.getByRole('row', { name: /Owner key/ })).toBeVisible();
+  await expect(operator.getByRole('row', { name: /^Owner key/ })).toBeVisible();
   await operator.screenshot({ path: path.join(screens, 'operator-organisation.png'), fullPage: true });
   await operator.getByRole('button', { name: 'Disable organisation' }).click();
   await operator.getByRole('button', { name: 'Yes, disable' }).click();

@@ -35,7 +35,7 @@ test('an operator token lets a service manage and verify keys that the customer 
   await page.getByRole('link', { name: 'Service tokens' }).click();
   await expect(page.getByRole('heading', { name: 'Service tokens' })).toBeVisible();
   await hydrated(page);
-  await page.getByLabel('Name').fill('billing-backend');
+  await page.getByLabel('Name', { exact: true }).fill('billing-backend');
   await page.getByLabel('keys:write').check();
   await page.getByRole('button', { name: 'Create token' }).click();
   const shown = page.getByTestId('new-key');
