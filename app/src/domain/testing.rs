@@ -34,28 +34,7 @@ where
             test(db).await;
         }
         Backend::Postgres => {
-            let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
-                assert!(
-                    std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
-                    "{POSTGRES_URL_VAR} must be set when LATCHKEY_TEST_REQUIRE_POSTGRES is"
-                );
-                // Test output is the only place a developer will see this.
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so this test did not run on PostgreSQL");
-                }
-                return;
-            };
-            let (db, name, admin) = create_postgres_database(&server_url).await;
-            let outcome = AssertUnwindSafe(test(db.clone())).catch_unwind().await;
-            let _ = db.close().await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .expect("drop test database");
-            if let Err(panic) = outcome {
-                std::panic::resume_unwind(panic);
-            }
+            on_postgres(true, test).await;
         }
     }
 }
@@ -82,24 +61,39 @@ where
             }
         }
         Backend::Postgres => {
-            let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
-                assert!(
-                    std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
-                    "{POSTGRES_URL_VAR} must be set when LATCHKEY_TEST_REQUIRE_POSTGRES is"
-                );
-                return;
-            };
-            let (db, name, admin) = create_postgres_database_with(&server_url, false).await;
-            let outcome = AssertUnwindSafe(test(db.clone())).catch_unwind().await;
-            let _ = db.close().await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .expect("drop test database");
-            if let Err(panic) = outcome {
-                std::panic::resume_unwind(panic);
-            }
+            on_postgres(false, test).await;
         }
+    }
+}
+
+/// Runs `test` on a fresh PostgreSQL database (`migrated` or not) and drops it afterwards, even when the test
+/// fails; skips with a note (or fails, under `LATCHKEY_TEST_REQUIRE_POSTGRES`) without a server to use.
+async fn on_postgres<F, Fut>(migrated: bool, test: F)
+where
+    F: FnOnce(DatabaseConnection) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
+        assert!(
+            std::env::var_os("LATCHKEY_TEST_REQUIRE_POSTGRES").is_none(),
+            "{POSTGRES_URL_VAR} must be set when LATCHKEY_TEST_REQUIRE_POSTGRES is"
+        );
+        // Test output is the only place a developer will see this.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so this test did not run on PostgreSQL");
+        }
+        return;
+    };
+    let (db, name, admin) = create_postgres_database_with(&server_url, migrated).await;
+    let outcome = AssertUnwindSafe(test(db.clone())).catch_unwind().await;
+    let _ = db.close().await;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .expect("drop test database");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
     }
 }
 

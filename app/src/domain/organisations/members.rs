@@ -6,7 +6,7 @@ use super::roles::{self, Action, Role};
 use super::{Organisation, OrganisationError};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::clock::Clock;
-use crate::domain::storage::{accounts, memberships, organisations};
+use crate::domain::storage::{accounts, memberships};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -106,15 +106,9 @@ pub(crate) async fn insert(
     .map(|_| ())
 }
 
-/// Locks the organisation's row until the transaction ends, so that changes counting its owners take turns
-/// on PostgreSQL (SQLite's writers already do).
+/// Locks the organisation's row until the transaction ends, so that changes counting its owners take turns.
 async fn lock_organisation(db: &impl ConnectionTrait, organisation_id: &str) -> Result<(), OrganisationError> {
-    organisations::Entity::find_by_id(organisation_id.to_owned())
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or(OrganisationError::NotFound)?;
-    Ok(())
+    super::locked(db, organisation_id).await.map(|_| ())
 }
 
 async fn owners(db: &impl ConnectionTrait, organisation_id: &str) -> Result<u64, DbErr> {

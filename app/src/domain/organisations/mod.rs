@@ -358,6 +358,12 @@ pub async fn find_for_operator(db: &impl ConnectionTrait, query: &str) -> Result
     Ok(found)
 }
 
+/// The organisation's row, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writers
+/// already take turns), so that changes decided on what was read cannot race each other.
+pub(crate) async fn locked(txn: &impl ConnectionTrait, id: &str) -> Result<organisations::Model, OrganisationError> {
+    organisations::Entity::find_by_id(id.to_owned()).lock_exclusive().one(txn).await?.ok_or(OrganisationError::NotFound)
+}
+
 /// `text` with the `LIKE` wildcards taken literally.
 pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
@@ -379,11 +385,7 @@ pub async fn update(
     let name = name.map(check_name).transpose()?;
     let external_id = external_id.map(|id| id.map(check_external_id).transpose()).transpose()?;
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = organisations::Entity::find_by_id(id.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(OrganisationError::NotFound)?;
+    let row = locked(&txn, id).await?;
     let mut said = Vec::new();
     let mut active: organisations::ActiveModel = row.clone().into();
     if let Some(name) = name.filter(|name| *name != row.name) {
@@ -435,11 +437,7 @@ pub async fn set_disabled(
 ) -> Result<Organisation, OrganisationError> {
     let now = clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = organisations::Entity::find_by_id(id.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(OrganisationError::NotFound)?;
+    let row = locked(&txn, id).await?;
     if row.disabled_at.is_some() == disabled {
         return Ok(row.into());
     }
