@@ -63,10 +63,11 @@ PY
 bench_database() {
   local label="$1" dir="$work/$1"
   mkdir -p "$dir"
-  local port base key body answer
+  local port base key body answer org
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   base="http://127.0.0.1:$port"
-  (cd "$dir" && "$binary" account create --email bench@example.com >/dev/null)
+  # The customer's own organisation has the account's id; the key belongs to it.
+  org="$(cd "$dir" && "$binary" account create --email bench@example.com)"
   token="$(cd "$dir" && "$binary" service-token create --name bench --permission verify --permission keys:write)"
   # Request logging is per request on both endpoints; keep it off so the log writer is not what is measured.
   (cd "$dir" && LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn exec "$binary" serve 2>"$dir/server.log") &
@@ -75,7 +76,7 @@ bench_database() {
   curl -fsS "$base/healthz" >/dev/null || { echo "the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
 
   key="$(curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"account": "bench@example.com", "name": "bench", "scopes": ["orders:read"]}' |
+    -d "{\"organisation\": \"$org\", \"name\": \"bench\", \"scopes\": [\"orders:read\"]}" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')"
   body="{\"key\": \"$key\", \"scopes\": [\"orders:read\"], \"ip\": \"203.0.113.7\"}"
   answer="$(curl -fsS -X POST "$base/v1/keys/verify" -H "Authorization: Bearer $token" -d "$body")"
