@@ -11,11 +11,29 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 on_both_databases!(
+    someone_in_no_organisation_is_offered_to_create_one,
     every_organisation_address_answers_non_members_404_and_lower_roles_403,
     a_removed_member_loses_access_on_their_next_request_and_their_keys_stay,
     services_create_organisations_with_external_ids_and_verify_names_the_owner,
     the_operator_finds_an_organisation_by_a_keys_hint_and_disables_it,
 );
+
+async fn someone_in_no_organisation_is_offered_to_create_one(app: TestApp) {
+    let ann = app.signed_up("ann@example.com").await;
+    let org = app.org(&ann).await;
+    let deleted = app
+        .post_form("/api/organisations/delete", &[("org", &org), ("confirm_name", "ann@example.com")], Some(&ann))
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    let home = app.get("/", Some(&ann)).await;
+    assert_eq!(home.status, StatusCode::OK, "no organisation to go to: {}", home.body);
+    assert!(home.body.contains("You are not in an organisation") && home.body.contains("Create organisation"));
+    let created = app.post_form("/api/organisations/create", &[("name", "Fresh start")], Some(&ann)).await;
+    let path = created.json().as_str().expect("path").to_owned();
+    assert_eq!(app.get("/", Some(&ann)).await.header("location"), Some(path.as_str()));
+    let settings = app.get("/settings", Some(&ann)).await;
+    assert!(settings.body.contains("Recent sign-ins") && settings.body.contains("Signed in"), "one's own log");
+}
 
 /// `email` signs up through an invitation link `inviter` made for `role`, as in the browser; answers their cookie.
 async fn invited(app: &TestApp, inviter: &str, org: &str, email: &str, role: &str) -> String {
