@@ -85,14 +85,6 @@ impl EventKind {
         }
     }
 
-    /// Whether it belongs in a person's own log rather than an organisation's.
-    pub fn is_personal(self) -> bool {
-        matches!(
-            self,
-            Self::AccountCreated | Self::SignedIn | Self::SignInFailed | Self::SignedOut | Self::PasswordChanged
-        )
-    }
-
     fn parse(stored: &str) -> Option<Self> {
         [
             Self::AccountCreated,

@@ -192,7 +192,7 @@ pub enum KeyError {
         message: String,
     },
     /// The organisation holds as many live keys as allowed.
-    #[error("You have {0} active keys, the most allowed. Revoke a key you no longer use, then try again.")]
+    #[error("This organisation has {0} active keys, the most allowed. Revoke a key it no longer uses, then try again.")]
     LimitReached(u64),
     /// The caller's role does not allow it, or the organisation is disabled.
     #[error("{0}")]

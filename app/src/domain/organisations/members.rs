@@ -244,11 +244,6 @@ pub async fn sole_member_of(db: &impl ConnectionTrait, account_id: &str) -> Resu
     Ok(alone)
 }
 
-/// The organisations' members, for the operator: who to talk to. Owners first.
-pub async fn emails_of(db: &impl ConnectionTrait, organisation_id: &str) -> Result<Vec<String>, DbErr> {
-    Ok(list(db, organisation_id).await?.into_iter().map(|member| member.email).collect())
-}
-
 /// The ids of organisations with a member whose email contains `fragment` (already lower-case).
 pub(crate) async fn organisations_with_member_like(
     db: &impl ConnectionTrait,

@@ -40,16 +40,6 @@ impl Role {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|role| role.as_str() == name.trim())
     }
-
-    /// The role's name for people.
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::Owner => "Owner",
-            Self::Admin => "Admin",
-            Self::Developer => "Developer",
-            Self::Viewer => "Viewer",
-        }
-    }
 }
 
 impl fmt::Display for Role {
