@@ -10,10 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct Abilities {
     /// Create keys.
     pub create_keys: bool,
-    /// Invite, change and remove members (below owner unless `manage_owners`).
+    /// Invite, change and remove members (the roles each may give are in [`MembersView`]).
     pub manage_members: bool,
-    /// Invite, change and remove owners too.
-    pub manage_owners: bool,
     /// Rename the organisation.
     pub manage_organisation: bool,
 }
@@ -162,8 +160,9 @@ pub async fn rename_organisation(org: String, name: String) -> Result<Organisati
     access.require(Action::ManageOrganisation).map_err(organisation_error)?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<crate::domain::clock::SharedClock>()?;
+    let cache = service::<std::sync::Arc<crate::domain::verification::KeyCache>>()?;
     let origin = Origin { actor: account.email, client: client() };
-    let renamed = update(&db, clock.as_ref(), &origin, false, &access.organisation.id, Some(&name), None)
+    let renamed = update(&db, clock.as_ref(), &cache, &origin, false, &access.organisation.id, Some(&name), None)
         .await
         .map_err(organisation_error)?;
     Ok(server::organisation_view(&renamed, access.role))
@@ -393,7 +392,6 @@ pub(crate) mod server {
             can: Abilities {
                 create_keys: live && permits(role, Action::CreateKey),
                 manage_members: permits(role, Action::ManageMember { role: Role::Viewer }),
-                manage_owners: permits(role, Action::ManageMember { role: Role::Owner }),
                 manage_organisation: permits(role, Action::ManageOrganisation),
             },
         }

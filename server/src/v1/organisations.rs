@@ -203,6 +203,7 @@ pub async fn update_organisation(
     let updated = organisations::update(
         &state.db,
         state.clock.as_ref(),
+        state.verification.verifier.cache(),
         &caller.origin(),
         true,
         &org.id,
@@ -210,7 +211,6 @@ pub async fn update_organisation(
         external_id,
     )
     .await?;
-    state.verification.verifier.cache().clear();
     Ok(Json(response(updated)))
 }
 

@@ -340,6 +340,7 @@ async fn the_operator_finds_an_organisation_by_a_keys_hint_and_disables_it(app: 
     let found = found.json();
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
     assert_eq!(found[0]["id"], org.as_str());
+    assert_eq!((found[0]["members"].clone(), found[0]["keys"].clone()), (json!(1), json!(1)), "{found}");
     let by_email = app.get_json("/api/operator/organisations?query=ANN%40example", &ops).await.json();
     assert_eq!(by_email[0]["id"], org.as_str(), "by a member's email");
     let inspected = app.get_json(&format!("/api/operator/organisation?id={org}"), &ops).await.json();

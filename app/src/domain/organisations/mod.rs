@@ -301,7 +301,6 @@ pub struct Found {
 /// name) for an empty query.
 pub async fn find_for_operator(db: &impl ConnectionTrait, query: &str) -> Result<Vec<Found>, DbErr> {
     use crate::domain::storage::api_keys;
-    use sea_orm::PaginatorTrait;
     let query = query.trim();
     let mut matched: Vec<(String, String)> = search(db, query, MAX_SEARCH_RESULTS)
         .await?
@@ -339,23 +338,52 @@ pub async fn find_for_operator(db: &impl ConnectionTrait, query: &str) -> Result
             }
         }
     }
-    let mut found: Vec<Found> = Vec::new();
+    // Why each organisation matched, in the order found; then one query each for the rows and the counts.
+    let mut reasons: Vec<(String, String)> = Vec::new();
     for (id, why) in matched {
-        if let Some(existing) = found.iter_mut().find(|f| f.organisation.id == id) {
-            if !existing.matched.contains(&why) {
-                existing.matched.push_str("; ");
-                existing.matched.push_str(&why);
+        match reasons.iter_mut().find(|(seen, _)| *seen == id) {
+            Some((_, reason)) if !reason.contains(&why) => {
+                reason.push_str("; ");
+                reason.push_str(&why);
             }
-            continue;
+            Some(_) => {}
+            None => reasons.push((id, why)),
         }
-        let Some(row) = organisations::Entity::find_by_id(id.clone()).one(db).await? else { continue };
-        let members = memberships::Entity::find().filter(memberships::Column::OrganisationId.eq(&id)).count(db).await?;
-        let keys = api_keys::Entity::find().filter(api_keys::Column::OrganisationId.eq(&id)).count(db).await?;
-        found.push(Found { organisation: row.into(), members, keys, matched: why });
     }
+    let ids: Vec<&str> = reasons.iter().map(|(id, _)| id.as_str()).collect();
+    let rows = organisations::Entity::find().filter(organisations::Column::Id.is_in(ids.clone())).all(db).await?;
+    let members = counts_per_organisation::<memberships::Entity>(db, memberships::Column::OrganisationId, &ids).await?;
+    let keys = counts_per_organisation::<api_keys::Entity>(db, api_keys::Column::OrganisationId, &ids).await?;
+    let mut found: Vec<Found> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let matched = reasons.iter().find(|(id, _)| *id == row.id)?.1.clone();
+            let (members, keys) = (members.get(&row.id).copied(), keys.get(&row.id).copied());
+            Some(Found { members: members.unwrap_or(0), keys: keys.unwrap_or(0), matched, organisation: row.into() })
+        })
+        .collect();
     found.sort_by(|a, b| (&a.organisation.name, &a.organisation.id).cmp(&(&b.organisation.name, &b.organisation.id)));
     found.truncate(MAX_SEARCH_RESULTS as usize);
     Ok(found)
+}
+
+/// How many rows of `E` each of the organisations `ids` has, by its `organisation` column (absent: none).
+async fn counts_per_organisation<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    organisation: E::Column,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, u64>, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, Func};
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(organisation)
+        .column_as(Expr::from(Func::cast_as(Func::count(Expr::col(organisation)), Alias::new("bigint"))), "n")
+        .filter(organisation.is_in(ids.iter().copied()))
+        .group_by(organisation)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))).collect())
 }
 
 /// The organisation's row, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writers
@@ -376,6 +404,7 @@ pub(crate) fn escape_like(text: &str) -> String {
 pub async fn update(
     db: &impl TransactionTrait,
     clock: &dyn Clock,
+    cache: &KeyCache,
     origin: &Origin,
     by_operator: bool,
     id: &str,
@@ -418,9 +447,11 @@ pub async fn update(
         let action = OperatorAction::OrganisationUpdated;
         operator_log::record(&txn, clock, origin, action, (&updated.id, &updated.name), Some(said.join("; "))).await?;
     }
-    // Verification answers carry the organisation's name and external id: cached keys must be read again.
+    // Verification answers carry the organisation's name and external id: cached keys must be read again,
+    // here at once and elsewhere from the change feed.
     changes::record(&txn, clock.now(), &[Change::AllKeys]).await?;
     txn.commit().await?;
+    cache.clear();
     Ok(updated.into())
 }
 
