@@ -91,12 +91,12 @@ pub fn refusal(role: Role, action: Action) -> String {
         }
         Action::ChangeKey { .. } => "the developer, admin or owner role",
         Action::ManageMember { role: Role::Owner } if role == Role::Admin => {
-            return "Only owners may invite, change or remove owners.".to_owned();
+            return "Only owners may invite, change or remove owners. Ask an owner of this organisation.".to_owned();
         }
         Action::ManageMember { .. } => "the admin or owner role",
         Action::ManageOrganisation => "the owner role",
     };
-    format!("You are a {} here; this needs {needs}.", role.as_str())
+    format!("You are a {} here; this needs {needs}. Ask an owner of this organisation.", role.as_str())
 }
 
 #[cfg(test)]

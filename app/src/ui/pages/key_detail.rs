@@ -50,7 +50,7 @@ pub fn KeyDetailPage() -> impl IntoView {
     let made = KeyPage { key, scopes, usage, update, roll, revoke, controls };
     view! {
         <Title text="Key"/>
-        <RequireMember page=move |_, org| key_page(org.id, made)/>
+        <RequireMember page=move |_, org| key_page(org.id, org.disabled, made)/>
     }
 }
 
@@ -66,7 +66,7 @@ struct KeyPage {
     controls: ServerAction<UpdateKeyControls>,
 }
 
-fn key_page(org: String, made: KeyPage) -> AnyView {
+fn key_page(org: String, disabled: bool, made: KeyPage) -> AnyView {
     let KeyPage { key, scopes, usage, update, roll, revoke, controls } = made;
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
     // and then its value (and the secret in it) is already gone.
@@ -80,7 +80,7 @@ fn key_page(org: String, made: KeyPage) -> AnyView {
             {move || { let org = org.clone(); Suspend::new(async move {
                 match (key.await, scopes.await) {
                     (Ok(key), Ok(catalogue)) => view! {
-                        <KeyDetail org key catalogue usage update roll revoke controls/>
+                        <KeyDetail org disabled key catalogue usage update roll revoke controls/>
                     }.into_any(),
                     (Err(ApiError::NotFound), _) => view! { <NotFoundPage/> }.into_any(),
                     (Err(err), _) | (_, Err(err)) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
@@ -94,6 +94,8 @@ fn key_page(org: String, made: KeyPage) -> AnyView {
 #[component]
 fn KeyDetail(
     org: String,
+    /// The organisation is disabled: its notice already says why nothing can change.
+    disabled: bool,
     key: KeyView,
     catalogue: Vec<crate::api::keys::ScopeView>,
     usage: Resource<Result<crate::api::usage::KeyUsageView, ApiError>>,
@@ -134,7 +136,7 @@ fn KeyDetail(
                 <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " by " {key.created_by.clone()}
             </p>
         </div>
-        {(!key.can_change).then(|| view! {
+        {(!key.can_change && !disabled).then(|| view! {
             <p class="alert alert-note" data-testid="read-only">
                 "You can see this key and its usage, but your role does not let you change it: developers change the keys they created, viewers none. An admin or owner of this organisation can."
             </p>
