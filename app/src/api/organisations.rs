@@ -155,16 +155,24 @@ pub async fn create_organisation(name: String) -> Result<String, ApiError> {
 pub async fn rename_organisation(org: String, name: String) -> Result<OrganisationView, ApiError> {
     use crate::api::server_context::{client, member_of, organisation_error, service};
     use crate::domain::activity::Origin;
-    use crate::domain::organisations::{Action, update};
+    use crate::domain::organisations::{Action, OrganisationChanges, update};
     let (account, access) = member_of(&org).await?;
     access.require(Action::ManageOrganisation).map_err(organisation_error)?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<crate::domain::clock::SharedClock>()?;
     let cache = service::<std::sync::Arc<crate::domain::verification::KeyCache>>()?;
     let origin = Origin { actor: account.email, client: client() };
-    let renamed = update(&db, clock.as_ref(), &cache, &origin, false, &access.organisation.id, Some(&name), None)
-        .await
-        .map_err(organisation_error)?;
+    let renamed = update(
+        &db,
+        clock.as_ref(),
+        &cache,
+        &origin,
+        false,
+        &access.organisation.id,
+        OrganisationChanges { name: Some(&name), external_id: None },
+    )
+    .await
+    .map_err(organisation_error)?;
     Ok(server::organisation_view(&renamed, access.role))
 }
 

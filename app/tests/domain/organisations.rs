@@ -333,9 +333,9 @@ async fn external_ids_are_unique_and_find_their_organisation(db: DatabaseConnect
     }
     let found = organisations::search(&db, "acme", 10).await.expect("search");
     assert_eq!(found.len(), 1);
-    let renamed =
-        organisations::update(&db, fx.clock.as_ref(), &fx.cache, &origin, true, &acme.id, Some("Acme Inc"), Some(None))
-            .await
-            .expect("update");
+    let changes = organisations::OrganisationChanges { name: Some("Acme Inc"), external_id: Some(None) };
+    let renamed = organisations::update(&db, fx.clock.as_ref(), &fx.cache, &origin, true, &acme.id, changes)
+        .await
+        .expect("update");
     assert_eq!((renamed.name.as_str(), renamed.external_id), ("Acme Inc", None));
 }

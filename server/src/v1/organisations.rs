@@ -207,8 +207,7 @@ pub async fn update_organisation(
         &caller.origin(),
         true,
         &org.id,
-        request.name.as_deref(),
-        external_id,
+        organisations::OrganisationChanges { name: request.name.as_deref(), external_id },
     )
     .await?;
     Ok(Json(response(updated)))

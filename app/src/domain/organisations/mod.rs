@@ -397,6 +397,15 @@ pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// What [`update`] changes; `None` keeps a value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrganisationChanges<'a> {
+    /// A new name.
+    pub name: Option<&'a str>,
+    /// A new external id; `Some(None)` removes it.
+    pub external_id: Option<Option<&'a str>>,
+}
+
 /// Changes an organisation's name or external id; `None` keeps a value, `Some(None)` clears the external
 /// id. The operator's services may do this for any organisation (`by_operator`, which goes to the operator
 /// audit log); a person needs [`Action::ManageOrganisation`] (checked by the caller through
@@ -408,11 +417,10 @@ pub async fn update(
     origin: &Origin,
     by_operator: bool,
     id: &str,
-    name: Option<&str>,
-    external_id: Option<Option<&str>>,
+    changes: OrganisationChanges<'_>,
 ) -> Result<Organisation, OrganisationError> {
-    let name = name.map(check_name).transpose()?;
-    let external_id = external_id.map(|id| id.map(check_external_id).transpose()).transpose()?;
+    let name = changes.name.map(check_name).transpose()?;
+    let external_id = changes.external_id.map(|id| id.map(check_external_id).transpose()).transpose()?;
     let txn = crate::domain::database::begin_write(db).await?;
     let row = locked(&txn, id).await?;
     let mut said = Vec::new();
