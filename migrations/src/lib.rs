@@ -14,6 +14,7 @@ mod m20261123_000008_create_usage_rollups;
 mod m20261123_000009_create_key_changes;
 mod m20261123_000010_create_signing_keys;
 mod m20261201_000011_create_organisations;
+mod m20261201_000012_create_portal_sign_in;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_key_changes::Migration),
             Box::new(m20261123_000010_create_signing_keys::Migration),
             Box::new(m20261201_000011_create_organisations::Migration),
+            Box::new(m20261201_000012_create_portal_sign_in::Migration),
         ]
     }
 }

@@ -91,6 +91,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
         verification: verification.clone(),
         usage_retention: Retention::default(),
         tokens: app::domain::jwt::TokenPolicy::new("http://127.0.0.1:3000"),
+        provider: Default::default(),
     };
     let router = app(state);
 

@@ -2,6 +2,7 @@
 //! Handlers here stay thin; what Latchkey knows lives in `app::domain`.
 
 pub mod assets;
+pub mod brand;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -10,4 +11,5 @@ pub mod health;
 pub mod middleware;
 pub mod router;
 pub mod run;
+pub mod sign_in;
 pub mod v1;

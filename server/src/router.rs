@@ -68,6 +68,22 @@ pub struct AppState {
     pub usage_retention: Retention,
     /// What access tokens from `POST /v1/tokens` say and how long they live.
     pub tokens: TokenPolicy,
+    /// The provider's brand, portal sessions and identity provider.
+    pub provider: ProviderSetup,
+}
+
+/// What the provider set up around the portal. The default is none of it: Latchkey's own look, passwords,
+/// no portal sessions, no identity provider.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderSetup {
+    /// Product name, logo, links and sign-in methods, as pages show them.
+    pub site: app::api::site::Site,
+    /// How portal links behave.
+    pub portal: app::domain::portal_sessions::PortalPolicy,
+    /// The style sheet and logo file served.
+    pub brand: crate::brand::BrandAssets,
+    /// The OpenID Connect identity provider, when one is configured.
+    pub oidc: Option<Arc<crate::sign_in::oidc::IdentityProvider>>,
 }
 
 /// How browsers reach the portal.
@@ -94,6 +110,7 @@ impl AppState {
         provide_context(self.verification.verifier.cache().clone());
         provide_context(self.verification.tokens.clone());
         provide_context(self.usage_retention);
+        provide_context(self.provider.site.clone());
         provide_context(app::domain::service_tokens::ServiceTokenPrefix(
             self.verification.token_prefix.as_ref().clone(),
         ));
@@ -134,6 +151,9 @@ pub fn app(state: AppState) -> Router {
     let portal = Router::new()
         .route("/api/{*function}", get(server_function).post(server_function))
         .route("/usage/export.csv", get(crate::export::export_csv))
+        .route("/portal/{secret}", get(crate::sign_in::portal_link::open))
+        .route("/auth/oidc/start", get(crate::sign_in::oidc::start))
+        .route("/auth/oidc/callback", get(crate::sign_in::oidc::callback))
         .leptos_routes_with_context(&state, routes, render_context, move || shell(shell_options.clone()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(server_function_status))
@@ -148,9 +168,14 @@ pub fn app(state: AppState) -> Router {
         .route("/pkg/{*path}", get(assets::bundle_file))
         .route("/favicon.svg", get(assets::favicon))
         .with_state(state.db.clone());
+    let brand = Router::new()
+        .route("/brand.css", get(crate::brand::style_sheet))
+        .route("/brand/logo", get(crate::brand::logo))
+        .with_state(state.provider.brand.clone());
 
     let routes = Router::new()
         .merge(probes)
+        .merge(brand)
         .merge(v1::router(ApiState::from(&state)))
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
@@ -170,12 +195,18 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// `path` as it may be logged: the secret in an invitation link's path (`/invitations/{secret}`) is cut.
+/// `path` as it may be logged: the secret in an invitation link (`/invitations/{secret}`) or a portal link
+/// (`/portal/{secret}`) is cut.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/invitations/") {
-        Some(rest) if !rest.is_empty() => std::borrow::Cow::Borrowed("/invitations/<redacted>"),
-        _ => std::borrow::Cow::Borrowed(path),
+    for (prefix, cut) in [("/invitations/", "/invitations/<redacted>"), ("/portal/", "/portal/<redacted>")] {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && !rest.is_empty()
+            && rest != "unusable"
+        {
+            return std::borrow::Cow::Borrowed(cut);
+        }
     }
+    std::borrow::Cow::Borrowed(path)
 }
 
 /// The last line of defence and the error shapes: a panic in a handler becomes a logged 500, and every
@@ -225,6 +256,8 @@ mod tests {
         assert_eq!(super::loggable_path("/invitations/0123456789abcdefABCDEF"), "/invitations/<redacted>");
         assert_eq!(super::loggable_path("/o/abc/keys"), "/o/abc/keys");
         assert_eq!(super::loggable_path("/invitations/"), "/invitations/");
+        assert_eq!(super::loggable_path("/portal/0123456789abcdefABCDEF"), "/portal/<redacted>");
+        assert_eq!(super::loggable_path("/portal/unusable"), "/portal/unusable");
     }
 
     use super::*;

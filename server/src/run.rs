@@ -53,6 +53,9 @@ pub enum RunError {
     /// Password hashing could not be set up.
     #[error("password hashing could not be set up")]
     Hashing,
+    /// Something the settings ask for could not be set up.
+    #[error("{0}")]
+    Setup(String),
     /// An operator command was refused; the message says why.
     #[error("{0}")]
     Refused(String),
@@ -137,12 +140,14 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         ),
         usage_retention: settings.usage_retention,
         tokens: settings.tokens.clone(),
+        provider: provider_setup(&settings)?,
     };
     state.verification.signing_keys.ensure(&db, clock.now()).await.map_err(|err| RunError::Database {
         url: redact_url(&settings.database_url),
         reason: format!("cannot prepare the JWT signing keys: {err}"),
     })?;
-    let cleanup = tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock)));
+    let cleanup =
+        tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock.clone()), db.clone(), clock));
     let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));
     let caches = Caches {
         keys: state.verification.verifier.cache().clone(),
@@ -184,6 +189,25 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let _ = db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The brand, portal sessions and identity provider from the settings.
+fn provider_setup(settings: &Settings) -> Result<crate::router::ProviderSetup, RunError> {
+    let oidc = match &settings.oidc {
+        Some(oidc) => {
+            let provider = crate::sign_in::oidc::IdentityProvider::new(oidc.clone(), &settings.tokens.issuer)
+                .map_err(|err| RunError::Setup(format!("the identity provider: {err}")))?;
+            tracing::info!(issuer = %oidc.issuer, "sign-in through the identity provider is on");
+            Some(Arc::new(provider))
+        }
+        None => None,
+    };
+    Ok(crate::router::ProviderSetup {
+        site: settings.site.clone(),
+        portal: settings.portal.clone(),
+        brand: crate::brand::BrandAssets::new(settings.accent, settings.logo.clone()),
+        oidc,
+    })
 }
 
 /// Rate limits shared through Redis when LATCHKEY_REDIS_URL is set, else this instance's own.
@@ -253,7 +277,8 @@ async fn roll_up_usage(db: DatabaseConnection, clock: SharedClock, retention: Re
     }
 }
 
-async fn delete_expired_sessions(store: DatabaseSessionStore) {
+/// Deletes expired sessions and long-expired portal links, every ten minutes.
+async fn delete_expired_sessions(store: DatabaseSessionStore, db: DatabaseConnection, clock: SharedClock) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -261,6 +286,11 @@ async fn delete_expired_sessions(store: DatabaseSessionStore) {
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "expired sessions deleted"),
             Err(err) => tracing::warn!(error = %err, "could not delete expired sessions"),
+        }
+        match app::domain::portal_sessions::delete_expired(&db, clock.as_ref()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired portal links deleted"),
+            Err(err) => tracing::warn!(error = %err, "could not delete expired portal links"),
         }
     }
 }

@@ -17,6 +17,10 @@ pub struct AccountView {
     /// The day the account was created, formatted on the server (e.g. "22 Nov 2026, UTC") so that
     /// server and browser render the same text.
     pub member_since: String,
+    /// Where "Back to {product}" goes, when the provider's app signed this person in.
+    pub back_to: Option<String>,
+    /// Whether the account has a password (accounts made by the provider's app or identity provider do not).
+    pub has_password: bool,
 }
 
 /// A password on its way from the form to the server. It must serialise to travel, but it never prints.
@@ -79,6 +83,7 @@ pub async fn sign_up(
     use crate::domain::sessions;
     use std::sync::Arc;
 
+    password_sign_in_on()?;
     let organisation = organisation.filter(|name| !name.trim().is_empty());
     if let Some(name) = &organisation {
         organisations::check_name(name).map_err(crate::api::server_context::organisation_error)?;
@@ -148,6 +153,7 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
     let policy = service::<ThrottlePolicy>()?;
+    password_sign_in_on()?;
     if email.trim().is_empty() {
         return Err(reject(ApiError::invalid("email", "Enter your email address.")));
     }
@@ -175,6 +181,19 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
     Ok(safe_next_path(next.as_deref()))
 }
 
+/// Refuses password sign-up and sign-in where the operator turned them off.
+#[cfg(feature = "ssr")]
+fn password_sign_in_on() -> Result<(), ApiError> {
+    use crate::api::server_context::{reject, service};
+    let site = service::<crate::api::site::Site>()?;
+    if site.password_sign_in {
+        return Ok(());
+    }
+    let way =
+        site.identity_provider.map_or_else(|| format!("from {}", site.product_name), |name| format!("with {name}"));
+    Err(reject(ApiError::Forbidden { message: format!("Password sign-in is off here: sign in {way}.") }))
+}
+
 /// Signs out, deleting the session on the server.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
@@ -198,12 +217,24 @@ pub async fn sign_out() -> Result<(), ApiError> {
 /// The signed-in account, or `None` for a signed-out visitor.
 #[server(endpoint = "current_account", input = server_fn::codec::GetUrl)]
 pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
-    let account = crate::api::server_context::signed_in_or_none().await?;
-    Ok(account.map(|account| AccountView {
+    use crate::api::server_context::{internal, service, session, signed_in_or_none};
+    let Some(account) = signed_in_or_none().await? else {
+        return Ok(None);
+    };
+    let back_to = crate::domain::sessions::return_url(&session().await?)
+        .await
+        .map_err(|err| internal("session read failed", &err))?;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let has_password = crate::domain::identities::has_password(&db, &account.id)
+        .await
+        .map_err(|err| internal("account lookup failed", &err))?;
+    Ok(Some(AccountView {
         member_since: account.created_at.format("%-d %b %Y").to_string(),
         id: account.id,
         email: account.email,
         is_operator: account.is_operator,
+        back_to,
+        has_password,
     }))
 }
 

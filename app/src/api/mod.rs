@@ -10,6 +10,7 @@ pub mod organisations;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod service_tokens;
+pub mod site;
 pub mod usage;
 
 pub use error::ApiError;

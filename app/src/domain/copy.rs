@@ -2,12 +2,12 @@
 //! Accounts, organisations with their members and invitations, the operator audit log, keys, service tokens,
 //! JWT signing keys, activity and usage are copied row for row in one
 //! transaction on the target, so a failed copy leaves the target as empty as it was. Sessions are not copied
-//! (people sign in again), nor sign-in throttles or the key change feed, which only matter to running
+//! (people sign in again), nor unused portal links, nor sign-in throttles or the key change feed, which only matter to running
 //! instances.
 
 use crate::domain::storage::{
-    accounts, activity_events, api_keys, invitations, key_usage, key_usage_daily, memberships, operator_events,
-    organisations, service_tokens, signing_keys, usage_rollups,
+    account_identities, accounts, activity_events, api_keys, invitations, key_usage, key_usage_daily, memberships,
+    operator_events, organisations, service_tokens, signing_keys, usage_rollups,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -59,6 +59,7 @@ pub async fn copy_deployment(from: &DatabaseConnection, to: &DatabaseConnection)
     // Parents before children, for the foreign keys.
     let report = vec![
         ("accounts", copy_table::<accounts::Entity>(from, &txn).await?),
+        ("account_identities", copy_table::<account_identities::Entity>(from, &txn).await?),
         ("organisations", copy_table::<organisations::Entity>(from, &txn).await?),
         ("memberships", copy_table::<memberships::Entity>(from, &txn).await?),
         ("invitations", copy_table::<invitations::Entity>(from, &txn).await?),

@@ -23,12 +23,20 @@ pub enum Permission {
     OrganisationsRead,
     /// Create, change, disable and enable organisations.
     OrganisationsWrite,
+    /// Sign the provider's customers into the portal (`POST /v1/portal/sessions`).
+    Portal,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Self; 5] =
-        [Self::Verify, Self::KeysRead, Self::KeysWrite, Self::OrganisationsRead, Self::OrganisationsWrite];
+    pub const ALL: [Self; 6] = [
+        Self::Verify,
+        Self::KeysRead,
+        Self::KeysWrite,
+        Self::OrganisationsRead,
+        Self::OrganisationsWrite,
+        Self::Portal,
+    ];
 
     /// The name operators use.
     pub fn as_str(self) -> &'static str {
@@ -38,6 +46,7 @@ impl Permission {
             Self::KeysWrite => "keys:write",
             Self::OrganisationsRead => "organisations:read",
             Self::OrganisationsWrite => "organisations:write",
+            Self::Portal => "portal",
         }
     }
 }
@@ -50,7 +59,9 @@ impl fmt::Display for Permission {
 
 /// An unknown permission name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown permission '{0}': use verify, keys:read, keys:write, organisations:read or organisations:write")]
+#[error(
+    "unknown permission '{0}': use verify, keys:read, keys:write, organisations:read, organisations:write or portal"
+)]
 pub struct UnknownPermission(pub String);
 
 impl FromStr for Permission {
@@ -144,7 +155,7 @@ pub async fn create(
     }
     if permissions.is_empty() {
         return Err(ServiceTokenError::Invalid(
-            "give at least one --permission: verify, keys:read, keys:write, organisations:read or organisations:write"
+            "give at least one --permission: verify, keys:read, keys:write, organisations:read, organisations:write or portal"
                 .into(),
         ));
     }

@@ -3,6 +3,7 @@
 
 use crate::api::auth::{AccountView, SignOut};
 use crate::api::organisations::{OrganisationView, my_organisations};
+use crate::api::site::{Site, use_site};
 use crate::ui::components::icons::KeyMark;
 use crate::ui::components::org::org_path;
 use crate::ui::session::{reload_on_success, use_session};
@@ -15,17 +16,24 @@ pub fn SiteHeader() -> impl IntoView {
     let session = use_session();
     let mine = Resource::new(|| (), |_| my_organisations());
     let location = use_location();
+    let site = use_site();
+    let product = site.product_name.clone();
+    let password_sign_in = site.password_sign_in;
     view! {
         <header class="site-header">
             <div class="site-header-inner">
                 <a class="brand" href="/">
-                    <KeyMark/>
-                    <span>"Latchkey"</span>
+                    {match site.logo_url.clone() {
+                        Some(src) => view! { <img class="brand-logo" src=src alt="" width="28" height="28"/> }.into_any(),
+                        None => view! { <KeyMark/> }.into_any(),
+                    }}
+                    <span data-testid="product-name">{site.product_name.clone()}</span>
                 </a>
                 <nav class="site-nav" aria-label="Account">
                     <Transition fallback=|| ()>
                         {move || {
                             let path = location.pathname.get();
+                            let product = product.clone();
                             Suspend::new(async move {
                                 match (session.account.await, mine.await) {
                                     (Ok(Some(account)), mine) => {
@@ -35,7 +43,12 @@ pub fn SiteHeader() -> impl IntoView {
                                             .and_then(|id| mine.iter().find(|org| org.id == id))
                                             .or_else(|| mine.first())
                                             .cloned();
+                                        let back = account.back_to.clone().map(|href| {
+                                            let label = format!("Back to {product}");
+                                            view! { <a class="nav-link back-link" href=href rel="external">{label}</a> }
+                                        });
                                         view! {
+                                            {back}
                                             {current.clone().map(|org| view! { <Switcher current=org mine/> })}
                                             {current.map(|org| {
                                                 let link = move |page: &str| org_path(&org.id, page);
@@ -56,7 +69,9 @@ pub fn SiteHeader() -> impl IntoView {
                                     }
                                     _ => view! {
                                         <a class="nav-link" href="/sign-in">"Sign in"</a>
-                                        <a class="button button-small" href="/sign-up">"Sign up"</a>
+                                        {password_sign_in.then(|| view! {
+                                            <a class="button button-small" href="/sign-up">"Sign up"</a>
+                                        })}
                                     }.into_any(),
                                 }
                             })
@@ -66,6 +81,25 @@ pub fn SiteHeader() -> impl IntoView {
             </div>
         </header>
     }
+}
+
+/// The footer: the provider's support and documentation links, shown once the provider has set any.
+#[component]
+pub fn SiteFooter() -> impl IntoView {
+    let Site { product_name, support_url, docs_url, branded, .. } = use_site();
+    (branded || support_url.is_some() || docs_url.is_some()).then(|| {
+        view! {
+            <footer class="site-footer">
+                <div class="site-footer-inner">
+                    <span>{format!("{product_name} API keys")}</span>
+                    <nav class="footer-links" aria-label="Help">
+                        {docs_url.map(|href| view! { <a href=href rel="external">"Documentation"</a> })}
+                        {support_url.map(|href| view! { <a href=href rel="external">"Support"</a> })}
+                    </nav>
+                </div>
+            </footer>
+        }
+    })
 }
 
 /// The organisation id in a path under `/o/`.

@@ -6,7 +6,7 @@ pub mod pages;
 mod security;
 pub mod session;
 
-use header::SiteHeader;
+use header::{SiteFooter, SiteHeader};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -14,12 +14,13 @@ use leptos_router::{SsrMode, path};
 use pages::{
     ActivityPage, HomePage, InvitationPage, KeyDetailPage, KeysPage, LegacyRedirect, MembersPage, NewKeyPage,
     NewOrganisationPage, NotFoundPage, OperatorActivityPage, OperatorOrganisationPage, OperatorOrganisationsPage,
-    OperatorUsagePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage, UsagePage,
+    OperatorUsagePage, PortalLinkUnusablePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage, UsagePage,
 };
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     security::set_content_security_policy();
+    let branded = leptos::prelude::use_context::<crate::api::site::Site>().is_some_and(|site| site.branded);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -30,6 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                // After the portal's own style sheet, so that the provider's accent wins.
+                {branded.then(|| view! { <link rel="stylesheet" href="/brand.css"/> })}
             </head>
             <body>
                 <App/>
@@ -42,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let site = crate::api::site::provide_site();
     session::provide_session();
     // Effects run only in the browser, after hydration: the marker tells tests (and curious operators)
     // that the page is live rather than server-rendered HTML alone.
@@ -53,7 +57,10 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
-        <Title formatter=|title: String| if title.is_empty() { "Latchkey".to_owned() } else { format!("{title} · Latchkey") }/>
+        <Title formatter=move |title: String| {
+            let product = &site.product_name;
+            if title.is_empty() { product.clone() } else { format!("{title} · {product}") }
+        }/>
         <Router>
             <SiteHeader/>
             <main class="page" id="main">
@@ -82,8 +89,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/activity") view=OperatorActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/unusable") view=PortalLinkUnusablePage/>
                 </Routes>
             </main>
+            <SiteFooter/>
         </Router>
     }
 }

@@ -10,9 +10,16 @@ pub fn set_content_security_policy() {
     let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>()) else {
         return;
     };
+    // A logo on the provider's own server is the one image from elsewhere.
+    let logo_origin = use_context::<crate::api::site::Site>()
+        .and_then(|site| site.logo_url)
+        .and_then(|url| url::Url::parse(&url).ok())
+        .filter(|url| matches!(url.scheme(), "https" | "http"))
+        .map(|url| format!(" {}", url.origin().ascii_serialization()))
+        .unwrap_or_default();
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         img-src 'self' data:{logo_origin}; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     );
     if let Ok(value) = http::HeaderValue::from_str(&policy) {

@@ -145,6 +145,36 @@ declare_settings! {
         networks, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For (or Forwarded) is believed";
     sign_ups_per_hour: u32 = ["10"],
         |key, value| number(key, value, 1, 100_000), "sign-ups allowed from one client address per hour, 1-100000";
+    password_sign_in: bool = ["true"],
+        boolean, "false turns password sign-up and sign-in off: people come through the identity provider or your app";
+    portal_session_ttl: chrono::Duration = ["5m"],
+        portal_ttl, "how long a link from POST /v1/portal/sessions works, 10s-5m";
+    portal_return_origins: Vec<String> = [],
+        origin_list, "origins of your app that portal sessions may send people back to, comma-separated";
+    product_name: Option<String> = [] shown "Latchkey",
+        |key, value| short_text(key, value, 60).map(Some), "your product's name, on every page in place of Latchkey's";
+    product_logo: Option<super::brand::Logo> = [],
+        |key, value| logo(key, value).map(Some), "your logo: an https:// URL, or a .png/.svg/.jpg/.webp/.gif file to serve";
+    accent_color: Option<super::brand::Accent> = [],
+        |key, value| accent_color(key, value).map(Some), "your accent colour, #rrggbb; refused below WCAG AA contrast with white";
+    support_url: Option<String> = [],
+        |key, value| link_url(key, value).map(Some), "where the footer's Support link goes";
+    docs_url: Option<String> = [],
+        |key, value| link_url(key, value).map(Some), "where the footer's Documentation link goes";
+    oidc_issuer: Option<String> = [],
+        |key, value| issuer_url(key, value).map(Some), "an OpenID Connect issuer, e.g. https://login.example.com: turns on Sign in with ...";
+    oidc_client_id: Option<String> = [],
+        |key, value| short_text(key, value, 255).map(Some), "the client id Latchkey is registered with at the identity provider";
+    oidc_client_secret: Option<String> = [],
+        |key, value| short_text(key, value, 1024).map(Some), "its client secret (none for a public client, which PKCE protects)";
+    oidc_scopes: Vec<String> = ["openid email profile"],
+        oidc_scopes, "scopes asked for, space-separated; openid is always one";
+    oidc_name: Option<String> = [] shown "the issuer's host",
+        |key, value| short_text(key, value, 60).map(Some), "the identity provider's name on the button: Sign in with NAME";
+    oidc_organisation_claim: Option<String> = [],
+        |key, value| short_text(key, value, 100).map(Some), "an ID token claim holding the external id of the person's organisation";
+    oidc_role_claim: Option<String> = [],
+        |key, value| short_text(key, value, 100).map(Some), "an ID token claim holding their role there (owner, admin, developer, viewer)";
 }
 
 /// What `--help` shows after the options: every setting with its default.

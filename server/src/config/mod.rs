@@ -2,6 +2,7 @@
 //! setting is declared once in [`declared`] and checked at start-up; a bad one stops it with one line
 //! naming the setting.
 
+pub mod brand;
 pub mod declared;
 mod parse;
 
@@ -60,6 +61,16 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Sign-ups allowed from one client address per hour.
     pub sign_ups_per_hour: u32,
+    /// Product name, logo, links and sign-in methods, as pages show them.
+    pub site: app::api::site::Site,
+    /// How portal links behave.
+    pub portal: app::domain::portal_sessions::PortalPolicy,
+    /// The accent colour.
+    pub accent: Option<brand::Accent>,
+    /// The logo.
+    pub logo: Option<brand::Logo>,
+    /// The OpenID Connect identity provider.
+    pub oidc: Option<crate::sign_in::oidc::OidcSettings>,
 }
 
 /// The external origin of the portal.
@@ -90,6 +101,11 @@ impl fmt::Debug for Settings {
             .field("tokens", &self.tokens)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("sign_ups_per_hour", &self.sign_ups_per_hour)
+            .field("site", &self.site)
+            .field("portal", &self.portal)
+            .field("accent", &self.accent)
+            .field("logo", &self.logo)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -159,6 +175,7 @@ impl Settings {
 
     /// The checks that involve several settings, and the policies built from them.
     fn check(values: Values) -> Result<Self, ConfigError> {
+        let oidc = oidc_settings(&values)?;
         let addr = values.addr;
         let public_origin = values.public_url;
         if public_origin.is_none() && !addr.ip().is_loopback() {
@@ -198,6 +215,20 @@ impl Settings {
         let issuer = public_origin.as_ref().map_or_else(|| format!("http://{addr}"), |o| o.origin.clone());
         let tokens =
             TokenPolicy { ttl: values.token_ttl, audiences: values.token_audiences, ..TokenPolicy::new(issuer) };
+        let portal = app::domain::portal_sessions::PortalPolicy {
+            lifetime: values.portal_session_ttl,
+            return_origins: values.portal_return_origins.clone(),
+        };
+        let site = app::api::site::Site {
+            branded: values.product_name.is_some() || values.product_logo.is_some() || values.accent_color.is_some(),
+            product_name: values.product_name.clone().unwrap_or_else(|| "Latchkey".to_owned()),
+            logo_url: values.product_logo.as_ref().map(brand::Logo::src),
+            support_url: values.support_url.clone(),
+            docs_url: values.docs_url.clone(),
+            password_sign_in: values.password_sign_in,
+            identity_provider: oidc.as_ref().map(|oidc| oidc.name.clone()),
+            return_home: portal.fallback_return_url(),
+        };
         Ok(Self {
             tokens,
             pool,
@@ -215,8 +246,48 @@ impl Settings {
             usage_retention,
             trusted_proxies: values.trusted_proxies,
             sign_ups_per_hour: values.sign_ups_per_hour,
+            site,
+            portal,
+            accent: values.accent_color,
+            logo: values.product_logo,
+            oidc,
         })
     }
+}
+
+/// The identity provider's settings: all of issuer and client id, or none of the OpenID Connect settings.
+fn oidc_settings(values: &Values) -> Result<Option<crate::sign_in::oidc::OidcSettings>, ConfigError> {
+    let Some(issuer) = values.oidc_issuer.clone() else {
+        for (key, set) in [
+            ("oidc_client_id", values.oidc_client_id.is_some()),
+            ("oidc_client_secret", values.oidc_client_secret.is_some()),
+            ("oidc_organisation_claim", values.oidc_organisation_claim.is_some()),
+            ("oidc_role_claim", values.oidc_role_claim.is_some()),
+        ] {
+            if set {
+                return Err(invalid(key, "is set, but LATCHKEY_OIDC_ISSUER is not"));
+            }
+        }
+        return Ok(None);
+    };
+    let Some(client_id) = values.oidc_client_id.clone() else {
+        return Err(invalid("oidc_client_id", "is required with LATCHKEY_OIDC_ISSUER"));
+    };
+    if values.oidc_role_claim.is_some() && values.oidc_organisation_claim.is_none() {
+        return Err(invalid("oidc_role_claim", "needs LATCHKEY_OIDC_ORGANISATION_CLAIM: a role is a role somewhere"));
+    }
+    let name = values.oidc_name.clone().unwrap_or_else(|| {
+        Url::parse(&issuer).ok().and_then(|url| url.host_str().map(str::to_owned)).unwrap_or_else(|| issuer.clone())
+    });
+    Ok(Some(crate::sign_in::oidc::OidcSettings {
+        issuer,
+        client_id,
+        client_secret: values.oidc_client_secret.clone(),
+        scopes: values.oidc_scopes.clone(),
+        name,
+        organisation_claim: values.oidc_organisation_claim.clone(),
+        role_claim: values.oidc_role_claim.clone(),
+    }))
 }
 
 /// Whether `host` (a URL or Host-header host, without port) names this machine.

@@ -214,3 +214,90 @@ pub fn public_url(key: &'static str, value: Value) -> Result<PublicOrigin, Confi
     }
     Ok(PublicOrigin { origin: url.origin().ascii_serialization(), https })
 }
+
+/// Free text of 1 to `max` characters without control characters, trimmed.
+pub fn short_text(key: &'static str, value: Value, max: usize) -> Result<String, ConfigError> {
+    let raw = text(key, value)?;
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
+        return Err(invalid(key, format!("must be 1 to {max} characters, without control characters")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An absolute http(s) URL, for links people follow (https unless on this machine).
+pub fn link_url(key: &'static str, value: Value) -> Result<String, ConfigError> {
+    let raw = text(key, value)?;
+    let url = Url::parse(raw.trim())
+        .map_err(|_| invalid(key, format!("'{raw}' is not an absolute URL like https://example.com/help")))?;
+    let Some(host) = url.host_str() else {
+        return Err(invalid(key, format!("'{raw}' has no host")));
+    };
+    match url.scheme() {
+        "https" => Ok(url.to_string()),
+        "http" if is_loopback_host(host) => Ok(url.to_string()),
+        _ => Err(invalid(key, format!("'{raw}' must be an https:// URL (http only for localhost)"))),
+    }
+}
+
+/// An OpenID Connect issuer: checked like [`link_url`] but kept exactly as written, since discovery compares
+/// it with the provider's own statement character for character (a parser's added `/` would break that).
+pub fn issuer_url(key: &'static str, value: Value) -> Result<String, ConfigError> {
+    let raw = text(key, value)?.trim().to_owned();
+    link_url(key, Value::from(raw.clone()))?;
+    Ok(raw)
+}
+
+/// Origins (`https://app.example.com`) that portal sessions may send people back to.
+pub fn origin_list(key: &'static str, value: Value) -> Result<Vec<String>, ConfigError> {
+    let mut origins: Vec<String> = Vec::new();
+    for entry in list(key, value, "expected a list of origins, like [\"https://app.example.com\"]")? {
+        let origin = link_url(key, Value::from(entry.clone()))?;
+        let url = Url::parse(&origin).map_err(|_| invalid(key, format!("'{entry}' is not an origin")))?;
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid(key, format!("'{entry}': give only origins, like https://app.example.com (no path)")));
+        }
+        let origin = url.origin().ascii_serialization();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
+}
+
+/// How long a portal link works: 10 s to 5 min.
+pub fn portal_ttl(key: &'static str, value: Value) -> Result<chrono::Duration, ConfigError> {
+    let ttl = duration(key, value)?;
+    if ttl > app::domain::portal_sessions::MAX_LIFETIME || ttl < chrono::Duration::seconds(10) {
+        return Err(invalid(key, "must be from 10s to 5m: a sign-in link must not work for long"));
+    }
+    Ok(ttl)
+}
+
+/// Scopes to ask an identity provider for, space- or comma-separated; `openid` is always among them.
+pub fn oidc_scopes(key: &'static str, value: Value) -> Result<Vec<String>, ConfigError> {
+    let raw = text(key, value)?;
+    let mut scopes = vec!["openid".to_owned()];
+    for scope in raw.split([' ', ',']).map(str::trim).filter(|scope| !scope.is_empty()) {
+        if scope.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+            return Err(invalid(key, format!("'{scope}' is not a scope")));
+        }
+        if !scopes.iter().any(|known| known == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    Ok(scopes)
+}
+
+/// The accent colour, `#rrggbb` or `#rgb`, refused unless white text on it (and it as text on white) meets
+/// WCAG AA's 4.5:1.
+pub fn accent_color(key: &'static str, value: Value) -> Result<super::brand::Accent, ConfigError> {
+    let raw = text(key, value)?;
+    super::brand::Accent::parse(raw.trim()).map_err(|reason| invalid(key, reason))
+}
+
+/// The product's logo: an https URL, or a PNG, SVG, JPEG, WebP or GIF file the server reads at start-up.
+pub fn logo(key: &'static str, value: Value) -> Result<super::brand::Logo, ConfigError> {
+    let raw = text(key, value)?;
+    super::brand::Logo::load(raw.trim()).map_err(|reason| invalid(key, reason))
+}

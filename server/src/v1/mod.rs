@@ -9,6 +9,7 @@ pub mod jwks;
 pub mod keys;
 pub mod numbers;
 pub mod organisations;
+pub mod portal;
 pub mod schema;
 pub mod tokens;
 pub mod unauthorized;
@@ -92,6 +93,8 @@ pub struct ApiServices {
     pub tokens: TokenPolicy,
     /// Recent 401 answers per client address.
     pub unauthorized: unauthorized::UnauthorizedLimit,
+    /// How portal links behave.
+    pub portal: app::domain::portal_sessions::PortalPolicy,
 }
 
 impl std::ops::Deref for ApiState {
@@ -112,6 +115,7 @@ impl From<&AppState> for ApiState {
             verification: state.verification.clone(),
             tokens: state.tokens.clone(),
             unauthorized: unauthorized::UnauthorizedLimit::new(),
+            portal: state.provider.portal.clone(),
         }))
     }
 }
@@ -131,7 +135,8 @@ impl From<&AppState> for ApiState {
         (name = "verification", description = "The hot path: check a presented key"),
         (name = "tokens", description = "Short-lived JWTs for a customer's API key, and the keys that verify them"),
         (name = "keys", description = "Manage customers' keys"),
-        (name = "organisations", description = "Customers as organisations: create, find, change, disable")
+        (name = "organisations", description = "Customers as organisations: create, find, change, disable"),
+        (name = "portal", description = "Sign your customers into the portal from your own app")
     )
 )]
 struct ApiDoc;
@@ -178,6 +183,7 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(organisations::list_members))
         .routes(routes!(organisations::disable_organisation))
         .routes(routes!(organisations::enable_organisation))
+        .routes(routes!(portal::create_portal_session))
         .split_for_parts()
 }
 

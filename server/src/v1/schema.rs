@@ -123,3 +123,19 @@ pub enum Granularity {
     /// One bucket per UTC day.
     Day,
 }
+
+/// A person's name: at most 100 characters, no C0 or C1 control characters.
+pub struct PersonName;
+
+impl PartialSchema for PersonName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(100))
+            .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*$"))
+            .description(Some("At most 100 characters, no control characters; empty for none"))
+            .into()
+    }
+}
+
+impl ToSchema for PersonName {}

@@ -87,11 +87,27 @@ impl TestApp {
         Self::build_with(db, WebPolicy::default(), hasher)
     }
 
+    /// The app with the provider's brand, portal sessions or identity provider set up.
+    pub async fn with_provider(provider: latchkey_server::router::ProviderSetup) -> Self {
+        let db = connect("sqlite::memory:", &PoolSettings::default()).await.expect("sqlite");
+        migrate(&db).await.expect("migrate");
+        Self::build_full(db, WebPolicy::default(), hasher(), provider)
+    }
+
     fn build(db: DatabaseConnection, web: WebPolicy) -> Self {
         Self::build_with(db, web, hasher())
     }
 
     fn build_with(db: DatabaseConnection, web: WebPolicy, hasher: Arc<PasswordHasher>) -> Self {
+        Self::build_full(db, web, hasher, Default::default())
+    }
+
+    fn build_full(
+        db: DatabaseConnection,
+        web: WebPolicy,
+        hasher: Arc<PasswordHasher>,
+        provider: latchkey_server::router::ProviderSetup,
+    ) -> Self {
         let clock = Arc::new(ManualClock::at(Utc::now()));
         let shared: SharedClock = clock.clone();
         let verification = VerificationServices::new(
@@ -112,6 +128,7 @@ impl TestApp {
             verification: verification.clone(),
             usage_retention: app::domain::usage::Retention::default(),
             tokens: app::domain::jwt::TokenPolicy::new(ORIGIN),
+            provider,
         };
         Self { router: app(state), db, clock, verification }
     }

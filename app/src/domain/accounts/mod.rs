@@ -120,8 +120,6 @@ async fn insert_account(
     is_operator: bool,
     organisation: Option<String>,
 ) -> Result<Account, CreateAccountError> {
-    use crate::domain::organisations::{Role, members};
-    use crate::domain::storage::organisations;
     use sea_orm::TransactionSession;
     let now = clock.now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -132,6 +130,7 @@ async fn insert_account(
         is_operator: Set(is_operator),
         created_at: Set(now),
         password_changed_at: Set(now),
+        display_name: Set(None),
     };
     let txn = crate::domain::database::begin_write(db).await?;
     let account = match row.insert(&txn).await {
@@ -142,18 +141,31 @@ async fn insert_account(
         }
         Err(err) => return Err(err.into()),
     };
+    let name = organisation.unwrap_or_else(|| email.as_str().to_owned());
+    insert_own_organisation(&txn, &id, name, now).await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Gives a new account its own organisation, with the account's id, of which it is the owner.
+pub(crate) async fn insert_own_organisation(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    name: String,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use crate::domain::organisations::{Role, members};
+    use crate::domain::storage::organisations;
     organisations::ActiveModel {
-        id: Set(id.clone()),
-        name: Set(organisation.unwrap_or_else(|| email.as_str().to_owned())),
+        id: Set(account_id.to_owned()),
+        name: Set(name),
         external_id: Set(None),
         created_at: Set(now),
         disabled_at: Set(None),
     }
-    .insert(&txn)
+    .insert(db)
     .await?;
-    members::insert(&txn, &id, &id, Role::Owner, now).await?;
-    txn.commit().await?;
-    Ok(account)
+    members::insert(db, account_id, account_id, Role::Owner, now).await
 }
 
 /// The account with this id, if there is one.

@@ -8,6 +8,8 @@ use tower_sessions::Session;
 
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 const SEEN_AT_KEY: &str = "seen_at";
+/// Where "Back to …" goes, for a person the provider's app signed in.
+const RETURN_URL_KEY: &str = "return_url";
 
 /// How long sessions last.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +41,25 @@ pub async fn begin(session: &Session, account_id: &str, now: DateTime<Utc>) -> R
     session.insert(ACCOUNT_ID_KEY, account_id).await?;
     session.insert(SIGNED_IN_AT_KEY, now.timestamp()).await?;
     session.insert(SEEN_AT_KEY, now.timestamp()).await?;
+    session.remove_value(RETURN_URL_KEY).await?;
     Ok(())
+}
+
+/// Like [`begin`], for a person the provider's app sent: the header offers them the way back to `return_url`.
+pub async fn begin_from_app(
+    session: &Session,
+    account_id: &str,
+    now: DateTime<Utc>,
+    return_url: &str,
+) -> Result<(), SessionError> {
+    begin(session, account_id, now).await?;
+    session.insert(RETURN_URL_KEY, return_url).await?;
+    Ok(())
+}
+
+/// Where the provider's app wants this session's person back, if it sent them.
+pub async fn return_url(session: &Session) -> Result<Option<String>, SessionError> {
+    Ok(session.get::<String>(RETURN_URL_KEY).await?)
 }
 
 /// The account signed in on `session`, if any and if the session has outlived neither limit.

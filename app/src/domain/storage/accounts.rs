@@ -31,6 +31,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the password was last set.
     pub password_changed_at: DateTimeUtc,
+    /// The person's name, as the provider's app or identity provider last gave it.
+    pub display_name: Option<String>,
 }
 
 /// No relations yet.

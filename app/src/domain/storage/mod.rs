@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table, matching the migrations crate.
 
+pub mod account_identities;
 pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
@@ -10,6 +11,7 @@ pub mod key_usage_daily;
 pub mod memberships;
 pub mod operator_events;
 pub mod organisations;
+pub mod portal_sessions;
 pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;

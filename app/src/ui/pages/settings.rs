@@ -29,12 +29,20 @@ fn settings_page(account: AccountView, log: Resource<Result<ActivityView, ApiErr
     let delete_result = Signal::derive(move || delete_value.try_get().flatten().and_then(Result::err));
     let changed = move || matches!(change_value.try_get().flatten(), Some(Ok(())));
     reload_on_success(move || delete_value.try_get().flatten(), |_| "/sign-up".to_owned());
+    let has_password = account.has_password;
+    let product = crate::api::site::use_site().product_name;
     view! {
         <div class="page-head">
             <h1>"Account settings"</h1>
             <p class="lede">{account.email}</p>
         </div>
-        <section class="card" aria-labelledby="password-title">
+        {(!has_password).then(|| view! {
+            <section class="card" aria-labelledby="sign-in-method-title">
+                <h2 id="sign-in-method-title">"How you sign in"</h2>
+                <p class="muted">{format!("Your account has no password here: you sign in through {product}, which keeps your name, email address and role up to date. To leave, ask an administrator there.")}</p>
+            </section>
+        })}
+        <section class="card" aria-labelledby="password-title" class:hidden=!has_password>
             <h2 id="password-title">"Change password"</h2>
             <p class="muted">"Every other browser signed in to this account is signed out."</p>
             <ActionForm action=change attr:class="form narrow-form" attr:novalidate=true>
@@ -59,7 +67,7 @@ fn settings_page(account: AccountView, log: Resource<Result<ActivityView, ApiErr
                 })}
             </Suspense>
         </section>
-        <section class="card danger-zone" aria-labelledby="delete-title">
+        <section class="card danger-zone" aria-labelledby="delete-title" class:hidden=!has_password>
             <h2 id="delete-title">"Delete account"</h2>
             <p>"The organisations only you belong to are deleted with it: their keys stop working at once. Organisations with other members keep their keys; if you are the only owner of one, make someone else an owner first. This cannot be undone."</p>
             <ActionForm action=delete attr:class="form narrow-form" attr:novalidate=true>

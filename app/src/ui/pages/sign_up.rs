@@ -1,6 +1,7 @@
 //! `/sign-up`.
 
 use crate::api::auth::SignUp;
+use crate::api::site::use_site;
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RedirectIfSignedIn;
 use crate::ui::session::{next_and_switch_link, reload_on_success};
@@ -15,6 +16,21 @@ pub fn SignUpPage() -> impl IntoView {
     reload_on_success(move || action.value().get(), Clone::clone);
     let result = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending();
+    let site = use_site();
+    if !site.password_sign_in {
+        let way =
+            site.identity_provider.map_or_else(|| format!("from {}", site.product_name), |name| format!("with {name}"));
+        return view! {
+            <Title text="Create an account"/>
+            <RedirectIfSignedIn/>
+            <section class="auth-card" aria-labelledby="sign-up-title">
+                <h1 id="sign-up-title">"Accounts come from your sign-in"</h1>
+                <p class="lede">{format!("There are no passwords here: sign in {way}, and your account is made the first time.")}</p>
+                <a class="button button-primary button-block" href="/sign-in">"Sign in"</a>
+            </section>
+        }
+        .into_any();
+    }
 
     view! {
         <Title text="Create an account"/>
@@ -50,6 +66,7 @@ pub fn SignUpPage() -> impl IntoView {
             <p class="auth-switch">"Already have an account? " <a href=sign_in_href>"Sign in"</a></p>
         </section>
     }
+    .into_any()
 }
 
 /// A first look in the browser; the server has the last word.
