@@ -16,10 +16,12 @@ use tower_sessions::Session;
 pub async fn open(
     State(state): State<AppState>,
     session: Session,
-    Path(secret): Path<String>,
+    secret: Result<Path<String>, axum::extract::rejection::PathRejection>,
     ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
 ) -> Response {
+    // A path that is not even text is no link of ours.
+    let secret = secret.map(|Path(secret)| secret).unwrap_or_default();
     let client = super::client_of(ip, &headers);
     let cache = state.verification.verifier.cache().clone();
     let opened = portal_sessions::open(&state.db, state.clock.as_ref(), &cache, &client, &secret).await;

@@ -132,7 +132,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonRefusal> {
         let field = match err.classify() {
             serde_json::error::Category::Data => {
                 let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-                serde_path_to_error::deserialize::<_, T>(&mut deserializer).err().and_then(|err| field_of(err.path()))
+                serde_path_to_error::deserialize::<_, T>(&mut deserializer)
+                    .err()
+                    .and_then(|err| with_missing_field(field_of(err.path()), &err.inner().to_string()))
             }
             _ => None,
         };
@@ -147,6 +149,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonRefusal> {
         };
         JsonRefusal { field, message }
     })
+}
+
+/// serde names the object a required field is missing from, and the field only in its message: the path
+/// of the field itself says more.
+fn with_missing_field(object: Option<String>, message: &str) -> Option<String> {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match (object, missing) {
+        (Some(object), Some(field)) => Some(format!("{object}.{field}")),
+        (None, Some(field)) => Some(field.to_owned()),
+        (object, None) => object,
+    }
 }
 
 /// The dotted path serde reports, unless it is the whole body.

@@ -10,6 +10,7 @@ mod no_panics;
 mod operator;
 mod organisations;
 mod pages;
+mod portal_sessions;
 mod sessions;
 mod support;
 mod tokens;

@@ -87,11 +87,9 @@ impl TestApp {
         Self::build_with(db, WebPolicy::default(), hasher)
     }
 
-    /// The app with the provider's brand, portal sessions or identity provider set up.
-    pub async fn with_provider(provider: latchkey_server::router::ProviderSetup) -> Self {
-        let db = connect("sqlite::memory:", &PoolSettings::default()).await.expect("sqlite");
-        migrate(&db).await.expect("migrate");
-        Self::build_full(db, WebPolicy::default(), hasher(), provider)
+    /// This app's database served with the provider's brand, portal sessions or identity provider set up.
+    pub fn with_provider(self, provider: latchkey_server::router::ProviderSetup) -> Self {
+        Self::build_full(self.db, WebPolicy::default(), hasher(), provider)
     }
 
     fn build(db: DatabaseConnection, web: WebPolicy) -> Self {
