@@ -5,6 +5,7 @@ mod accounts;
 mod activity;
 mod changes;
 mod database;
+mod identities;
 mod jwt;
 mod keys;
 mod organisations;
