@@ -23,8 +23,8 @@ cd "$work"
 # The customer's own organisation has the account's id.
 org="$("$binary" account create --email customer@example.com)"
 token="$("$binary" service-token create --name contract --permission verify --permission keys:read --permission keys:write \
-  --permission organisations:read --permission organisations:write)"
-LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn "$binary" serve 2>"$work/server.log" &
+  --permission organisations:read --permission organisations:write --permission portal)"
+LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn LATCHKEY_PORTAL_RETURN_ORIGINS=https://app.example.com "$binary" serve 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$base/readyz" >/dev/null || { echo "contract: the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }

@@ -519,6 +519,69 @@ mod tests {
     }
 
     #[test]
+    fn the_provider_settings_brand_the_site_and_refuse_what_cannot_work() {
+        let defaults = from_pairs(&[]).expect("defaults");
+        assert_eq!(defaults.site, app::api::site::Site::default(), "Latchkey's own look and passwords");
+        assert!(defaults.oidc.is_none() && defaults.portal.return_origins.is_empty());
+
+        let set = from_pairs(&[
+            ("product_name", string("Acme Cloud")),
+            ("accent_color", string("#0f766e")),
+            ("portal_return_origins", string("https://app.example.com, http://localhost:8080")),
+            ("portal_session_ttl", string("2m")),
+            ("password_sign_in", string("false")),
+            ("oidc_issuer", string("https://login.example.com")),
+            ("oidc_client_id", string("latchkey")),
+            ("oidc_client_secret", string("s3cret-client")),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (set.site.product_name.as_str(), set.site.branded, set.site.password_sign_in),
+            ("Acme Cloud", true, false)
+        );
+        assert_eq!(set.portal.return_origins, ["https://app.example.com", "http://localhost:8080"]);
+        assert_eq!(set.portal.lifetime, chrono::Duration::minutes(2));
+        assert_eq!(set.site.identity_provider.as_deref(), Some("login.example.com"), "named after the issuer's host");
+        let oidc = set.oidc.as_ref().expect("oidc");
+        assert_eq!(
+            (oidc.issuer.as_str(), oidc.scopes.join(" ")),
+            ("https://login.example.com", "openid email profile".to_owned())
+        );
+        assert!(!format!("{set:?}").contains("s3cret-client"), "the client secret stays out of Debug");
+
+        for (pairs, env, why) in [
+            (vec![("accent_color", string("#ffcc00"))], "LATCHKEY_ACCENT_COLOR", "4.5:1"),
+            (
+                vec![("portal_return_origins", string("http://app.example.com"))],
+                "LATCHKEY_PORTAL_RETURN_ORIGINS",
+                "https",
+            ),
+            (
+                vec![("portal_return_origins", string("https://app.example.com/path"))],
+                "LATCHKEY_PORTAL_RETURN_ORIGINS",
+                "origins",
+            ),
+            (vec![("portal_session_ttl", string("1h"))], "LATCHKEY_PORTAL_SESSION_TTL", "10s to 5m"),
+            (vec![("oidc_issuer", string("https://login.example.com"))], "LATCHKEY_OIDC_CLIENT_ID", "required"),
+            (vec![("oidc_client_id", string("latchkey"))], "LATCHKEY_OIDC_CLIENT_ID", "LATCHKEY_OIDC_ISSUER"),
+            (vec![("product_logo", string("/no/such/logo.svg"))], "LATCHKEY_PRODUCT_LOGO", "cannot read"),
+            (vec![("support_url", string("ftp://acme.example"))], "LATCHKEY_SUPPORT_URL", "https"),
+            (
+                vec![
+                    ("oidc_issuer", string("https://login.example.com")),
+                    ("oidc_client_id", string("latchkey")),
+                    ("oidc_role_claim", string("role")),
+                ],
+                "LATCHKEY_OIDC_ROLE_CLAIM",
+                "ORGANISATION_CLAIM",
+            ),
+        ] {
+            let err = from_pairs(&pairs).expect_err(env);
+            assert!(err.to_string().contains(env) && err.to_string().contains(why), "{err}");
+        }
+    }
+
+    #[test]
     fn an_unknown_setting_in_the_file_is_refused() {
         let err = from_pairs(&[("adress", string("127.0.0.1:3000"))]).expect_err("refused");
         assert!(err.to_string().contains("unknown setting 'adress'"), "{err}");

@@ -191,7 +191,7 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
 /// with [`error::envelope_for_v1`], so that errors from every layer get the envelope). Its paths are absolute (merged, not nested): nesting rewrote every request's URI.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = routes();
-    let document = Arc::new(with_catalogue(&document, &state.scopes));
+    let document = Arc::new(with_deployment(&document, &state.scopes, &state.portal.return_origins));
     let unknown = || std::future::ready(error::ApiError::not_found("No such endpoint; see /v1/openapi.json."));
     routes
         .route("/v1/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
@@ -203,7 +203,24 @@ pub fn router(state: ApiState) -> Router {
 /// The document as this deployment serves it: the scopes keys may carry are the operator's catalogue, so
 /// they are listed as the only values `scopes` takes.
 pub fn with_catalogue(document: &utoipa::openapi::OpenApi, catalogue: &ScopeCatalogue) -> serde_json::Value {
+    with_deployment(document, catalogue, &[])
+}
+
+/// The document as this deployment serves it: the scopes keys may carry are the operator's catalogue, so
+/// they are listed as the only values `scopes` takes; a portal session's `return_url` must be on one of the
+/// allowed return origins, which its pattern states.
+pub fn with_deployment(
+    document: &utoipa::openapi::OpenApi,
+    catalogue: &ScopeCatalogue,
+    return_origins: &[String],
+) -> serde_json::Value {
     let mut json = serde_json::to_value(document).unwrap_or_default();
+    if let Some(return_url) = json.pointer_mut("/components/schemas/CreatePortalSessionRequest/properties/return_url") {
+        let origins = return_origins.iter().map(|origin| regex_escape(origin)).collect::<Vec<_>>().join("|");
+        // Nothing matches `[^\s\S]`: with no origin allowed, no return URL is valid.
+        let origins = if origins.is_empty() { "[^\\s\\S]".to_owned() } else { origins };
+        return_url["pattern"] = serde_json::json!(format!("^(?:{origins})(?:/[!#-~]*)?$"));
+    }
     let names: Vec<&str> = catalogue.scopes().iter().map(|scope| scope.name.as_str()).collect();
     for schema in ["CreateKeyRequest", "UpdateKeyRequest"] {
         if let Some(items) = json.pointer_mut(&format!("/components/schemas/{schema}/properties/scopes/items")) {

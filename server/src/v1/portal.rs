@@ -35,7 +35,7 @@ pub struct PortalUser {
     #[schema(value_type = schema::ExternalId, example = "usr_42")]
     pub external_id: String,
     /// Their email address (at most 254 characters); kept up to date on every session.
-    #[schema(example = "ada@acme.example", max_length = 254)]
+    #[schema(example = "ada@acme.example", max_length = 254, format = Email)]
     pub email: String,
     /// Their name: at most 100 characters, no control characters.
     #[schema(value_type = Option<schema::PersonName>, example = "Ada Lovelace")]
@@ -78,8 +78,8 @@ pub struct CreatePortalSessionRequest {
     /// Their role in the organisation; set on every session, since the app is the source of truth.
     pub role: PortalRole,
     /// Where "Back to …" in the portal's header goes: an http(s) URL of at most 2048 characters on one of the
-    /// origins in `LATCHKEY_PORTAL_RETURN_ORIGINS`.
-    #[schema(example = "https://app.example.com/settings", max_length = 2048, format = "uri")]
+    /// origins in `LATCHKEY_PORTAL_RETURN_ORIGINS` (the pattern lists them).
+    #[schema(example = "https://app.example.com/settings", max_length = 2048)]
     pub return_url: String,
 }
 
