@@ -67,7 +67,7 @@ impl PortalPolicy {
                 "No return origin is allowed yet: the operator sets LATCHKEY_PORTAL_RETURN_ORIGINS.".to_owned(),
             ));
         }
-        if !self.return_origins.iter().any(|allowed| *allowed == origin) {
+        if !self.return_origins.contains(&origin) {
             return Err(refuse(format!(
                 "'return_url' is on {origin}, which is not an allowed return origin ({}).",
                 self.return_origins.join(", ")

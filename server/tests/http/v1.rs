@@ -371,6 +371,7 @@ async fn the_openapi_document_covers_every_v1_route() {
         ("get", "/v1/organisations/{id}/members"),
         ("post", "/v1/organisations/{id}/disable"),
         ("post", "/v1/organisations/{id}/enable"),
+        ("post", "/v1/portal/sessions"),
     ];
     // Public: the keys that verify access tokens.
     let public = [("get", "/.well-known/jwks.json")];
