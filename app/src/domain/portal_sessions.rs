@@ -9,7 +9,7 @@
 
 use crate::domain::accounts::Account;
 use crate::domain::accounts::email::Email;
-use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
+use crate::domain::activity::{self, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::identities::{self, PORTAL_ISSUER, place};
 use crate::domain::keys::base62;
@@ -332,12 +332,7 @@ pub async fn open(
         role: Some(role),
     };
     let placed = place::in_organisation(&txn, clock, &origin, &account.id, &membership).await?;
-    let kinds: &[EventKind] =
-        if created { &[EventKind::AccountCreated, EventKind::SignedIn] } else { &[EventKind::SignedIn] };
-    for kind in kinds {
-        let event = NewEvent { log: Log::Account(&account.id), kind: *kind, key: None, detail: None };
-        activity::record(&txn, clock, &origin, event).await?;
-    }
+    place::record_sign_in(&txn, clock, &origin, &account.id, created).await?;
     txn.commit().await?;
     if placed.renamed {
         // Verification answers carry the organisation's name.

@@ -1,8 +1,7 @@
-use crate::support::{HOST, PASSWORD, TestApp, encode};
+use crate::support::{HOST, PASSWORD, TestApp, capture_logs, encode};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 fn sign_in_request(extra: &[(&str, &str)]) -> Request<Body> {
     let mut request = Request::builder()
@@ -75,34 +74,16 @@ async fn pages_carry_a_nonce_csp_and_security_headers() {
     assert!(other.header("content-security-policy").is_some_and(|p| p.contains("default-src 'none'")));
 }
 
-/// Collects log output for one test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_never_contain_passwords_or_cookies() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let app = TestApp::new().await;
     let cookie = app.signed_up("ann@example.com").await;
     app.sign_in("ann@example.com", "Wrong-Horse-Password", Some(&cookie)).await;
     app.get("/", Some(&cookie)).await;
 
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let logs = captured.text();
     assert!(logs.contains("/api/sign_in"), "request logs are written: {logs}");
     let session_id = cookie.split_once('=').expect("cookie").1;
     for secret in [PASSWORD, "Wrong-Horse-Password", encode(PASSWORD).as_str(), session_id] {

@@ -4,7 +4,7 @@
 //! link's secret never reaches the logs, and the brand and "password sign-in off" show on the pages.
 
 use crate::on_both_databases;
-use crate::support::{ORIGIN, TestApp};
+use crate::support::{ORIGIN, TestApp, capture_logs};
 use app::api::site::Site;
 use app::domain::clock::Clock;
 use app::domain::portal_sessions::PortalPolicy;
@@ -15,8 +15,6 @@ use latchkey_server::brand::BrandAssets;
 use latchkey_server::config::brand::Accent;
 use latchkey_server::router::ProviderSetup;
 use serde_json::{Value, json};
-use std::io;
-use std::sync::{Arc, Mutex};
 
 on_both_databases!(
     a_portal_link_signs_a_new_person_into_their_organisation_once,
@@ -203,26 +201,9 @@ async fn an_expired_or_forged_link_lands_on_a_page_that_says_so_and_leads_back()
     assert!(page.body.contains("This link does not work"), "{}", page.body);
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_portal_links_secret_never_reaches_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let app = TestApp::new().await.with_provider(provider());
     let token = app.service_token(&[Permission::Portal]).await;
@@ -230,7 +211,7 @@ async fn the_portal_links_secret_never_reaches_the_logs() {
     app.get(&path, None).await;
     app.get(&path, None).await;
 
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let logs = captured.text();
     let secret = path.trim_start_matches("/portal/");
     assert!(logs.contains("/portal/<redacted>"), "the request is logged, cut: {logs}");
     assert!(logs.contains("portal session created") && logs.contains("portal link refused"));

@@ -5,7 +5,7 @@
 use super::place::{self, Found, Membership, Person};
 use crate::domain::accounts::email::Email;
 use crate::domain::accounts::{Account, insert_own_organisation};
-use crate::domain::activity::{self, Client, EventKind, Log, NewEvent, Origin};
+use crate::domain::activity::{Client, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::organisations::{Role, check_external_id};
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
@@ -77,12 +77,7 @@ pub async fn sign_in(
         None if created => insert_own_organisation(&txn, &account.id, account.email.clone(), now).await?,
         None => {}
     }
-    let kinds: &[EventKind] =
-        if created { &[EventKind::AccountCreated, EventKind::SignedIn] } else { &[EventKind::SignedIn] };
-    for kind in kinds {
-        let event = NewEvent { log: Log::Account(&account.id), kind: *kind, key: None, detail: None };
-        activity::record(&txn, clock, &origin, event).await?;
-    }
+    place::record_sign_in(&txn, clock, &origin, &account.id, created).await?;
     txn.commit().await?;
     Ok(account)
 }

@@ -181,3 +181,20 @@ async fn record(
     let event = NewEvent { log: Log::Organisation(organisation_id), kind, key: None, detail };
     activity::record(db, clock, origin, event).await
 }
+
+/// Logs the sign-in on the person's own log, after the account's creation when it was made just now.
+pub async fn record_sign_in(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    origin: &Origin,
+    account_id: &str,
+    created: bool,
+) -> Result<(), DbErr> {
+    let kinds: &[EventKind] =
+        if created { &[EventKind::AccountCreated, EventKind::SignedIn] } else { &[EventKind::SignedIn] };
+    for kind in kinds {
+        let event = NewEvent { log: Log::Account(account_id), kind: *kind, key: None, detail: None };
+        activity::record(db, clock, origin, event).await?;
+    }
+    Ok(())
+}
