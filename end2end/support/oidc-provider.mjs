@@ -109,6 +109,11 @@ async function readBody(req) {
 const server = http.createServer(async (req, res) => {
   try {
     const url = new URL(req.url, issuer);
+    if (url.pathname === '/favicon.ico') {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
     if (req.method === 'POST' && url.pathname === '/__rotate') {
       provider = await makeProvider();
       res.end('rotated');

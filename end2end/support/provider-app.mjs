@@ -15,6 +15,11 @@ const page = (title, body) => `<!doctype html><html lang="en"><head><meta charse
 
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, origin);
+  if (url.pathname === '/favicon.ico') {
+    res.statusCode = 204;
+    res.end();
+    return;
+  }
   if (req.method === 'POST' && url.pathname === '/manage-api-keys') {
     const response = await fetch(`${latchkey}/v1/portal/sessions`, {
       method: 'POST',

@@ -39,6 +39,7 @@ test('a customer goes from the provider app into the branded portal, creates a k
   await page.getByRole('link', { name: /Create (your first )?key/ }).first().click();
   await hydrated(page);
   await page.getByLabel('Name').fill('Acme integration');
+  await page.getByLabel('orders:read').check();
   await page.getByLabel('Expires').selectOption('never');
   await page.getByRole('button', { name: 'Create key' }).click();
   await expect(page.getByTestId('new-key')).toHaveText(KEY_SHAPE);
@@ -52,7 +53,8 @@ test('a customer goes from the provider app into the branded portal, creates a k
   await page.goto(links[0]);
   await expect(page).toHaveURL(/\/portal\/unusable\?reason=used$/);
   await expect(page.getByRole('heading', { name: 'This link has already been used' })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Back to Acme Cloud' })).toHaveAttribute('href', providerApp());
+  const unusable = page.getByTestId('portal-link-unusable');
+  await expect(unusable.getByRole('link', { name: 'Back to Acme Cloud' })).toHaveAttribute('href', providerApp());
   expect(serverLog()).not.toContain(links[0].split('/portal/')[1]);
 });
 

@@ -21,6 +21,7 @@ pub fn SiteHeader() -> impl IntoView {
     let password_sign_in = site.password_sign_in;
     view! {
         <header class="site-header">
+            <ReturnBar product/>
             <div class="site-header-inner">
                 <a class="brand" href="/">
                     {match site.logo_url.clone() {
@@ -33,7 +34,6 @@ pub fn SiteHeader() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || {
                             let path = location.pathname.get();
-                            let product = product.clone();
                             Suspend::new(async move {
                                 match (session.account.await, mine.await) {
                                     (Ok(Some(account)), mine) => {
@@ -43,12 +43,7 @@ pub fn SiteHeader() -> impl IntoView {
                                             .and_then(|id| mine.iter().find(|org| org.id == id))
                                             .or_else(|| mine.first())
                                             .cloned();
-                                        let back = account.back_to.clone().map(|href| {
-                                            let label = format!("Back to {product}");
-                                            view! { <a class="nav-link back-link" href=href rel="external">{label}</a> }
-                                        });
                                         view! {
-                                            {back}
                                             {current.clone().map(|org| view! { <Switcher current=org mine/> })}
                                             {current.map(|org| {
                                                 let link = move |page: &str| org_path(&org.id, page);
@@ -80,6 +75,29 @@ pub fn SiteHeader() -> impl IntoView {
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// For a person the provider's app sent: a slim bar above the header with the way back to the app.
+#[component]
+fn ReturnBar(product: String) -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let product = product.clone();
+                Suspend::new(async move {
+                    let back_to = session.account.await.ok().flatten().and_then(|account| account.back_to);
+                    back_to.map(|href| view! {
+                        <div class="return-bar">
+                            <div class="return-bar-inner">
+                                <a class="back-link" href=href rel="external">{format!("Back to {product}")}</a>
+                            </div>
+                        </div>
+                    })
+                })
+            }}
+        </Transition>
     }
 }
 
