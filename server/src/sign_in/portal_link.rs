@@ -8,18 +8,22 @@ use app::domain::portal_sessions::{self, OpenError, Unusable};
 use app::domain::sessions;
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-/// Opens the link.
+/// Opens the link. A `HEAD` (a link previewer, a mail scanner) is answered without spending it.
 pub async fn open(
+    method: Method,
     State(state): State<AppState>,
     session: Session,
     secret: Result<Path<String>, axum::extract::rejection::PathRejection>,
     ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
 ) -> Response {
+    if method == Method::HEAD {
+        return StatusCode::OK.into_response();
+    }
     // A path that is not even text is no link of ours.
     let secret = secret.map(|Path(secret)| secret).unwrap_or_default();
     let client = super::client_of(ip, &headers);

@@ -4,12 +4,13 @@
 //! link's secret never reaches the logs, and the brand and "password sign-in off" show on the pages.
 
 use crate::on_both_databases;
-use crate::support::{ORIGIN, TestApp, capture_logs};
+use crate::support::{HOST, ORIGIN, TestApp, capture_logs};
 use app::api::site::Site;
 use app::domain::clock::Clock;
 use app::domain::portal_sessions::PortalPolicy;
 use app::domain::service_tokens::Permission;
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use chrono::Duration;
 use latchkey_server::brand::BrandAssets;
 use latchkey_server::config::brand::Accent;
@@ -81,6 +82,13 @@ async fn a_portal_link_signs_a_new_person_into_their_organisation_once(app: Test
     assert_eq!(expires_at.timestamp(), (app.clock.now() + Duration::minutes(5)).timestamp(), "five minutes");
     let path = reply.json()["url"].as_str().expect("url").trim_start_matches(ORIGIN).to_owned();
 
+    let preview = Request::builder().method(Method::HEAD).uri(&path).header(header::HOST, HOST).body(Body::empty());
+    let preview = app.send(preview.expect("request")).await;
+    assert_eq!(
+        (preview.status, preview.session_cookie()),
+        (StatusCode::OK, None),
+        "a HEAD neither signs in nor spends"
+    );
     let opened = app.get(&path, None).await;
     assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
     let landing = opened.header("location").expect("location").to_owned();
