@@ -30,9 +30,12 @@ async function invite(owner: Page, email: string, role: string): Promise<string>
   await hydrated(owner);
   await owner.getByLabel('Email').fill(email);
   await owner.getByLabel('Role', { exact: true }).selectOption(role);
-  await owner.getByRole('button', { name: 'Create invitation' }).click();
   const link = owner.getByTestId('invitation-link');
+  // The page may still show the link of an earlier invitation: wait for the new one.
+  const earlier = (await link.count()) > 0 ? await link.textContent() : null;
+  await owner.getByRole('button', { name: 'Create invitation' }).click();
   await expect(link).toContainText('/invitations/');
+  if (earlier) await expect(link).not.toHaveText(earlier);
   return (await link.textContent()) ?? '';
 }
 
