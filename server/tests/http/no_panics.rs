@@ -132,7 +132,13 @@ fn with_field(shape: &Shape, field: &str, value: &Value) -> (Option<String>, Str
 
 #[tokio::test]
 async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
-    let app = TestApp::new().await;
+    // Portal sessions on, so that hostile values reach the checks behind the allowed return origin.
+    let portal = app::domain::portal_sessions::PortalPolicy {
+        return_origins: vec!["https://app.example.com".to_owned()],
+        ..Default::default()
+    };
+    let app =
+        TestApp::new().await.with_provider(latchkey_server::router::ProviderSetup { portal, ..Default::default() });
     let token = app.service_token(&Permission::ALL).await;
     app.customer("customer@example.com").await;
     let created = app
@@ -362,6 +368,26 @@ async fn hostile_values_in_any_field_of_any_route_never_get_a_server_error() {
             path: "/v1/organisations".into(),
             shape: Shape::Json(json!({"name": "Acme", "external_id": "cus_1"})),
             fields: vec!["name", "external_id"],
+            auth: service.clone(),
+        },
+        Route {
+            method: Method::POST,
+            path: "/v1/portal/sessions".into(),
+            shape: Shape::Json(json!({
+                "organisation": {"external_id": "cus_1", "name": "Acme"},
+                "user": {"external_id": "usr_1", "email": "ada@acme.example", "name": "Ada"},
+                "role": "admin",
+                "return_url": "https://app.example.com/settings",
+            })),
+            fields: vec![
+                "organisation.external_id",
+                "organisation.name",
+                "user.external_id",
+                "user.email",
+                "user.name",
+                "role",
+                "return_url",
+            ],
             auth: service.clone(),
         },
         Route {
