@@ -4,12 +4,16 @@
 
 use crate::support::{clock, customer};
 use app::domain::activity::Client;
+use app::domain::changes::{Caches, Follower};
 use app::domain::identities::oidc::{OidcSignInError, VouchedPerson, sign_in};
+use app::domain::jwt::SigningKeys;
 use app::domain::organisations::{self, Role, access};
 use app::domain::portal_sessions::{self, NewPortalSession, OpenError, PortalPolicy, Unusable};
+use app::domain::service_tokens::TokenCache;
 use app::domain::verification::KeyCache;
 use app::on_both_databases;
 use sea_orm::DatabaseConnection;
+use std::sync::Arc;
 
 on_both_databases!(
     an_identity_providers_verified_address_links_the_password_account_and_an_unverified_one_never_does,
@@ -103,11 +107,19 @@ async fn a_portal_link_opens_once_and_later_links_update_the_person(db: Database
 
     let renamed = NewPortalSession { organisation_name: "Acme Group".to_owned(), role: "owner".to_owned(), ..new };
     let link = portal_sessions::create(&db, clock.as_ref(), &policy, "app", &renamed).await.expect("link");
+    let other_instance = Caches {
+        keys: Arc::new(KeyCache::default()),
+        tokens: Arc::new(TokenCache::default()),
+        signing_keys: Arc::new(SigningKeys::default()),
+    };
+    let mut follower = Follower::start(&db, other_instance).await.expect("follow");
     let again = portal_sessions::open(&db, clock.as_ref(), &cache, &client, link.secret.expose()).await.expect("opens");
     assert_eq!(
         (again.account.id.as_str(), again.organisation_id.as_str()),
         (opened.account.id.as_str(), opened.organisation_id.as_str())
     );
     assert_eq!(organisations::find(&db, &again.organisation_id).await.expect("org").name, "Acme Group");
+    let read = follower.catch_up(&db).await.expect("catch up");
+    assert!(read.applied >= 1, "other instances hear of the rename, which verification answers carry");
     assert_eq!(access(&db, &again.organisation_id, &again.account.id).await.expect("member").role, Role::Owner);
 }

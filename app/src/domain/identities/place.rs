@@ -4,6 +4,7 @@
 
 use crate::domain::accounts::Account;
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
+use crate::domain::changes::{self, Change};
 use crate::domain::clock::Clock;
 use crate::domain::identities;
 use crate::domain::organisations::Role;
@@ -100,7 +101,8 @@ pub struct Membership<'a> {
 pub struct Placed {
     /// The organisation.
     pub organisation_id: String,
-    /// Whether its name changed (verification answers carry it).
+    /// Whether its name changed: the caller clears this instance's key cache after committing (the change
+    /// feed tells the other instances).
     pub renamed: bool,
 }
 
@@ -122,12 +124,15 @@ pub async fn in_organisation(
     let organisation = match existing {
         Some(row) => match membership.organisation_name {
             Some(name) if name != row.name => {
+                let said = format!("name {} → {name}", row.name);
                 let mut active: organisations::ActiveModel = row.into();
                 active.name = Set(name.to_owned());
                 renamed = true;
                 let row = active.update(db).await?;
-                record(db, clock, origin, &row.id, EventKind::OrganisationUpdated, Some(format!("renamed to {name}")))
-                    .await?;
+                record(db, clock, origin, &row.id, EventKind::OrganisationUpdated, Some(said)).await?;
+                // Verification answers carry the name: every instance reads its cached keys again, as after
+                // any other rename (the caller clears this instance's cache once the transaction commits).
+                changes::record(db, now, &[Change::AllKeys]).await?;
                 row
             }
             _ => row,
