@@ -217,24 +217,20 @@ pub async fn sign_out() -> Result<(), ApiError> {
 /// The signed-in account, or `None` for a signed-out visitor.
 #[server(endpoint = "current_account", input = server_fn::codec::GetUrl)]
 pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
-    use crate::api::server_context::{internal, service, session, signed_in_or_none};
+    use crate::api::server_context::{internal, session, signed_in_or_none};
     let Some(account) = signed_in_or_none().await? else {
         return Ok(None);
     };
     let back_to = crate::domain::sessions::return_url(&session().await?)
         .await
         .map_err(|err| internal("session read failed", &err))?;
-    let db = service::<sea_orm::DatabaseConnection>()?;
-    let has_password = crate::domain::identities::has_password(&db, &account.id)
-        .await
-        .map_err(|err| internal("account lookup failed", &err))?;
     Ok(Some(AccountView {
         member_since: account.created_at.format("%-d %b %Y").to_string(),
         id: account.id,
         email: account.email,
         is_operator: account.is_operator,
         back_to,
-        has_password,
+        has_password: account.has_password,
     }))
 }
 

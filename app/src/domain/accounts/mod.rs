@@ -23,11 +23,20 @@ pub struct Account {
     pub is_operator: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Whether it has a password; accounts made by the provider's app or identity provider, or by the
+    /// operator's CLI, do not.
+    pub has_password: bool,
 }
 
 impl From<accounts::Model> for Account {
     fn from(row: accounts::Model) -> Self {
-        Self { id: row.id, email: row.email, is_operator: row.is_operator, created_at: row.created_at }
+        Self {
+            has_password: usable_hash(&row).is_some(),
+            id: row.id,
+            email: row.email,
+            is_operator: row.is_operator,
+            created_at: row.created_at,
+        }
     }
 }
 

@@ -48,9 +48,3 @@ pub async fn link(
     .await
     .map(|_| ())
 }
-
-/// Whether the account signs in only through another system (it has no password).
-pub async fn has_password(db: &impl ConnectionTrait, account_id: &str) -> Result<bool, DbErr> {
-    let row = accounts::Entity::find_by_id(account_id.to_owned()).one(db).await?;
-    Ok(row.as_ref().and_then(crate::domain::accounts::usable_hash).is_some())
-}
