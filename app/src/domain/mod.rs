@@ -11,6 +11,7 @@ pub mod database;
 pub mod identities;
 pub mod jwt;
 pub mod keys;
+pub mod link_secret;
 pub mod operator_log;
 pub mod organisations;
 pub mod portal_sessions;

@@ -12,9 +12,9 @@ use crate::domain::accounts::email::Email;
 use crate::domain::activity::{self, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::identities::{self, PORTAL_ISSUER, place};
-use crate::domain::keys::base62;
+use crate::domain::link_secret::{self, LinkSecret};
 use crate::domain::organisations::{self, Role};
-use crate::domain::random::{RandomError, secret_bytes};
+use crate::domain::random::RandomError;
 use crate::domain::storage::{accounts, portal_sessions};
 use crate::domain::verification::KeyCache;
 use chrono::{DateTime, Duration, Utc};
@@ -23,12 +23,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionSession,
     TransactionTrait,
 };
-use sha2::{Digest, Sha256};
 
 /// The longest a portal link may live.
 pub const MAX_LIFETIME: Duration = Duration::minutes(5);
-/// Length of the secret in a link (32 bytes in base62).
-const SECRET_CHARS: usize = 43;
 /// Longest accepted return URL.
 pub const MAX_RETURN_URL_CHARS: usize = 2048;
 /// Longest accepted name of a person.
@@ -127,33 +124,13 @@ pub struct NewPortalSession {
     pub return_url: String,
 }
 
-/// The secret of a portal link. Never printed or serialised; handed out once.
-pub struct PortalSecret(String);
-
-impl PortalSecret {
-    /// The secret, for building the link.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for PortalSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PortalSecret(<redacted>)")
-    }
-}
-
 /// A link just made.
 #[derive(Debug)]
 pub struct PortalLink {
     /// Its secret, to be put into the URL.
-    pub secret: PortalSecret,
+    pub secret: LinkSecret,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
-}
-
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// A person's name, trimmed; empty means none.
@@ -204,10 +181,10 @@ pub async fn create(
     // Said now rather than when the person opens the link: the app can act on a 409, a customer cannot.
     check_email_free(db, email.as_str(), &user_external_id).await?;
     let now = clock.now();
-    let secret = PortalSecret(base62::encode_fixed(&secret_bytes::<32>()?, SECRET_CHARS));
+    let secret = LinkSecret::generate()?;
     let expires_at = now + policy.lifetime.min(MAX_LIFETIME);
     portal_sessions::ActiveModel {
-        secret_hash: Set(hash(secret.expose())),
+        secret_hash: Set(secret.hash()),
         organisation_external_id: Set(organisation_external_id),
         organisation_name: Set(organisation_name),
         user_external_id: Set(user_external_id),
@@ -291,12 +268,12 @@ pub async fn open(
     secret: &str,
 ) -> Result<Opened, OpenError> {
     let unknown = || OpenError::Unusable { reason: Unusable::Unknown, return_url: None };
-    if secret.len() != SECRET_CHARS || !base62::is_base62(secret) {
+    if !link_secret::is_well_formed(secret) {
         return Err(unknown());
     }
     let now = clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = portal_sessions::Entity::find_by_id(hash(secret)).one(&txn).await?.ok_or_else(unknown)?;
+    let row = portal_sessions::Entity::find_by_id(link_secret::hash(secret)).one(&txn).await?.ok_or_else(unknown)?;
     let unusable = |reason| OpenError::Unusable { reason, return_url: Some(row.return_url.clone()) };
     if row.used_at.is_some() {
         return Err(unusable(Unusable::Used));

@@ -9,42 +9,18 @@ use crate::domain::accounts::Account;
 use crate::domain::accounts::email::Email;
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::clock::Clock;
-use crate::domain::keys::base62;
-use crate::domain::random::secret_bytes;
+use crate::domain::link_secret::{self, LinkSecret};
 use crate::domain::storage::{invitations, memberships};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionSession, TransactionTrait,
 };
-use sha2::{Digest, Sha256};
 
 /// How long an invitation link works.
 pub const LIFETIME: Duration = Duration::days(7);
-/// Length of the secret in a link (32 bytes in base62).
-const SECRET_CHARS: usize = 43;
 /// Most open invitations one organisation may have at once.
 pub const MAX_OPEN: usize = 100;
-
-/// The secret of an invitation link, shown once to the person inviting. Never printed or serialised.
-pub struct InvitationSecret(String);
-
-impl InvitationSecret {
-    /// The secret, for building the link.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for InvitationSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("InvitationSecret(<redacted>)")
-    }
-}
-
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
 
 /// Where an invitation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +90,7 @@ pub async fn invite(
     by: &Access,
     email: &str,
     role: Role,
-) -> Result<(Invitation, InvitationSecret), OrganisationError> {
+) -> Result<(Invitation, LinkSecret), OrganisationError> {
     by.require(Action::ManageMember { role })?;
     let email =
         Email::parse(email).map_err(|err| OrganisationError::Invalid { field: "email", message: err.to_string() })?;
@@ -136,13 +112,13 @@ pub async fn invite(
             message: format!("This organisation has {MAX_OPEN} open invitations. Revoke some first."),
         });
     }
-    let secret = InvitationSecret(base62::encode_fixed(&secret_bytes::<32>()?, SECRET_CHARS));
+    let secret = LinkSecret::generate()?;
     let row = invitations::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         organisation_id: Set(organisation_id.to_owned()),
         email: Set(email.as_str().to_owned()),
         role: Set(role.as_str().to_owned()),
-        token_hash: Set(hash(secret.expose())),
+        token_hash: Set(secret.hash()),
         invited_by: Set(origin.actor.chars().take(300).collect()),
         created_at: Set(now),
         expires_at: Set(now + LIFETIME),
@@ -232,11 +208,11 @@ pub async fn find_by_secret(
     clock: &dyn Clock,
     secret: &str,
 ) -> Result<InvitationOffer, OrganisationError> {
-    if secret.len() != SECRET_CHARS || !base62::is_base62(secret) {
+    if !link_secret::is_well_formed(secret) {
         return Err(OrganisationError::NotFound);
     }
     let row = invitations::Entity::find()
-        .filter(invitations::Column::TokenHash.eq(hash(secret)))
+        .filter(invitations::Column::TokenHash.eq(link_secret::hash(secret)))
         .one(db)
         .await?
         .ok_or(OrganisationError::NotFound)?;
@@ -266,13 +242,13 @@ pub async fn accept(
     secret: &str,
     account: &Account,
 ) -> Result<Organisation, OrganisationError> {
-    if secret.len() != SECRET_CHARS || !base62::is_base62(secret) {
+    if !link_secret::is_well_formed(secret) {
         return Err(OrganisationError::NotFound);
     }
     let now = clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
     let row = invitations::Entity::find()
-        .filter(invitations::Column::TokenHash.eq(hash(secret)))
+        .filter(invitations::Column::TokenHash.eq(link_secret::hash(secret)))
         .lock_exclusive()
         .one(&txn)
         .await?
