@@ -7,15 +7,15 @@
 //! organisation, the account and the membership are made on first use and brought up to date on later ones,
 //! and the person is signed in.
 
-use crate::domain::accounts::Account;
 use crate::domain::accounts::email::Email;
+use crate::domain::accounts::{Account, find_row_by_email};
 use crate::domain::activity::{self, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::identities::{self, PORTAL_ISSUER, place};
 use crate::domain::link_secret::{self, LinkSecret};
 use crate::domain::organisations::{self, Role};
 use crate::domain::random::RandomError;
-use crate::domain::storage::{accounts, portal_sessions};
+use crate::domain::storage::portal_sessions;
 use crate::domain::verification::KeyCache;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
@@ -118,8 +118,8 @@ pub struct NewPortalSession {
     pub user_email: String,
     /// Their name, if the app knows it.
     pub user_name: Option<String>,
-    /// Their role in the organisation, by name.
-    pub role: String,
+    /// Their role in the organisation.
+    pub role: Role,
     /// Where "Back to …" goes.
     pub return_url: String,
 }
@@ -173,13 +173,9 @@ pub async fn create(
     let email = Email::parse(&new.user_email)
         .map_err(|err| PortalError::Invalid { field: "user.email", message: err.to_string() })?;
     let user_name = check_person_name(new.user_name.as_deref())?;
-    let role = Role::parse(&new.role).ok_or_else(|| PortalError::Invalid {
-        field: "role",
-        message: format!("'role' must be one of owner, admin, developer or viewer, not '{}'.", new.role.trim()),
-    })?;
     let return_url = policy.check_return_url(&new.return_url)?;
     // Said now rather than when the person opens the link: the app can act on a 409, a customer cannot.
-    check_email_free(db, email.as_str(), &user_external_id).await?;
+    check_email_free(db, &email, &user_external_id).await?;
     let now = clock.now();
     let secret = LinkSecret::generate()?;
     let expires_at = now + policy.lifetime.min(MAX_LIFETIME);
@@ -190,7 +186,7 @@ pub async fn create(
         user_external_id: Set(user_external_id),
         user_email: Set(email.as_str().to_owned()),
         user_name: Set(user_name),
-        role: Set(role.as_str().to_owned()),
+        role: Set(new.role.as_str().to_owned()),
         return_url: Set(return_url),
         created_by: Set(created_by.chars().take(100).collect()),
         created_at: Set(now),
@@ -203,15 +199,15 @@ pub async fn create(
 }
 
 /// Refuses an address that belongs to an account the app's person is not.
-async fn check_email_free(db: &impl ConnectionTrait, email: &str, user_external_id: &str) -> Result<(), PortalError> {
-    let Some(holder) = accounts::Entity::find().filter(accounts::Column::Email.eq(email)).one(db).await? else {
+async fn check_email_free(db: &impl ConnectionTrait, email: &Email, user_external_id: &str) -> Result<(), PortalError> {
+    let Some(holder) = find_row_by_email(db, email).await? else {
         return Ok(());
     };
     let known = identities::find_account(db, PORTAL_ISSUER, user_external_id).await?;
     if known.is_some_and(|account| account.id == holder.id) {
         Ok(())
     } else {
-        Err(PortalError::EmailTaken(email.to_owned()))
+        Err(PortalError::EmailTaken(email.as_str().to_owned()))
     }
 }
 
@@ -229,20 +225,12 @@ pub enum Unusable {
 /// Why opening a link failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    /// The link cannot be used; `return_url` is where the app wanted people back, when the link says.
-    #[error("portal link unusable: {reason:?}")]
-    Unusable {
-        /// Why.
-        reason: Unusable,
-        /// The link's return URL, when known.
-        return_url: Option<String>,
-    },
+    /// The link cannot be used.
+    #[error("portal link unusable: {0:?}")]
+    Unusable(Unusable),
     /// Since the link was made, another account took the address.
     #[error("the address belongs to another account")]
-    EmailTaken {
-        /// The link's return URL.
-        return_url: String,
-    },
+    EmailTaken,
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DbErr),
@@ -267,19 +255,20 @@ pub async fn open(
     client: &activity::Client,
     secret: &str,
 ) -> Result<Opened, OpenError> {
-    let unknown = || OpenError::Unusable { reason: Unusable::Unknown, return_url: None };
     if !link_secret::is_well_formed(secret) {
-        return Err(unknown());
+        return Err(OpenError::Unusable(Unusable::Unknown));
     }
     let now = clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let row = portal_sessions::Entity::find_by_id(link_secret::hash(secret)).one(&txn).await?.ok_or_else(unknown)?;
-    let unusable = |reason| OpenError::Unusable { reason, return_url: Some(row.return_url.clone()) };
+    let row = portal_sessions::Entity::find_by_id(link_secret::hash(secret))
+        .one(&txn)
+        .await?
+        .ok_or(OpenError::Unusable(Unusable::Unknown))?;
     if row.used_at.is_some() {
-        return Err(unusable(Unusable::Used));
+        return Err(OpenError::Unusable(Unusable::Used));
     }
     if row.expires_at <= now {
-        return Err(unusable(Unusable::Expired));
+        return Err(OpenError::Unusable(Unusable::Expired));
     }
     let marked = portal_sessions::Entity::update_many()
         .col_expr(portal_sessions::Column::UsedAt, Expr::value(now))
@@ -288,19 +277,21 @@ pub async fn open(
         .exec(&txn)
         .await?;
     if marked.rows_affected == 0 {
-        return Err(unusable(Unusable::Used));
+        return Err(OpenError::Unusable(Unusable::Used));
     }
+    // Stored only after `Email::parse` accepted it.
+    let email = Email::parse(&row.user_email).map_err(|_| OpenError::Unusable(Unusable::Unknown))?;
     let origin = Origin { actor: row.user_email.clone(), client: client.clone() };
     let person = place::Person {
         issuer: PORTAL_ISSUER,
         subject: &row.user_external_id,
-        email: &row.user_email,
+        email: &email,
         name: row.user_name.as_deref(),
         link_by_verified_email: false,
     };
     let (account, created) = match place::account_for(&txn, now, &person).await? {
         place::Found::Account { account, created } => (account, created),
-        place::Found::EmailTaken => return Err(OpenError::EmailTaken { return_url: row.return_url }),
+        place::Found::EmailTaken => return Err(OpenError::EmailTaken),
     };
     let role = Role::parse(&row.role).unwrap_or(Role::Viewer);
     let membership = place::Membership {

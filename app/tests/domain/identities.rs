@@ -93,7 +93,7 @@ async fn a_portal_link_opens_once_and_later_links_update_the_person(db: Database
         user_external_id: "usr_1".to_owned(),
         user_email: "Dan@Example.com".to_owned(),
         user_name: None,
-        role: "developer".to_owned(),
+        role: Role::Developer,
         return_url: "https://app.example.com/back".to_owned(),
     };
     let link = portal_sessions::create(&db, clock.as_ref(), &policy, "app", &new).await.expect("link");
@@ -103,9 +103,9 @@ async fn a_portal_link_opens_once_and_later_links_update_the_person(db: Database
     assert_eq!(opened.account.email, "dan@example.com");
     assert_eq!(access(&db, &opened.organisation_id, &opened.account.id).await.expect("member").role, Role::Developer);
     let twice = portal_sessions::open(&db, clock.as_ref(), &cache, &client, link.secret.expose()).await;
-    assert!(matches!(twice, Err(OpenError::Unusable { reason: Unusable::Used, .. })), "{twice:?}");
+    assert!(matches!(twice, Err(OpenError::Unusable(Unusable::Used))), "{twice:?}");
 
-    let renamed = NewPortalSession { organisation_name: "Acme Group".to_owned(), role: "owner".to_owned(), ..new };
+    let renamed = NewPortalSession { organisation_name: "Acme Group".to_owned(), role: Role::Owner, ..new };
     let link = portal_sessions::create(&db, clock.as_ref(), &policy, "app", &renamed).await.expect("link");
     let other_instance = Caches {
         keys: Arc::new(KeyCache::default()),

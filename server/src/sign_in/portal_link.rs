@@ -41,7 +41,7 @@ pub async fn open(
             tracing::info!(account_id = %opened.account.id, organisation_id = %opened.organisation_id, "signed in from the provider's app");
             Redirect::to(&format!("/o/{}/keys", opened.organisation_id)).into_response()
         }
-        Err(OpenError::Unusable { reason, .. }) => {
+        Err(OpenError::Unusable(reason)) => {
             tracing::info!(?reason, "portal link refused");
             unusable(match reason {
                 Unusable::Used => "used",
@@ -49,7 +49,7 @@ pub async fn open(
                 Unusable::Unknown => "unknown",
             })
         }
-        Err(OpenError::EmailTaken { .. }) => {
+        Err(OpenError::EmailTaken) => {
             tracing::warn!("portal link refused: the address now belongs to another account");
             unusable("email_taken")
         }

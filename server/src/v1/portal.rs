@@ -7,6 +7,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody};
 use super::schema;
 use super::verify::rfc3339;
+use app::domain::organisations::Role;
 use app::domain::portal_sessions::{self, NewPortalSession, PortalError};
 use app::domain::service_tokens::Permission;
 use axum::Json;
@@ -56,13 +57,13 @@ pub enum PortalRole {
     Viewer,
 }
 
-impl PortalRole {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Admin => "admin",
-            Self::Developer => "developer",
-            Self::Viewer => "viewer",
+impl From<PortalRole> for Role {
+    fn from(role: PortalRole) -> Self {
+        match role {
+            PortalRole::Owner => Role::Owner,
+            PortalRole::Admin => Role::Admin,
+            PortalRole::Developer => Role::Developer,
+            PortalRole::Viewer => Role::Viewer,
         }
     }
 }
@@ -119,7 +120,7 @@ pub async fn create_portal_session(
         user_external_id: request.user.external_id,
         user_email: request.user.email,
         user_name: request.user.name,
-        role: request.role.as_str().to_owned(),
+        role: request.role.into(),
         return_url: request.return_url,
     };
     let created_by = format!("service token \"{}\"", caller.token.name);

@@ -59,7 +59,7 @@ pub async fn sign_in(
     let person = Person {
         issuer: &vouched.issuer,
         subject: &vouched.subject,
-        email: email.as_str(),
+        email: &email,
         name: name.as_deref(),
         link_by_verified_email: vouched.email_verified,
     };

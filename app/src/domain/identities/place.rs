@@ -2,7 +2,8 @@
 //! system's own id for them, made on first sight, its email and name kept as the system last said) and their
 //! organisation and role. Shared by portal sessions and OpenID Connect sign-in.
 
-use crate::domain::accounts::Account;
+use crate::domain::accounts::email::Email;
+use crate::domain::accounts::{Account, find_row_by_email};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::changes::{self, Change};
 use crate::domain::clock::Clock;
@@ -19,8 +20,8 @@ pub struct Person<'a> {
     pub issuer: &'a str,
     /// Their id for the person.
     pub subject: &'a str,
-    /// The person's (normalised) address.
-    pub email: &'a str,
+    /// The person's address.
+    pub email: &'a Email,
     /// Their name, if given.
     pub name: Option<&'a str>,
     /// Whether an account that has the address, and no link to this system yet, becomes this person's: only
@@ -45,15 +46,15 @@ pub enum Found {
 /// The person's account: the one linked to (issuer, subject), brought up to date; or a new one without a
 /// password. An account that merely has the same address is never taken over here.
 pub async fn account_for(db: &impl ConnectionTrait, now: DateTime<Utc>, person: &Person<'_>) -> Result<Found, DbErr> {
-    let holder = accounts::Entity::find().filter(accounts::Column::Email.eq(person.email)).one(db).await?;
+    let holder = find_row_by_email(db, person.email).await?;
     if let Some(row) = identities::find_account(db, person.issuer, person.subject).await? {
         if holder.as_ref().is_some_and(|holder| holder.id != row.id) {
             return Ok(Found::EmailTaken);
         }
         let name = person.name.map(str::to_owned).or(row.display_name.clone());
-        if row.email != person.email || row.display_name != name {
+        if row.email != person.email.as_str() || row.display_name != name {
             let mut active: accounts::ActiveModel = row.into();
-            active.email = Set(person.email.to_owned());
+            active.email = Set(person.email.as_str().to_owned());
             active.display_name = Set(name);
             let account = Account::from(active.update(db).await?);
             return Ok(Found::Account { account, created: false });
@@ -67,7 +68,7 @@ pub async fn account_for(db: &impl ConnectionTrait, now: DateTime<Utc>, person: 
         identities::link(db, &holder.id, person.issuer, person.subject, now).await?;
         return Ok(Found::Account { account: Account::from(holder), created: false });
     }
-    let row = new_account_row(person.email, person.name, now).insert(db).await?;
+    let row = new_account_row(person.email.as_str(), person.name, now).insert(db).await?;
     identities::link(db, &row.id, person.issuer, person.subject, now).await?;
     Ok(Found::Account { account: Account::from(row), created: true })
 }
