@@ -12,13 +12,16 @@ pub struct ClientIp(pub Option<IpAddr>);
 
 /// Where the current request came from: the client address the middleware recorded and the user agent.
 pub fn client() -> crate::domain::activity::Client {
-    let parts = use_context::<http::request::Parts>();
-    let ip = parts.as_ref().and_then(|parts| parts.extensions.get::<ClientIp>()).and_then(|ip| ip.0);
-    let user_agent = parts
-        .as_ref()
-        .and_then(|parts| parts.headers.get(http::header::USER_AGENT))
-        .and_then(|agent| agent.to_str().ok())
-        .map(str::to_owned);
+    use_context::<http::request::Parts>()
+        .map(|parts| client_from(&parts.extensions, &parts.headers))
+        .unwrap_or_default()
+}
+
+/// Where a request came from, from its extensions (the address the middleware recorded) and headers; for
+/// plain handlers, which have no Leptos context.
+pub fn client_from(extensions: &http::Extensions, headers: &http::HeaderMap) -> crate::domain::activity::Client {
+    let ip = extensions.get::<ClientIp>().and_then(|ip| ip.0);
+    let user_agent = headers.get(http::header::USER_AGENT).and_then(|agent| agent.to_str().ok()).map(str::to_owned);
     crate::domain::activity::Client { ip, user_agent }
 }
 

@@ -6,13 +6,12 @@
 
 use crate::router::AppState;
 use app::api::auth::safe_next_path;
-use app::api::server_context::ClientIp;
+use app::api::server_context::client_from;
 use app::domain::clock::SharedClock;
 use app::domain::identities::oidc::{OidcSignInError, VouchedPerson, sign_in};
 use app::domain::sessions;
-use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
@@ -275,7 +274,7 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
-    ip: Option<Extension<ClientIp>>,
+    extensions: Extensions,
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
@@ -313,7 +312,7 @@ pub async fn callback(
             return back_to_sign_in(problem.code);
         }
     };
-    let client = super::client_of(ip, &headers);
+    let client = client_from(&extensions, &headers);
     let account = match sign_in(&state.db, state.clock.as_ref(), &client, &vouched).await {
         Ok(account) => account,
         Err(OidcSignInError::NoEmail) => return back_to_sign_in("no_email"),

@@ -3,12 +3,11 @@
 //! leads back to the provider's app. The secret never reaches a log: the router logs this path cut.
 
 use crate::router::AppState;
-use app::api::server_context::ClientIp;
+use app::api::server_context::client_from;
 use app::domain::portal_sessions::{self, OpenError, Unusable};
 use app::domain::sessions;
-use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Extensions, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
@@ -18,7 +17,7 @@ pub async fn open(
     State(state): State<AppState>,
     session: Session,
     secret: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    ip: Option<Extension<ClientIp>>,
+    extensions: Extensions,
     headers: HeaderMap,
 ) -> Response {
     if method == Method::HEAD {
@@ -26,7 +25,7 @@ pub async fn open(
     }
     // A path that is not even text is no link of ours.
     let secret = secret.map(|Path(secret)| secret).unwrap_or_default();
-    let client = super::client_of(ip, &headers);
+    let client = client_from(&extensions, &headers);
     let cache = state.verification.verifier.cache().clone();
     let opened = portal_sessions::open(&state.db, state.clock.as_ref(), &cache, &client, &secret).await;
     let unusable = |reason: &str| Redirect::to(&format!("/portal/unusable?reason={reason}")).into_response();
