@@ -70,6 +70,8 @@ pub struct AppState {
     pub tokens: TokenPolicy,
     /// The provider's brand, portal sessions and identity provider.
     pub provider: ProviderSetup,
+    /// Two-factor requirements, address verification, and the key that seals TOTP secrets.
+    pub account_security: app::domain::accounts::security::AccountSecurity,
 }
 
 /// What the provider set up around the portal. The default is none of it: Latchkey's own look, passwords,
@@ -111,6 +113,7 @@ impl AppState {
         provide_context(self.verification.tokens.clone());
         provide_context(self.usage_retention);
         provide_context(self.provider.site.clone());
+        provide_context(self.account_security.clone());
         provide_context(app::domain::service_tokens::ServiceTokenPrefix(
             self.verification.token_prefix.as_ref().clone(),
         ));

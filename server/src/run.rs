@@ -8,6 +8,9 @@ use app::domain::accounts::password::PasswordHasher;
 use app::domain::changes::{Caches, FollowSettings, Follower, follow};
 use app::domain::clock::{SharedClock, SystemClock};
 use app::domain::database::{MigrateError, connect, migrate as apply_migrations};
+use app::domain::mail::render::MailBrand;
+use app::domain::mail::sender::{Mailer, deliver_due};
+use app::domain::mail::transport::Transport;
 use app::domain::sessions::store::DatabaseSessionStore;
 use app::domain::throttle::ThrottlePolicy;
 use app::domain::usage::rollup::RollupReport;
@@ -141,11 +144,16 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         usage_retention: settings.usage_retention,
         tokens: settings.tokens.clone(),
         provider: provider_setup(&settings)?,
+        account_security: settings.account_security.clone(),
     };
     state.verification.signing_keys.ensure(&db, clock.now()).await.map_err(|err| RunError::Database {
         url: redact_url(&settings.database_url),
         reason: format!("cannot prepare the JWT signing keys: {err}"),
     })?;
+    let mailer = mailer(&settings)?;
+    let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
+    let mail = tokio::spawn(send_mail(db.clone(), clock.clone(), mailer, mail_stop));
+    let notices = tokio::spawn(queue_expiry_notices(db.clone(), clock.clone(), settings.notice_check_interval));
     let cleanup =
         tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock.clone()), db.clone(), clock));
     let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));
@@ -179,6 +187,12 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         .map_err(RunError::Serve)?;
 
     cleanup.abort();
+    notices.abort();
+    // A message being handed to the mail server finishes; the next round does not start.
+    let _ = stop_mail.send(true);
+    if tokio::time::timeout(Duration::from_secs(10), mail).await.is_err() {
+        tracing::warn!("the mail sender did not stop within 10 s; unsent messages go after the restart");
+    }
     rollup.abort();
     changes.abort();
     // Requests are finished; write the last counts before the database closes.
@@ -208,6 +222,89 @@ fn provider_setup(settings: &Settings) -> Result<crate::router::ProviderSetup, R
         brand: crate::brand::BrandAssets::new(settings.accent, settings.logo.clone()),
         oidc,
     })
+}
+
+/// Where mail goes, from the settings; says so in one line.
+fn mailer(settings: &Settings) -> Result<Mailer, RunError> {
+    let transport = match &settings.smtp {
+        Some(server) => {
+            tracing::info!(smtp = %server.describe(), from = %settings.mail_from, "mail is sent through SMTP");
+            server
+                .transport(Duration::from_secs(30))
+                .map_err(|err| RunError::Setup(format!("LATCHKEY_SMTP_URL: {err}")))?
+        }
+        None => {
+            let dir = std::env::current_dir().unwrap_or_default().join("outbox");
+            tracing::info!(outbox = %dir.display(), "mail is written to the outbox directory, one .eml file per message (set LATCHKEY_SMTP_URL to send it)");
+            Transport::Directory(dir)
+        }
+    };
+    let from = settings.mail_from.parse().map_err(|err| RunError::Setup(format!("LATCHKEY_MAIL_FROM: {err}")))?;
+    let base_url =
+        settings.public_origin.as_ref().map_or_else(|| format!("http://{}", settings.addr), |o| o.origin.clone());
+    let logo_url = settings
+        .site
+        .logo_url
+        .as_ref()
+        .map(|src| if src.starts_with('/') { format!("{base_url}{src}") } else { src.clone() });
+    let brand = MailBrand {
+        product_name: settings.site.product_name.clone(),
+        accent: settings.accent.map_or_else(|| "#1f4fd1".to_owned(), |accent| accent.hex()),
+        logo_url,
+        support_url: settings.site.support_url.clone(),
+        base_url,
+    };
+    Ok(Mailer { transport, from, brand })
+}
+
+/// How often the outbox is looked at.
+pub const MAIL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Sends what the outbox holds, every [`MAIL_INTERVAL`], until told to stop.
+async fn send_mail(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    mailer: Mailer,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(MAIL_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        loop {
+            match deliver_due(&db, clock.now(), &mailer).await {
+                // A full batch: there may be more waiting.
+                Ok(round)
+                    if round.sent + round.retrying + round.failed
+                        >= usize::try_from(app::domain::mail::sender::BATCH).unwrap_or(20) => {}
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read the outbox; will retry");
+                    break;
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+/// Queues key expiry notices every `interval`; every instance does, and each notice still goes once.
+async fn queue_expiry_notices(db: DatabaseConnection, clock: SharedClock, interval: Duration) {
+    let mut every = tokio::time::interval(interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match app::domain::notices::queue_expiry_notices(&db, clock.now()).await {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "key expiry notices queued"),
+            Err(err) => tracing::warn!(error = %err, "could not look for expiring keys; will retry"),
+        }
+    }
 }
 
 /// Rate limits shared through Redis when LATCHKEY_REDIS_URL is set, else this instance's own.
@@ -291,6 +388,11 @@ async fn delete_expired_sessions(store: DatabaseSessionStore, db: DatabaseConnec
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "expired portal links deleted"),
             Err(err) => tracing::warn!(error = %err, "could not delete expired portal links"),
+        }
+        match app::domain::account_links::delete_expired(&db, clock.now()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired reset and verification links deleted"),
+            Err(err) => tracing::warn!(error = %err, "could not delete expired account links"),
         }
     }
 }

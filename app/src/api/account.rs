@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// Changes the password (the current one is required) and signs out every other session.
 #[server(endpoint = "account/password")]
 pub async fn change_password(current_password: PasswordInput, new_password: PasswordInput) -> Result<(), ApiError> {
-    use crate::api::server_context::{client, hashing_busy, internal, reject, service, session, signed_in};
+    use crate::api::server_context::{client, hashing_busy, internal, reject, service, session, signed_in_to_settings};
     use crate::domain::accounts::{
         AccountChangeError, change_password,
         password::{HashingError, Password, PasswordHasher},
@@ -17,7 +17,7 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
     use crate::domain::sessions::store::DatabaseSessionStore;
     use std::sync::Arc;
 
-    let account = signed_in().await?;
+    let account = signed_in_to_settings().await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let hasher = service::<Arc<PasswordHasher>>()?;
     let clock = service::<SharedClock>()?;
@@ -26,7 +26,8 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
         return Err(reject(ApiError::invalid("current_password", "Enter your current password.")));
     }
     let current = Password::new(current_password.0);
-    match change_password(&db, &hasher, clock.as_ref(), &account.id, &current, &Password::new(new_password.0)).await {
+    let new = Password::new(new_password.0);
+    match change_password(&db, &hasher, clock.as_ref(), &account.id, (&current, &new), &client()).await {
         Ok(()) => {}
         Err(AccountChangeError::WrongPassword) => {
             return Err(reject(ApiError::invalid("current_password", AccountChangeError::WrongPassword.to_string())));
@@ -90,9 +91,9 @@ pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
 /// The signed-in person's own log, newest first: sign-ins (and failed ones), sign-outs, password changes.
 #[server(endpoint = "account/activity", input = server_fn::codec::GetUrl)]
 pub async fn own_activity(page: Option<u64>) -> Result<super::keys::ActivityView, ApiError> {
-    use crate::api::server_context::{internal, service, signed_in};
+    use crate::api::server_context::{internal, service, signed_in_to_settings};
     use crate::domain::activity::Log;
-    let account = signed_in().await?;
+    let account = signed_in_to_settings().await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let log = crate::domain::activity::list(&db, Log::Account(&account.id), page.unwrap_or(1), 10)
         .await

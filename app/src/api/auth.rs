@@ -21,6 +21,12 @@ pub struct AccountView {
     pub back_to: Option<String>,
     /// Whether the account has a password (accounts made by the provider's app or identity provider do not).
     pub has_password: bool,
+    /// Whether its address is verified (or vouched for by the provider).
+    pub email_verified: bool,
+    /// Whether signing in takes a second factor.
+    pub two_factor: bool,
+    /// The operator requires two-factor sign-in and this account has not turned it on: settings only.
+    pub must_enrol_two_factor: bool,
 }
 
 /// A password on its way from the form to the server. It must serialise to travel, but it never prints.
@@ -126,7 +132,10 @@ pub async fn sign_up(
         Err(CreateAccountError::Organisation(err)) => return Err(crate::api::server_context::organisation_error(err)),
         Err(err) => return Err(internal("sign-up failed", &err)),
     };
-    sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
+    sessions::begin(&session, &account.id, clock.now(), &client)
+        .await
+        .map_err(|err| internal("session start failed", &err))?;
+    server::remember_browser(&account).await?;
     let origin = Origin { actor: account.email.clone(), client };
     for kind in [EventKind::AccountCreated, EventKind::SignedIn] {
         let event = NewEvent { log: Log::Account(&account.id), kind, key: None, detail: None };
@@ -176,9 +185,67 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
         Err(SignInError::Hashing(HashingError::Busy)) => return Err(hashing_busy()),
         Err(err) => return Err(internal("sign-in failed", &err)),
     };
-    sessions::begin(&session, &account.id, clock.now()).await.map_err(|err| internal("session start failed", &err))?;
-    tracing::info!(account_id = %account.id, "signed in");
-    Ok(safe_next_path(next.as_deref()))
+    let next = safe_next_path(next.as_deref());
+    if account.two_factor {
+        sessions::await_second_factor(&session, &account.id, clock.now())
+            .await
+            .map_err(|err| internal("session write failed", &err))?;
+        tracing::info!(account_id = %account.id, "password accepted; awaiting the second factor");
+        return Ok(format!("/sign-in/two-factor?next={}", encode_next(&next)));
+    }
+    server::finish_sign_in(&session, &account).await?;
+    Ok(server::after_sign_in(&account, next)?)
+}
+
+/// Completes a sign-in with the second factor: a code from the authenticator app, or a recovery code.
+/// Answers the path to go to next.
+#[server(endpoint = "sign_in/second_factor")]
+pub async fn sign_in_second_factor(code: String, next: Option<String>) -> Result<String, ApiError> {
+    use crate::api::server_context::{client, internal, reject, seconds_to_wait, service, session};
+    use crate::domain::accounts::{find_account, security::AccountSecurity};
+    use crate::domain::clock::SharedClock;
+    use crate::domain::sessions;
+    use crate::domain::throttle::ThrottlePolicy;
+    use crate::domain::two_factor::{self, CodeServices, Proven, TwoFactorError};
+
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    let policy = service::<ThrottlePolicy>()?;
+    let security = service::<AccountSecurity>()?;
+    let session = session().await?;
+    let Some(account_id) = sessions::awaiting_second_factor(&session, clock.now())
+        .await
+        .map_err(|err| internal("session read failed", &err))?
+    else {
+        return Err(reject(ApiError::Conflict {
+            message: "This sign-in took too long or was already finished. Sign in again with your email and password."
+                .into(),
+        }));
+    };
+    if code.trim().is_empty() {
+        return Err(reject(ApiError::invalid("code", "Enter the 6-digit code from your authenticator app.")));
+    }
+    let services = CodeServices { clock: clock.as_ref(), sealer: &security.sealer, policy: &policy };
+    match two_factor::check(&db, services, &account_id, &code, &client()).await {
+        Ok(Proven::Code) => {}
+        Ok(Proven::RecoveryCode { remaining }) => {
+            tracing::info!(%account_id, remaining, "signed in with a recovery code")
+        }
+        Err(err @ TwoFactorError::WrongCode) => return Err(reject(ApiError::invalid("code", err.to_string()))),
+        Err(TwoFactorError::Throttled { retry_after }) => {
+            return Err(reject(ApiError::TooMany {
+                message: "Too many wrong codes.".into(),
+                retry_after_secs: seconds_to_wait(retry_after),
+            }));
+        }
+        Err(err) => return Err(internal("second factor check failed", &err)),
+    }
+    let account = find_account(&db, &account_id)
+        .await
+        .map_err(|err| internal("account lookup failed", &err))?
+        .ok_or_else(|| reject(ApiError::Unauthenticated))?;
+    server::finish_sign_in(&session, &account).await?;
+    Ok(server::after_sign_in(&account, safe_next_path(next.as_deref()))?)
 }
 
 /// Refuses password sign-up and sign-in where the operator turned them off.
@@ -224,7 +291,11 @@ pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
     let back_to = crate::domain::sessions::return_url(&session().await?)
         .await
         .map_err(|err| internal("session read failed", &err))?;
+    let security = crate::api::server_context::service::<crate::domain::accounts::security::AccountSecurity>()?;
     Ok(Some(AccountView {
+        must_enrol_two_factor: security.must_enrol(&account),
+        email_verified: account.email_verified,
+        two_factor: account.two_factor,
         member_since: account.created_at.format("%-d %b %Y").to_string(),
         id: account.id,
         email: account.email,
@@ -232,6 +303,92 @@ pub async fn current_account() -> Result<Option<AccountView>, ApiError> {
         back_to,
         has_password: account.has_password,
     }))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod server {
+    use crate::api::ApiError;
+    use crate::api::server_context::{client, internal, service};
+    use crate::domain::accounts::Account;
+    use crate::domain::accounts::security::AccountSecurity;
+    use crate::domain::clock::SharedClock;
+    use crate::domain::known_browsers::{self, Seen};
+    use crate::domain::mail::{self, Mail, messages::format_time};
+    use crate::domain::sessions;
+    use sea_orm::TransactionTrait;
+    use tower_sessions::cookie::{Cookie, SameSite};
+
+    /// Signs `account` in on `session` from this request's browser, and tells the person when the browser is
+    /// new to their account.
+    pub async fn finish_sign_in(session: &tower_sessions::Session, account: &Account) -> Result<(), ApiError> {
+        let clock = service::<SharedClock>()?;
+        sessions::begin(session, &account.id, clock.now(), &client())
+            .await
+            .map_err(|err| internal("session start failed", &err))?;
+        remember_browser(account).await?;
+        tracing::info!(account_id = %account.id, "signed in");
+        Ok(())
+    }
+
+    /// Where a signed-in person goes: their settings while two-factor sign-in is required and off, else `next`.
+    pub fn after_sign_in(account: &Account, next: String) -> Result<String, ApiError> {
+        Ok(if service::<AccountSecurity>()?.must_enrol(account) { "/settings#two-factor".to_owned() } else { next })
+    }
+
+    fn cookie_name(secure: bool) -> &'static str {
+        if secure { "__Host-latchkey_browser" } else { known_browsers::COOKIE }
+    }
+
+    /// Reads (or gives) this browser's id, records it for `account`, and queues a notice when it is new.
+    pub async fn remember_browser(account: &Account) -> Result<(), ApiError> {
+        use crate::domain::link_secret::{LinkSecret, is_well_formed};
+        let db = service::<sea_orm::DatabaseConnection>()?;
+        let clock = service::<SharedClock>()?;
+        let security = service::<AccountSecurity>()?;
+        let name = cookie_name(security.secure_cookies);
+        let presented = leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| {
+            parts
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(Cookie::split_parse)
+                .filter_map(Result::ok)
+                .find(|cookie| cookie.name() == name)
+                .map(|cookie| cookie.value().to_owned())
+                .filter(|id| is_well_formed(id))
+        });
+        let browser_id = match presented {
+            Some(id) => id,
+            None => LinkSecret::generate().map_err(|err| internal("browser id failed", &err))?.expose().to_owned(),
+        };
+        let now = clock.now();
+        let client = client();
+        let txn = db.begin().await.map_err(|err| internal("transaction failed", &err))?;
+        let seen = known_browsers::sign_in_from(&txn, now, &account.id, &browser_id)
+            .await
+            .map_err(|err| internal("known browser failed", &err))?;
+        if seen == Seen::New {
+            let notice = Mail::NewSignIn { at: format_time(now), from: known_browsers::describe_client(&client) };
+            mail::queue(&txn, now, &account.email, Some(&account.id), &notice)
+                .await
+                .map_err(|err| internal("notice failed", &err))?;
+        }
+        txn.commit().await.map_err(|err| internal("transaction failed", &err))?;
+        let cookie = Cookie::build((name, browser_id))
+            .path("/")
+            .http_only(true)
+            .secure(security.secure_cookies)
+            .same_site(SameSite::Lax)
+            .max_age(tower_sessions::cookie::time::Duration::days(400))
+            .build();
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(value) = http::HeaderValue::from_str(&cookie.to_string())
+        {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

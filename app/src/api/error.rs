@@ -31,6 +31,17 @@ pub enum ApiError {
         /// Seconds until the next sign-up from this address is accepted.
         retry_after_secs: u64,
     },
+    /// Asked too often (reset links, verification messages, second-factor codes).
+    #[error("{message} Try again in {}.", wait_in_words(*retry_after_secs))]
+    TooMany {
+        /// What was asked too often.
+        message: String,
+        /// Seconds until the next request is taken.
+        retry_after_secs: u64,
+    },
+    /// The operator requires two-factor sign-in, and this account has not turned it on.
+    #[error("Turn on two-factor sign-in in your settings first: this portal requires it.")]
+    TwoFactorRequired,
     /// The server is too busy checking passwords to check this one now.
     #[error("Latchkey is busy right now. Try again in a few seconds.")]
     Busy {

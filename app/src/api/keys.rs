@@ -196,6 +196,15 @@ pub async fn create_key(
 ) -> Result<NewKeyShown, ApiError> {
     use crate::domain::keys::manage::{self, NewKey};
     let ctx = server::KeyContext::load(&org).await?;
+    let security = crate::api::server_context::service::<crate::domain::accounts::security::AccountSecurity>()?;
+    if !security.may_create_keys(&ctx.account) {
+        return Err(crate::api::server_context::reject(ApiError::Forbidden {
+            message: format!(
+                "Verify your email address before creating keys: open the link we sent to {}, or send a new one from the banner above.",
+                ctx.account.email
+            ),
+        }));
+    }
     let expires_at = server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?;
     let new = NewKey { name, scopes, expires_at, ..NewKey::default() };
     let (key, plaintext) = manage::create_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &new)
@@ -336,6 +345,7 @@ pub(crate) mod server {
         pub catalogue: ScopeCatalogue,
         pub cache: Arc<KeyCache>,
         pub origin: Origin,
+        pub account: crate::domain::accounts::Account,
     }
 
     impl KeyContext {
@@ -350,6 +360,7 @@ pub(crate) mod server {
                 catalogue: service()?,
                 cache: service()?,
                 origin,
+                account,
             })
         }
 
@@ -462,6 +473,10 @@ pub(crate) mod server {
             EventKind::SignInFailed => "Failed sign-in",
             EventKind::SignedOut => "Signed out",
             EventKind::PasswordChanged => "Password changed",
+            EventKind::TwoFactorEnabled => "Two-factor sign-in turned on",
+            EventKind::TwoFactorDisabled => "Two-factor sign-in turned off",
+            EventKind::RecoveryCodeUsed => "Recovery code used",
+            EventKind::EmailVerified => "Email address verified",
             EventKind::KeyCreated => "Key created",
             EventKind::KeyUpdated => "Key changed",
             EventKind::KeyRolled => "Key rolled",

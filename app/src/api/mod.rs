@@ -7,6 +7,8 @@ pub mod error;
 pub mod keys;
 pub mod operator;
 pub mod organisations;
+pub mod recovery;
+pub mod security;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod service_tokens;

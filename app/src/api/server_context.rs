@@ -39,6 +39,7 @@ pub fn reject(err: ApiError) -> ApiError {
         response.set_status(status_of(&err));
         if let ApiError::Throttled { retry_after_secs }
         | ApiError::SignUpsThrottled { retry_after_secs }
+        | ApiError::TooMany { retry_after_secs, .. }
         | ApiError::Busy { retry_after_secs } = &err
         {
             response.insert_header(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
@@ -70,9 +71,11 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ApiError::NotFound => StatusCode::NOT_FOUND,
-        ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        ApiError::Forbidden { .. } | ApiError::TwoFactorRequired => StatusCode::FORBIDDEN,
         ApiError::Conflict { .. } => StatusCode::CONFLICT,
-        ApiError::Throttled { .. } | ApiError::SignUpsThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Throttled { .. } | ApiError::SignUpsThrottled { .. } | ApiError::TooMany { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ApiError::Unreachable => StatusCode::BAD_GATEWAY,
@@ -105,8 +108,19 @@ pub async fn signed_in_or_none() -> Result<Option<crate::domain::accounts::Accou
     Ok(account)
 }
 
-/// The signed-in account of the current request, or `Unauthenticated` (401).
+/// The signed-in account of the current request, or `Unauthenticated` (401); `TwoFactorRequired` (403)
+/// while the operator requires two-factor sign-in and the account has not turned it on.
 pub async fn signed_in() -> Result<crate::domain::accounts::Account, ApiError> {
+    let account = signed_in_to_settings().await?;
+    if service::<crate::domain::accounts::security::AccountSecurity>()?.must_enrol(&account) {
+        return Err(reject(ApiError::TwoFactorRequired));
+    }
+    Ok(account)
+}
+
+/// The signed-in account, for the person's own settings: open even while two-factor sign-in is required
+/// and not yet on, since that is where it is turned on.
+pub async fn signed_in_to_settings() -> Result<crate::domain::accounts::Account, ApiError> {
     signed_in_or_none().await?.ok_or_else(|| reject(ApiError::Unauthenticated))
 }
 

@@ -29,6 +29,14 @@ pub enum EventKind {
     SignedOut,
     /// The password was changed.
     PasswordChanged,
+    /// Two-factor sign-in was turned on.
+    TwoFactorEnabled,
+    /// Two-factor sign-in was turned off.
+    TwoFactorDisabled,
+    /// A recovery code was used to sign in.
+    RecoveryCodeUsed,
+    /// The address was verified.
+    EmailVerified,
     /// A key was created.
     KeyCreated,
     /// A key's settings were changed.
@@ -68,6 +76,10 @@ impl EventKind {
             Self::SignInFailed => "sign_in.failed",
             Self::SignedOut => "sign_out",
             Self::PasswordChanged => "password.changed",
+            Self::TwoFactorEnabled => "two_factor.enabled",
+            Self::TwoFactorDisabled => "two_factor.disabled",
+            Self::RecoveryCodeUsed => "two_factor.recovery_code_used",
+            Self::EmailVerified => "email.verified",
             Self::KeyCreated => "key.created",
             Self::KeyUpdated => "key.updated",
             Self::KeyRolled => "key.rolled",
@@ -92,6 +104,10 @@ impl EventKind {
             Self::SignInFailed,
             Self::SignedOut,
             Self::PasswordChanged,
+            Self::TwoFactorEnabled,
+            Self::TwoFactorDisabled,
+            Self::RecoveryCodeUsed,
+            Self::EmailVerified,
             Self::KeyCreated,
             Self::KeyUpdated,
             Self::KeyRolled,
@@ -203,8 +219,12 @@ pub async fn record(
         user_agent: Set(user_agent),
     }
     .insert(db)
-    .await
-    .map(|_| ())
+    .await?;
+    // The notices an event calls for are queued with it, in its transaction.
+    if let (Log::Organisation(_), Some((key_id, _))) = (event.log, event.key) {
+        crate::domain::notices::on_key_event(db, clock.now(), origin, event.kind, key_id).await?;
+    }
+    Ok(())
 }
 
 /// One page of an account's log, newest first.

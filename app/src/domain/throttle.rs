@@ -49,6 +49,8 @@ pub enum Subject {
     Email(String),
     /// The client's address.
     Ip(IpAddr),
+    /// An account's second factor: codes are throttled like passwords.
+    SecondFactor(String),
 }
 
 impl Subject {
@@ -56,12 +58,13 @@ impl Subject {
         match self {
             Self::Email(email) => format!("email:{email}"),
             Self::Ip(ip) => format!("ip:{ip}"),
+            Self::SecondFactor(account_id) => format!("2fa:{account_id}"),
         }
     }
 
     fn free_failures(&self, policy: &ThrottlePolicy) -> u32 {
         match self {
-            Self::Email(_) => policy.free_failures_per_email,
+            Self::Email(_) | Self::SecondFactor(_) => policy.free_failures_per_email,
             Self::Ip(_) => policy.free_failures_per_ip,
         }
     }
@@ -151,7 +154,7 @@ pub async fn succeeded(db: &impl ConnectionTrait, policy: &ThrottlePolicy, subje
     use sea_orm::sea_query::ExprTrait as _;
     for subject in subjects {
         match subject {
-            Subject::Email(_) => {
+            Subject::Email(_) | Subject::SecondFactor(_) => {
                 Entity::delete_by_id(subject.key()).exec(db).await?;
             }
             Subject::Ip(_) => {
@@ -182,12 +185,22 @@ pub async fn admit_sign_up(
     policy: &ThrottlePolicy,
     ip: IpAddr,
 ) -> Result<Option<Duration>, DbErr> {
+    admit_hourly(db, clock, &format!("sign-up:{ip}"), policy.sign_ups_per_hour).await
+}
+
+/// Counts one request against `key`'s hourly allowance (e.g. `reset-email:ann@example.com`); answers the
+/// wait when it is used up. The window starts with the first request after the last window ended.
+pub async fn admit_hourly(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    key: &str,
+    per_hour: u32,
+) -> Result<Option<Duration>, DbErr> {
     use sea_orm::sea_query::ExprTrait as _;
     let now = clock.now();
     let window_start = now - Duration::hours(1);
-    let key = format!("sign-up:{ip}");
-    ensure_row(db, &key, now).await?;
-    // The window starts with the first sign-up after the last one ended; `last_failure_at` holds its start.
+    ensure_row(db, key, now).await?;
+    // `last_failure_at` holds the window's start.
     let expired = || Expr::col((Entity, Column::LastFailureAt)).lte(window_start);
     let count =
         CaseStatement::new().case(expired(), Expr::value(1)).finally(Expr::col((Entity, Column::Failures)).add(1));
@@ -196,14 +209,14 @@ pub async fn admit_sign_up(
     let result = Entity::update_many()
         .col_expr(Column::Failures, count.into())
         .col_expr(Column::LastFailureAt, start.into())
-        .filter(Column::Subject.eq(key.as_str()))
-        .filter(Column::LastFailureAt.lte(window_start).or(Column::Failures.lt(i64::from(policy.sign_ups_per_hour))))
+        .filter(Column::Subject.eq(key))
+        .filter(Column::LastFailureAt.lte(window_start).or(Column::Failures.lt(i64::from(per_hour))))
         .exec(db)
         .await?;
     if result.rows_affected == 1 {
         return Ok(None);
     }
-    let started = Entity::find_by_id(key).one(db).await?.map_or(now, |row| row.last_failure_at);
+    let started = Entity::find_by_id(key.to_owned()).one(db).await?.map_or(now, |row| row.last_failure_at);
     Ok(Some((started + Duration::hours(1) - now).max(Duration::seconds(1))))
 }
 

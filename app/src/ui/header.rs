@@ -182,3 +182,37 @@ fn AccountMenu(account: AccountView) -> impl IntoView {
         </details>
     }
 }
+
+/// For a password account whose address is not verified yet: says so and offers to send the link again.
+#[component]
+pub fn VerifyEmailBanner() -> impl IntoView {
+    let session = use_session();
+    let resend = ServerAction::<crate::api::recovery::ResendVerification>::new();
+    let value = resend.value();
+    let pending = resend.pending();
+    let status = move || match value.get() {
+        Some(Ok(())) => Some(("banner-status", "Sent: check your inbox.".to_owned())),
+        Some(Err(err)) => Some(("banner-status banner-error", err.to_string())),
+        None => None,
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let account = session.account.await.ok().flatten()?;
+                (account.has_password && !account.email_verified).then(|| view! {
+                    <div class="verify-banner" data-testid="verify-banner">
+                        <p>
+                            "Verify your email address: we sent a link to "
+                            <strong>{account.email.clone()}</strong>
+                            "."
+                        </p>
+                        <ActionForm action=resend attr:class="inline-form">
+                            <button type="submit" class="button button-small" disabled=pending>"Send again"</button>
+                        </ActionForm>
+                        {move || status().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
+                    </div>
+                })
+            })}
+        </Suspense>
+    }
+}

@@ -16,6 +16,7 @@ use pages::{
     NewOrganisationPage, NotFoundPage, OperatorActivityPage, OperatorOrganisationPage, OperatorOrganisationsPage,
     OperatorUsagePage, PortalLinkUnusablePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage, UsagePage,
 };
+use pages::{ForgotPasswordPage, ResetPasswordPage, SignInCodePage, VerifyEmailPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
         }/>
         <Router>
             <SiteHeader/>
+            <header::VerifyEmailBanner/>
             <main class="page" id="main">
                 // Pages that depend on the session render whole on the server, so that a redirect to
                 // sign-in is a real HTTP redirect rather than a flash of the wrong page.
@@ -89,6 +91,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/activity") view=OperatorActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in/two-factor") view=SignInCodePage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password/:secret") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify-email/:secret") view=VerifyEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/portal/unusable") view=PortalLinkUnusablePage/>
                 </Routes>
             </main>

@@ -24,15 +24,16 @@ async fn changing_the_password_needs_the_current_one_and_replaces_it(db: Databas
     let ann = create_account(&db, hasher(), clock.as_ref(), "ann@example.com", &Password::new(OLD), false)
         .await
         .expect("ann");
-    let wrong =
-        change_password(&db, hasher(), clock.as_ref(), &ann.id, &Password::new("guess"), &Password::new(NEW)).await;
+    let client = Client::default();
+    let (guess, weak, old, new) =
+        (Password::new("guess"), Password::new("short"), Password::new(OLD), Password::new(NEW));
+    let wrong = change_password(&db, hasher(), clock.as_ref(), &ann.id, (&guess, &new), &client).await;
     assert!(matches!(wrong, Err(AccountChangeError::WrongPassword)), "{wrong:?}");
-    let weak =
-        change_password(&db, hasher(), clock.as_ref(), &ann.id, &Password::new(OLD), &Password::new("short")).await;
+    let weak = change_password(&db, hasher(), clock.as_ref(), &ann.id, (&old, &weak), &client).await;
     assert!(matches!(weak, Err(AccountChangeError::Password(PasswordError::TooShort))), "{weak:?}");
-    change_password(&db, hasher(), clock.as_ref(), &ann.id, &Password::new(OLD), &Password::new(NEW))
-        .await
-        .expect("changed");
+    change_password(&db, hasher(), clock.as_ref(), &ann.id, (&old, &new), &client).await.expect("changed");
+    let told = app::domain::mail::outbox::to_recipient(&db, "ann@example.com").await.expect("outbox");
+    assert!(told.iter().any(|message| message.kind == "password_changed"), "the person is told");
 
     let policy = ThrottlePolicy::default();
     let services = SignInServices { hasher: hasher(), clock: clock.as_ref(), policy: &policy };

@@ -1,5 +1,6 @@
 //! Domain tests: accounts, sign-in and sessions, each on SQLite and on PostgreSQL, without HTTP.
 
+mod account_security;
 mod account_settings;
 mod accounts;
 mod activity;
@@ -8,6 +9,7 @@ mod database;
 mod identities;
 mod jwt;
 mod keys;
+mod mail;
 mod organisations;
 mod organisations_migration;
 mod rate_limits;

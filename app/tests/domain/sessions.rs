@@ -1,4 +1,5 @@
 use crate::support::clock;
+use app::domain::activity::Client;
 use app::domain::clock::{ManualClock, SharedClock};
 use app::domain::sessions::store::{DatabaseSessionStore, id_hash};
 use app::domain::sessions::{SessionPolicy, begin, end, signed_in_account};
@@ -19,6 +20,7 @@ on_both_databases!(
     sign_in_gives_a_new_session_id_and_sign_out_ends_it,
     an_idle_session_ends,
     a_busy_session_still_ends_at_its_lifetime,
+    a_person_sees_their_sessions_and_ends_another_one,
 );
 
 fn store(db: &DatabaseConnection, clock: &Arc<ManualClock>) -> Arc<DatabaseSessionStore> {
@@ -103,7 +105,7 @@ async fn sign_in_gives_a_new_session_id_and_sign_out_ends_it(db: DatabaseConnect
     let planted = before.id().expect("id");
 
     let current = session(&store, Some(planted), &policy);
-    begin(&current, "acct-1", clock.now()).await.expect("begin");
+    begin(&current, "acct-1", clock.now(), &Client::default()).await.expect("begin");
     current.save().await.expect("save");
     let signed_in = current.id().expect("id");
     assert_ne!(signed_in, planted, "sign-in must change the session id");
@@ -122,7 +124,7 @@ async fn an_idle_session_ends(db: DatabaseConnection) {
     let store = store(&db, &clock);
     let policy = SessionPolicy { idle_timeout: Duration::hours(12), absolute_lifetime: Duration::days(7) };
     let current = session(&store, None, &policy);
-    begin(&current, "acct-1", clock.now()).await.expect("begin");
+    begin(&current, "acct-1", clock.now(), &Client::default()).await.expect("begin");
     current.save().await.expect("save");
     let id = current.id().expect("id");
 
@@ -140,7 +142,7 @@ async fn a_busy_session_still_ends_at_its_lifetime(db: DatabaseConnection) {
     let store = store(&db, &clock);
     let policy = SessionPolicy { idle_timeout: Duration::hours(12), absolute_lifetime: Duration::days(7) };
     let first = session(&store, None, &policy);
-    begin(&first, "acct-1", clock.now()).await.expect("begin");
+    begin(&first, "acct-1", clock.now(), &Client::default()).await.expect("begin");
     first.save().await.expect("save");
     let id = first.id().expect("id");
 
@@ -156,4 +158,42 @@ async fn a_busy_session_still_ends_at_its_lifetime(db: DatabaseConnection) {
     }
     assert!(!signed_in, "still signed in after 8 days");
     assert!(elapsed >= Duration::days(7) && elapsed < Duration::days(7) + Duration::hours(6), "ended after {elapsed}");
+}
+
+async fn a_person_sees_their_sessions_and_ends_another_one(db: DatabaseConnection) {
+    use app::domain::clock::Clock;
+    use app::domain::sessions::list::{end as end_one, list};
+    let clock = clock();
+    let store = store(&db, &clock);
+    let policy = SessionPolicy::default();
+    let laptop = Client {
+        ip: Some("198.51.100.7".parse().expect("ip")),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into()),
+    };
+    let phone = Client {
+        ip: Some("203.0.113.9".parse().expect("ip")),
+        user_agent: Some(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile Safari/604.1".into(),
+        ),
+    };
+    let here = session(&store, None, &policy);
+    begin(&here, "acct-1", clock.now(), &laptop).await.expect("begin");
+    here.save().await.expect("save");
+    clock.advance(Duration::minutes(5));
+    let there = session(&store, None, &policy);
+    begin(&there, "acct-1", clock.now(), &phone).await.expect("begin");
+    there.save().await.expect("save");
+    let someone_else = session(&store, None, &policy);
+    begin(&someone_else, "acct-2", clock.now(), &phone).await.expect("begin");
+    someone_else.save().await.expect("save");
+
+    let seen = list(&db, "acct-1", clock.now(), here.id()).await.expect("list");
+    assert_eq!(seen.len(), 2, "only the person's own sessions");
+    assert!(seen[0].current && seen[0].browser == "Firefox on Linux" && seen[0].ip.as_deref() == Some("198.51.100.7"));
+    assert_eq!(seen[1].browser, "Safari on iOS");
+    assert!(!end_one(&db, "acct-2", &seen[1].reference).await.expect("end"), "nobody ends another person's session");
+    assert!(end_one(&db, "acct-1", &seen[1].reference).await.expect("end"));
+    let other = session(&store, there.id(), &policy);
+    assert_eq!(signed_in_account(&other, &policy, clock.now()).await.expect("read"), None, "signed out");
+    assert_eq!(list(&db, "acct-1", clock.now(), here.id()).await.expect("list").len(), 1);
 }

@@ -175,6 +175,20 @@ declare_settings! {
         |key, value| short_text(key, value, 100).map(Some), "an ID token claim holding the external id of the person's organisation";
     oidc_role_claim: Option<String> = [],
         |key, value| short_text(key, value, 100).map(Some), "an ID token claim holding their role there (owner, admin, developer, viewer)";
+    smtp_url: Option<app::domain::mail::transport::SmtpServer> = [] shown "none: mail goes to ./outbox",
+        |key, value| smtp_url(key, value).map(Some),
+        "smtp://USER:PASSWORD@HOST:587 (STARTTLS), smtps://...:465 (TLS), or smtp://127.0.0.1:PORT (plain, loopback only)";
+    mail_from: Option<String> = [] shown "PRODUCT <noreply@HOST>",
+        |key, value| mailbox(key, value).map(Some), "the From: address of every message, e.g. Acme Keys <keys@acme.com>; required with smtp_url";
+    encryption_key: Option<[u8; 32]> = [],
+        |key, value| encryption_key(key, value).map(Some),
+        "32 random bytes, base64 or hex (openssl rand -base64 32): seals TOTP secrets in the database";
+    require_two_factor: bool = ["false"],
+        boolean, "true: password accounts must turn on two-factor sign-in before using the portal";
+    unverified_may_create_keys: bool = ["true"],
+        boolean, "false: password accounts must verify their email address before creating keys";
+    notice_check_interval: std::time::Duration = ["5m"],
+        |key, value| bounded_interval(key, value, 1, 3600), "how often key expiry notices are looked for, 1s-1h";
 }
 
 /// What `--help` shows after the options: every setting with its default.

@@ -11,6 +11,7 @@ use app::domain::jwt::TokenPolicy;
 use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::ScopeCatalogue;
+use app::domain::sealing::Sealer;
 use app::domain::sessions::SessionPolicy;
 use app::domain::usage::Retention;
 use declared::Values;
@@ -71,6 +72,14 @@ pub struct Settings {
     pub logo: Option<brand::Logo>,
     /// The OpenID Connect identity provider.
     pub oidc: Option<crate::sign_in::oidc::OidcSettings>,
+    /// The SMTP server; `None` writes mail to the outbox directory.
+    pub smtp: Option<app::domain::mail::transport::SmtpServer>,
+    /// The From: of every message.
+    pub mail_from: String,
+    /// Two-factor requirements, address verification, and the key that seals TOTP secrets.
+    pub account_security: app::domain::accounts::security::AccountSecurity,
+    /// How often key expiry notices are looked for.
+    pub notice_check_interval: std::time::Duration,
 }
 
 /// The external origin of the portal.
@@ -106,6 +115,10 @@ impl fmt::Debug for Settings {
             .field("accent", &self.accent)
             .field("logo", &self.logo)
             .field("oidc", &self.oidc)
+            .field("smtp", &self.smtp)
+            .field("mail_from", &self.mail_from)
+            .field("account_security", &self.account_security)
+            .field("notice_check_interval", &self.notice_check_interval)
             .finish()
     }
 }
@@ -229,7 +242,33 @@ impl Settings {
             identity_provider: oidc.as_ref().map(|oidc| oidc.name.clone()),
             return_home: portal.fallback_return_url(),
         };
+        if values.smtp_url.is_some() && values.mail_from.is_none() {
+            return Err(invalid(
+                "mail_from",
+                "is required with LATCHKEY_SMTP_URL: the address your messages come from",
+            ));
+        }
+        let mail_from = values.mail_from.clone().unwrap_or_else(|| {
+            let host = public_origin
+                .as_ref()
+                .and_then(|o| Url::parse(&o.origin).ok())
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .filter(|host| host.contains('.') && host.parse::<IpAddr>().is_err())
+                .unwrap_or_else(|| "localhost".to_owned());
+            let name: String = site.product_name.chars().filter(|c| !matches!(c, '"' | '<' | '>' | '\\')).collect();
+            format!("\"{name}\" <noreply@{host}>")
+        });
+        let account_security = app::domain::accounts::security::AccountSecurity {
+            require_two_factor: values.require_two_factor,
+            unverified_may_create_keys: values.unverified_may_create_keys,
+            sealer: values.encryption_key.as_ref().map_or_else(Sealer::without_key, Sealer::with_key),
+            secure_cookies: public_origin.as_ref().is_some_and(|origin| origin.https),
+        };
         Ok(Self {
+            smtp: values.smtp_url,
+            mail_from,
+            account_security,
+            notice_check_interval: values.notice_check_interval,
             tokens,
             pool,
             database_listen: values.database_listen,

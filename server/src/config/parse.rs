@@ -301,3 +301,53 @@ pub fn logo(key: &'static str, value: Value) -> Result<super::brand::Logo, Confi
     let raw = text(key, value)?;
     super::brand::Logo::load(raw.trim()).map_err(|reason| invalid(key, reason))
 }
+
+/// `LATCHKEY_SMTP_URL`.
+pub fn smtp_url(key: &'static str, value: Value) -> Result<app::domain::mail::transport::SmtpServer, ConfigError> {
+    let raw = text(key, value)?;
+    app::domain::mail::transport::SmtpServer::parse(&raw)
+        .map_err(|reason| invalid(key, format!("'{}': {reason}", redact_url(&raw))))
+}
+
+/// An address people can read and reply to: `name@example.com` or `Name <name@example.com>`.
+pub fn mailbox(key: &'static str, value: Value) -> Result<String, ConfigError> {
+    let raw = text(key, value)?;
+    raw.parse::<lettre::message::Mailbox>()
+        .map(|_| raw.trim().to_owned())
+        .map_err(|err| invalid(key, format!("'{raw}' is not an address like Name <name@example.com>: {err}")))
+}
+
+/// 32 bytes, base64 (padded or not) or 64 hex digits.
+pub fn encryption_key(key: &'static str, value: Value) -> Result<[u8; 32], ConfigError> {
+    use base64::Engine as _;
+    let raw = text(key, value)?;
+    let raw = raw.trim();
+    let bytes = if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(raw).ok()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(raw))
+            .ok()
+    };
+    bytes.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).ok_or_else(|| {
+        invalid(
+            key,
+            "must be 32 bytes as base64 (44 characters) or hex (64 digits); make one with openssl rand -base64 32",
+        )
+    })
+}
+
+/// An interval from `min` to `max` seconds.
+pub fn bounded_interval(
+    key: &'static str,
+    value: Value,
+    min: u64,
+    max: u64,
+) -> Result<std::time::Duration, ConfigError> {
+    let interval = std_duration(key, value)?;
+    if interval < std::time::Duration::from_secs(min) || interval > std::time::Duration::from_secs(max) {
+        return Err(invalid(key, format!("must be from {min}s to {max}s")));
+    }
+    Ok(interval)
+}

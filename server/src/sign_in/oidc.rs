@@ -325,7 +325,7 @@ pub async fn callback(
             return back_to_sign_in("failed");
         }
     };
-    if let Err(err) = sessions::begin(&session, &account.id, now).await {
+    if let Err(err) = sessions::begin(&session, &account.id, now, &client).await {
         tracing::error!(error = %err, "session start failed");
         return back_to_sign_in("failed");
     }

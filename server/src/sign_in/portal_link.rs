@@ -32,7 +32,8 @@ pub async fn open(
     match opened {
         Ok(opened) => {
             if let Err(err) =
-                sessions::begin_from_app(&session, &opened.account.id, state.clock.now(), &opened.return_url).await
+                sessions::begin_from_app(&session, &opened.account.id, state.clock.now(), &client, &opened.return_url)
+                    .await
             {
                 tracing::error!(error = %err, "session start failed");
                 return unusable("error");

@@ -2,6 +2,9 @@
 
 pub mod email;
 pub mod password;
+pub mod reset;
+pub mod security;
+pub mod verification;
 
 use crate::domain::clock::Clock;
 use crate::domain::storage::accounts;
@@ -26,12 +29,18 @@ pub struct Account {
     /// Whether it has a password; accounts made by the provider's app or identity provider, or by the
     /// operator's CLI, do not.
     pub has_password: bool,
+    /// Whether the person proved they receive mail at the address (or a provider vouched for it).
+    pub email_verified: bool,
+    /// Whether signing in takes a second factor.
+    pub two_factor: bool,
 }
 
 impl From<accounts::Model> for Account {
     fn from(row: accounts::Model) -> Self {
         Self {
             has_password: usable_hash(&row).is_some(),
+            email_verified: row.email_verified_at.is_some(),
+            two_factor: row.totp_enabled_at.is_some(),
             id: row.id,
             email: row.email,
             is_operator: row.is_operator,
@@ -132,6 +141,7 @@ async fn insert_account(
     use sea_orm::TransactionSession;
     let now = clock.now();
     let id = uuid::Uuid::now_v7().to_string();
+    let has_password = password_hash != NO_PASSWORD;
     let row = accounts::ActiveModel {
         id: Set(id.clone()),
         email: Set(email.as_str().to_owned()),
@@ -140,6 +150,11 @@ async fn insert_account(
         created_at: Set(now),
         password_changed_at: Set(now),
         display_name: Set(None),
+        email_verified_at: Set(None),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
+        muted_notices: Set(String::new()),
     };
     let txn = crate::domain::database::begin_write(db).await?;
     let account = match row.insert(&txn).await {
@@ -152,6 +167,9 @@ async fn insert_account(
     };
     let name = organisation.unwrap_or_else(|| email.as_str().to_owned());
     insert_own_organisation(&txn, &id, name, now).await?;
+    if has_password {
+        verification::send(&txn, now, &id, email.as_str()).await?;
+    }
     txn.commit().await?;
     Ok(account)
 }
@@ -240,22 +258,36 @@ async fn check_password(
     if hasher.verify(password, usable_hash(&row)).await? { Ok(row) } else { Err(AccountChangeError::WrongPassword) }
 }
 
-/// Sets a new password after checking the current one. Ending other sessions is the caller's part.
+/// Sets a new password after checking the current one, and tells the person (from `client`). Ending other
+/// sessions is the caller's part.
 pub async fn change_password(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     hasher: &PasswordHasher,
     clock: &dyn Clock,
     account_id: &str,
-    current: &Password,
-    new: &Password,
+    passwords: (&Password, &Password),
+    client: &crate::domain::activity::Client,
 ) -> Result<(), AccountChangeError> {
+    use crate::domain::mail::{self, Mail, messages::format_time};
+    use sea_orm::TransactionSession;
+    let (current, new) = passwords;
     let row = check_password(db, hasher, account_id, current).await?;
     new.check_new()?;
     let password_hash = hasher.hash(new).await?;
+    let now = clock.now();
+    let email = row.email.clone();
+    let txn = crate::domain::database::begin_write(db).await?;
     let mut active: accounts::ActiveModel = row.into();
     active.password_hash = Set(accounts::StoredPasswordHash(password_hash));
-    active.password_changed_at = Set(clock.now());
-    active.update(db).await?;
+    active.password_changed_at = Set(now);
+    active.update(&txn).await?;
+    let notice = Mail::PasswordChanged {
+        by_reset: false,
+        at: format_time(now),
+        from: crate::domain::known_browsers::describe_client(client),
+    };
+    mail::queue(&txn, now, &email, Some(account_id), &notice).await.map_err(|err| DbErr::Custom(err.to_string()))?;
+    txn.commit().await?;
     Ok(())
 }
 

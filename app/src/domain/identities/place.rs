@@ -83,6 +83,12 @@ fn new_account_row(email: &str, name: Option<&str>, now: DateTime<Utc>) -> accou
         created_at: Set(now),
         password_changed_at: Set(now),
         display_name: Set(name.map(str::to_owned)),
+        // The system that sent the person vouches for their address.
+        email_verified_at: Set(Some(now)),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
+        muted_notices: Set(String::new()),
     }
 }
 

@@ -1,13 +1,18 @@
 //! Portal sign-in sessions: what a signed-in session holds and when it ends.
 
+pub mod list;
 pub mod store;
 
+use crate::domain::activity::Client;
 use chrono::{DateTime, Duration, Utc};
 use store::ACCOUNT_ID_KEY;
 use tower_sessions::Session;
 
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 const SEEN_AT_KEY: &str = "seen_at";
+/// The browser and address that signed in, for the person's list of sessions.
+const USER_AGENT_KEY: &str = "user_agent";
+const IP_KEY: &str = "ip";
 /// Where "Back to …" goes, for a person the provider's app signed in.
 const RETURN_URL_KEY: &str = "return_url";
 
@@ -34,15 +39,53 @@ const TOUCH_EVERY: Duration = Duration::seconds(60);
 #[error("session storage failed: {0}")]
 pub struct SessionError(#[from] tower_sessions::session::Error);
 
-/// Marks `session` as signed in to `account_id`, under a fresh session id so that an id planted
-/// before sign-in is worthless after it.
-pub async fn begin(session: &Session, account_id: &str, now: DateTime<Utc>) -> Result<(), SessionError> {
+/// Marks `session` as signed in to `account_id` from `client`, under a fresh session id so that an id
+/// planted before sign-in is worthless after it.
+pub async fn begin(
+    session: &Session,
+    account_id: &str,
+    now: DateTime<Utc>,
+    client: &Client,
+) -> Result<(), SessionError> {
     session.cycle_id().await?;
+    session.remove_value(PENDING_KEY).await?;
     session.insert(ACCOUNT_ID_KEY, account_id).await?;
     session.insert(SIGNED_IN_AT_KEY, now.timestamp()).await?;
     session.insert(SEEN_AT_KEY, now.timestamp()).await?;
+    session
+        .insert(USER_AGENT_KEY, client.user_agent.as_deref().map(|agent| agent.chars().take(256).collect::<String>()))
+        .await?;
+    session.insert(IP_KEY, client.ip.map(|ip| ip.to_string())).await?;
     session.remove_value(RETURN_URL_KEY).await?;
     Ok(())
+}
+
+/// The account waiting for its second factor on this session, and when its password was accepted.
+const PENDING_KEY: &str = "pending_second_factor";
+
+/// How long a person has to give their second factor after their password.
+pub const SECOND_FACTOR_WINDOW: Duration = Duration::minutes(5);
+
+/// Records that `account_id`'s password was accepted on `session` and a second factor is awaited. The
+/// session is not signed in.
+pub async fn await_second_factor(session: &Session, account_id: &str, now: DateTime<Utc>) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    session.insert(PENDING_KEY, (account_id, now.timestamp())).await?;
+    Ok(())
+}
+
+/// The account awaiting its second factor on `session`, if its password was accepted within
+/// [`SECOND_FACTOR_WINDOW`].
+pub async fn awaiting_second_factor(session: &Session, now: DateTime<Utc>) -> Result<Option<String>, SessionError> {
+    let Some((account_id, at)) = session.get::<(String, i64)>(PENDING_KEY).await? else {
+        return Ok(None);
+    };
+    let fresh = DateTime::from_timestamp(at, 0).is_some_and(|at| now - at < SECOND_FACTOR_WINDOW);
+    if !fresh {
+        session.remove_value(PENDING_KEY).await?;
+        return Ok(None);
+    }
+    Ok(Some(account_id))
 }
 
 /// Like [`begin`], for a person the provider's app sent: the header offers them the way back to `return_url`.
@@ -50,9 +93,10 @@ pub async fn begin_from_app(
     session: &Session,
     account_id: &str,
     now: DateTime<Utc>,
+    client: &Client,
     return_url: &str,
 ) -> Result<(), SessionError> {
-    begin(session, account_id, now).await?;
+    begin(session, account_id, now, client).await?;
     session.insert(RETURN_URL_KEY, return_url).await?;
     Ok(())
 }

@@ -33,6 +33,16 @@ pub struct Model {
     pub password_changed_at: DateTimeUtc,
     /// The person's name, as the provider's app or identity provider last gave it.
     pub display_name: Option<String>,
+    /// When the person proved they receive mail at `email`; providers vouch for the addresses they send.
+    pub email_verified_at: Option<DateTimeUtc>,
+    /// The TOTP secret, sealed (see [`crate::domain::sealing`]); kept while enrolment awaits its first code.
+    pub totp_secret: Option<crate::domain::sealing::SealedText>,
+    /// When two-factor sign-in was turned on; `None` while it is off or being set up.
+    pub totp_enabled_at: Option<DateTimeUtc>,
+    /// The last TOTP time step accepted: a code is good once.
+    pub totp_last_step: Option<i64>,
+    /// Key notices the person turned off, comma-separated kinds.
+    pub muted_notices: String,
 }
 
 /// No relations yet.

@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table, matching the migrations crate.
 
 pub mod account_identities;
+pub mod account_links;
 pub mod accounts;
 pub mod activity_events;
 pub mod api_keys;
@@ -8,10 +9,13 @@ pub mod invitations;
 pub mod key_changes;
 pub mod key_usage;
 pub mod key_usage_daily;
+pub mod known_browsers;
+pub mod mail_outbox;
 pub mod memberships;
 pub mod operator_events;
 pub mod organisations;
 pub mod portal_sessions;
+pub mod recovery_codes;
 pub mod service_tokens;
 pub mod sessions;
 pub mod sign_in_throttles;

@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod activity;
+mod forgot_password;
 mod home;
 mod invitation;
 mod key_detail;
@@ -12,13 +13,18 @@ mod operator_organisations;
 mod operator_usage;
 pub(crate) mod organisation_new;
 mod portal_link;
+mod reset_password;
 mod service_tokens;
 mod settings;
+mod settings_security;
 mod sign_in;
+mod sign_in_code;
 mod sign_up;
 mod usage;
+mod verify_email;
 
 pub use activity::ActivityPage;
+pub use forgot_password::ForgotPasswordPage;
 pub use home::{HomePage, LegacyRedirect};
 pub use invitation::InvitationPage;
 pub use key_detail::KeyDetailPage;
@@ -30,8 +36,11 @@ pub use operator_organisations::{OperatorActivityPage, OperatorOrganisationPage,
 pub use operator_usage::OperatorUsagePage;
 pub use organisation_new::NewOrganisationPage;
 pub use portal_link::PortalLinkUnusablePage;
+pub use reset_password::ResetPasswordPage;
 pub use service_tokens::ServiceTokensPage;
 pub use settings::SettingsPage;
 pub use sign_in::SignInPage;
+pub use sign_in_code::SignInCodePage;
 pub use sign_up::SignUpPage;
 pub use usage::UsagePage;
+pub use verify_email::VerifyEmailPage;

@@ -1,4 +1,5 @@
-//! `/settings`: the person's own recent sign-ins, change the password, delete the account.
+//! `/settings`: change the password, two-factor sign-in, sessions, email notices, the person's own recent
+//! sign-ins, delete the account.
 
 use crate::api::ApiError;
 use crate::api::account::{ChangePassword, DeleteAccount, own_activity};
@@ -55,6 +56,9 @@ fn settings_page(account: AccountView, log: Resource<Result<ActivityView, ApiErr
                 </p>
             </ActionForm>
         </section>
+        {has_password.then(|| view! { <super::settings_security::TwoFactorSection/> })}
+        <super::settings_security::SessionsSection/>
+        <super::settings_security::NoticesSection/>
         <section class="card" aria-labelledby="sign-ins-title">
             <h2 id="sign-ins-title">"Recent sign-ins"</h2>
             <p class="muted">"Your own log: sign-ins, failed sign-ins, sign-outs and password changes, newest first. Key changes are in each organisation's activity."</p>

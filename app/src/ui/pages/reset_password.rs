@@ -1,0 +1,64 @@
+//! `/reset-password/:secret`: the link from the reset message; chooses a new password.
+
+use crate::api::recovery::{ResetPassword, reset_link_works};
+use crate::ui::components::form::{Field, FormAlert};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// The page the reset link opens.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let secret = use_params_map().get_untracked().get("secret").unwrap_or_default();
+    let works = Resource::new(
+        {
+            let secret = secret.clone();
+            move || secret.clone()
+        },
+        reset_link_works,
+    );
+    let hidden_secret = StoredValue::new(secret);
+    let action = ServerAction::<ResetPassword>::new();
+    let value = action.value();
+    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let done = move || matches!(value.get(), Some(Ok(())));
+    let pending = action.pending();
+    view! {
+        <Title text="Choose a new password"/>
+        <section class="auth-card" aria-labelledby="reset-title">
+            <h1 id="reset-title">"Choose a new password"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    Suspend::new(async move {
+                        match works.await {
+                            Ok(true) => view! {
+                                <Show
+                                    when=done
+                                    fallback=move || view! {
+                                        <p class="lede">"Using this link signs you out everywhere."</p>
+                                        <ActionForm action attr:novalidate=true attr:class="form">
+                                            <FormAlert result/>
+                                            <input type="hidden" name="secret" value=hidden_secret.get_value()/>
+                                            <Field label="New password" name="new_password" kind="password" autocomplete="new-password" maxlength=128 hint="At least 8 characters; 12 or more is better." result/>
+                                            <button type="submit" class="button button-primary button-block" disabled=pending>
+                                                {move || if pending.get() { "Saving…" } else { "Set new password" }}
+                                            </button>
+                                        </ActionForm>
+                                    }
+                                >
+                                    <p class="alert alert-success" role="status" data-testid="reset-done">"Your password is changed, and every session is signed out."</p>
+                                    <a class="button button-primary button-block" href="/sign-in">"Sign in"</a>
+                                </Show>
+                            }.into_any(),
+                            Ok(false) => view! {
+                                <p class="alert alert-error" role="alert" data-testid="reset-unusable">"This link has expired or has already been used."</p>
+                                <a class="button button-primary button-block" href="/forgot-password">"Ask for a new link"</a>
+                            }.into_any(),
+                            Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
