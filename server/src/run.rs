@@ -300,7 +300,7 @@ async fn queue_expiry_notices(db: DatabaseConnection, clock: SharedClock, interv
     loop {
         every.tick().await;
         match app::domain::notices::queue_expiry_notices(&db, clock.now()).await {
-            Ok(0) => {}
+            Ok(0) => tracing::debug!("key expiry check: nothing new to queue"),
             Ok(queued) => tracing::info!(queued, "key expiry notices queued"),
             Err(err) => tracing::warn!(error = %err, "could not look for expiring keys; will retry"),
         }

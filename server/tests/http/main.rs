@@ -1,5 +1,6 @@
 //! HTTP tests: real requests through the whole router (middleware, pages, server functions), no socket.
 
+mod account_security;
 mod account_settings;
 mod accounts;
 mod commands;
@@ -12,6 +13,8 @@ mod organisations;
 mod pages;
 mod portal_sessions;
 mod sessions;
+#[path = "../smtp_sink/mod.rs"]
+mod smtp_sink;
 mod support;
 mod tokens;
 mod usage;

@@ -38,6 +38,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub clock: Arc<ManualClock>,
     pub verification: VerificationServices,
+    pub state: AppState,
 }
 
 /// One response, body read.
@@ -54,9 +55,19 @@ impl Reply {
         self.set_cookie().and_then(|c| c.split(';').next().map(str::to_owned)).filter(|c| !c.ends_with('='))
     }
 
-    /// The raw Set-Cookie header.
+    /// The raw Set-Cookie header of the session cookie (other cookies, such as the browser's id, aside).
     pub fn set_cookie(&self) -> Option<String> {
-        self.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        self.cookie_named("latchkey_session")
+    }
+
+    /// The raw Set-Cookie header of the cookie whose name ends in `name` (`__Host-` prefixed or not).
+    pub fn cookie_named(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.split('=').next().is_some_and(|n| n == name || n == format!("__Host-{name}")))
+            .map(str::to_owned)
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -90,6 +101,14 @@ impl TestApp {
     /// This app's database served with the provider's brand, portal sessions or identity provider set up.
     pub fn with_provider(self, provider: latchkey_server::router::ProviderSetup) -> Self {
         Self::build_full(self.db, WebPolicy::default(), hasher(), provider)
+    }
+
+    /// This app's database served with the operator's account security settings.
+    pub fn with_security(self, security: app::domain::accounts::security::AccountSecurity) -> Self {
+        let mut app = Self::build_full(self.db, WebPolicy::default(), hasher(), Default::default());
+        app.state.account_security = security;
+        app.router = latchkey_server::router::app(app.state.clone());
+        app
     }
 
     fn build(db: DatabaseConnection, web: WebPolicy) -> Self {
@@ -127,8 +146,9 @@ impl TestApp {
             usage_retention: app::domain::usage::Retention::default(),
             tokens: app::domain::jwt::TokenPolicy::new(ORIGIN),
             provider,
+            account_security: Default::default(),
         };
-        Self { router: app(state), db, clock, verification }
+        Self { router: app(state.clone()), db, clock, verification, state }
     }
 
     /// A service token with `permissions`, created as the CLI does.
@@ -318,4 +338,28 @@ pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
     let subscriber =
         tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
     (captured, tracing::subscriber::set_default(subscriber))
+}
+
+pub use crate::smtp_sink::SmtpSink;
+
+/// A mailer that delivers through `sink`, for driving the outbox from a test.
+pub fn mailer(sink: &SmtpSink) -> app::domain::mail::sender::Mailer {
+    let server = app::domain::mail::transport::SmtpServer::parse(&sink.url()).expect("url");
+    app::domain::mail::sender::Mailer {
+        transport: server.transport(std::time::Duration::from_secs(10)).expect("transport"),
+        from: "Latchkey <noreply@example.com>".parse().expect("from"),
+        brand: app::domain::mail::render::MailBrand {
+            product_name: "Latchkey".into(),
+            base_url: ORIGIN.into(),
+            accent: "#1f4fd1".into(),
+            logo_url: None,
+            support_url: None,
+        },
+    }
+}
+
+/// The first link in `text` that starts with `prefix`.
+pub fn link_in(text: &str, prefix: &str) -> String {
+    let start = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in {text}"));
+    text[start..].split_whitespace().next().expect("link").to_owned()
 }
