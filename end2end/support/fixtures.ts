@@ -2,6 +2,7 @@
 import { expect, test as base, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -93,4 +94,36 @@ export async function signOut(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/sign-in/);
   await hydrated(page);
+}
+
+/** One message the test SMTP server accepted. */
+export interface Mail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Waits (up to 20 s; the sender looks every 2 s) for a message to `to` whose subject starts with `subject`. */
+export async function mailTo(to: string, subject: string): Promise<Mail> {
+  const dir = process.env.LATCHKEY_E2E_MAIL_DIR;
+  if (!dir) throw new Error('LATCHKEY_E2E_MAIL_DIR is not set: the global setup starts the SMTP server');
+  let found: Mail | undefined;
+  await expect(async () => {
+    const messages = readdirSync(dir)
+      .filter((name) => name.endsWith('.json'))
+      .sort()
+      .map((name) => JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as Mail);
+    found = messages.reverse().find((mail) => mail.to.includes(to) && mail.subject.startsWith(subject));
+    expect(found, `a message "${subject}…" to ${to}`).toBeTruthy();
+  }).toPass({ timeout: 20_000 });
+  return found as Mail;
+}
+
+/** The first link in `text` under `prefix`. */
+export function linkIn(text: string, prefix: string): string {
+  const start = text.indexOf(prefix);
+  if (start < 0) throw new Error(`no ${prefix} link in:\n${text}`);
+  return text.slice(start).split(/\s/)[0];
 }

@@ -1,4 +1,4 @@
-// Starts the release `latchkey` binary twice, each on a fresh temporary SQLite database and a free port, and
+// Starts a real SMTP server (end2end/support/smtp_sink.py), then the release `latchkey` binary twice, each on a fresh temporary SQLite database and a free port, and
 // stops them afterwards: once as it ships, and once inside a provider's product (its brand, its OpenID
 // Connect provider from `oidc-provider.mjs`, its app from `provider-app.mjs`). Ports are asked of the OS, and
 // every server must be our own child and stay alive: a stale server left running elsewhere can never be the
@@ -94,8 +94,23 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   if (!existsSync(binary)) {
     throw new Error(`${binary} is missing: build the release server first (make build).`);
   }
-  // The portal as it ships: no settings at all.
-  const plain = await startLatchkey(await freePort(), {});
+  // A real SMTP server (aiosmtpd) that writes each message it accepts as JSON into a directory.
+  const mailDir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-mail-'));
+  const smtpPort = await freePort();
+  const python = process.env.LATCHKEY_TEST_PYTHON ?? path.resolve(__dirname, '../.venv/bin/python');
+  const smtp = await startReady(
+    python,
+    [path.join(__dirname, 'smtp_sink.py'), '--port', String(smtpPort), '--dir', mailDir],
+    path.join(mailDir, '..', `${path.basename(mailDir)}.log`),
+    process.env,
+  );
+  process.env.LATCHKEY_E2E_MAIL_DIR = mailDir;
+
+  // The portal as it ships, but for mail, which goes to the SMTP server above instead of ./outbox.
+  const plain = await startLatchkey(await freePort(), {
+    LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    LATCHKEY_MAIL_FROM: 'Latchkey <keys@example.com>',
+  });
   process.env.LATCHKEY_E2E_BASE_URL = plain.url;
   process.env.LATCHKEY_E2E_WORKDIR = plain.workdir;
 
@@ -144,9 +159,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.LATCHKEY_E2E_APP_URL = app;
 
   return async () => {
-    for (const child of [appProcess, provider.child, oidc, plain.child]) await stop(child);
+    for (const child of [appProcess, provider.child, oidc, plain.child, smtp]) await stop(child);
     if (process.env.LATCHKEY_E2E_KEEP !== '1') {
-      for (const dir of [plain.workdir, provider.workdir]) rmSync(dir, { recursive: true, force: true });
+      for (const dir of [plain.workdir, provider.workdir, mailDir]) rmSync(dir, { recursive: true, force: true });
     }
   };
 }

@@ -92,6 +92,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
         usage_retention: Retention::default(),
         tokens: app::domain::jwt::TokenPolicy::new("http://127.0.0.1:3000"),
         provider: Default::default(),
+        account_security: Default::default(),
     };
     let router = app(state);
 

@@ -194,7 +194,7 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
         return Ok(format!("/sign-in/two-factor?next={}", encode_next(&next)));
     }
     server::finish_sign_in(&session, &account).await?;
-    Ok(server::after_sign_in(&account, next)?)
+    server::after_sign_in(&account, next)
 }
 
 /// Completes a sign-in with the second factor: a code from the authenticator app, or a recovery code.
@@ -245,7 +245,7 @@ pub async fn sign_in_second_factor(code: String, next: Option<String>) -> Result
         .map_err(|err| internal("account lookup failed", &err))?
         .ok_or_else(|| reject(ApiError::Unauthenticated))?;
     server::finish_sign_in(&session, &account).await?;
-    Ok(server::after_sign_in(&account, safe_next_path(next.as_deref()))?)
+    server::after_sign_in(&account, safe_next_path(next.as_deref()))
 }
 
 /// Refuses password sign-up and sign-in where the operator turned them off.
