@@ -91,7 +91,7 @@ export async function signUp(page: Page, email: string, password = PASSWORD): Pr
 
 export async function signOut(page: Page): Promise<void> {
   await page.getByLabel('Account menu').click();
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.waitForURL(/\/sign-in/);
   await hydrated(page);
 }

@@ -249,7 +249,7 @@ fn mailer(settings: &Settings) -> Result<Mailer, RunError> {
         .map(|src| if src.starts_with('/') { format!("{base_url}{src}") } else { src.clone() });
     let brand = MailBrand {
         product_name: settings.site.product_name.clone(),
-        accent: settings.accent.map_or_else(|| "#1f4fd1".to_owned(), |accent| accent.hex()),
+        accent: settings.accent.map_or_else(|| "#4338ca".to_owned(), |accent| accent.hex()),
         logo_url,
         support_url: settings.site.support_url.clone(),
         base_url,

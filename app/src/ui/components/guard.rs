@@ -29,6 +29,10 @@ where
                 let page = page.clone();
                 Suspend::new(async move {
                     match session.account.await {
+                        // The operator requires two-factor sign-in: settings, where it is turned on, until it is.
+                        Ok(Some(account)) if account.must_enrol_two_factor && !here.starts_with("/settings") => {
+                            view! { <Redirect path="/settings#two-factor"/> }.into_any()
+                        }
                         Ok(Some(account)) => page(account),
                         Ok(None) => view! { <Redirect path=format!("/sign-in?next={}", encode_next(&here))/> }.into_any(),
                         Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),

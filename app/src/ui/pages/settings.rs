@@ -1,6 +1,7 @@
 //! `/settings`: change the password, two-factor sign-in, sessions, email notices, the person's own recent
 //! sign-ins, delete the account.
 
+use super::settings_security::{NoticesSection, SecurityResources, SessionsSection, TwoFactorSection};
 use crate::api::ApiError;
 use crate::api::account::{ChangePassword, DeleteAccount, own_activity};
 use crate::api::auth::AccountView;
@@ -15,13 +16,18 @@ use leptos_meta::Title;
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let log = Resource::new(|| (), |_| own_activity(None));
+    let security = SecurityResources::load();
     view! {
         <Title text="Account settings"/>
-        <RequireAccount page=move |account| settings_page(account, log)/>
+        <RequireAccount page=move |account| settings_page(account, log, security)/>
     }
 }
 
-fn settings_page(account: AccountView, log: Resource<Result<ActivityView, ApiError>>) -> AnyView {
+fn settings_page(
+    account: AccountView,
+    log: Resource<Result<ActivityView, ApiError>>,
+    security: SecurityResources,
+) -> AnyView {
     let change = ServerAction::<ChangePassword>::new();
     let change_value = change.value();
     let delete = ServerAction::<DeleteAccount>::new();
@@ -56,12 +62,12 @@ fn settings_page(account: AccountView, log: Resource<Result<ActivityView, ApiErr
                 </p>
             </ActionForm>
         </section>
-        {has_password.then(|| view! { <super::settings_security::TwoFactorSection/> })}
-        <super::settings_security::SessionsSection/>
-        <super::settings_security::NoticesSection/>
+        {has_password.then(|| view! { <TwoFactorSection resources=security/> })}
+        <SessionsSection resources=security/>
+        <NoticesSection resources=security/>
         <section class="card" aria-labelledby="sign-ins-title">
             <h2 id="sign-ins-title">"Recent sign-ins"</h2>
-            <p class="muted">"Your own log: sign-ins, failed sign-ins, sign-outs and password changes, newest first. Key changes are in each organisation's activity."</p>
+            <p class="muted">"Your own log: sign-ins, failed sign-ins, sign-outs, password and two-factor changes, newest first. Key changes are in each organisation's activity."</p>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match log.await {

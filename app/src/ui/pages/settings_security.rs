@@ -1,4 +1,6 @@
-//! The security sections of `/settings`: two-factor sign-in, signed-in sessions and key notices.
+//! The security sections of `/settings`: two-factor sign-in, signed-in sessions and key notices. Their
+//! resources are made by [`SecurityResources::load`] in the page's component, before the session is awaited
+//! (see [`crate::ui::components::guard::RequireAccount`]), and the sections only read them.
 
 use crate::api::ApiError;
 use crate::api::security::{
@@ -8,14 +10,40 @@ use crate::api::security::{
 use crate::ui::components::form::{Field, FormAlert};
 use leptos::prelude::*;
 
+/// What the security sections load, and the actions that change the sessions list.
+#[derive(Clone, Copy)]
+pub struct SecurityResources {
+    two_factor: Resource<Result<TwoFactorView, ApiError>>,
+    sessions: Resource<Result<Vec<SessionView>, ApiError>>,
+    notices: Resource<Result<Vec<NoticeSetting>, ApiError>>,
+    end: ServerAction<EndSession>,
+    end_others: ServerAction<EndOtherSessions>,
+}
+
+impl SecurityResources {
+    /// Makes them; call it in the page's component.
+    pub fn load() -> Self {
+        let end = ServerAction::<EndSession>::new();
+        let end_others = ServerAction::<EndOtherSessions>::new();
+        let (end_version, others_version) = (end.version(), end_others.version());
+        Self {
+            two_factor: Resource::new(|| (), |_| two_factor_status()),
+            sessions: Resource::new(move || (end_version.get(), others_version.get()), |_| list_sessions()),
+            notices: Resource::new(|| (), |_| notice_settings()),
+            end,
+            end_others,
+        }
+    }
+}
+
 fn error_view(err: &ApiError) -> AnyView {
     view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any()
 }
 
 /// Turning two-factor sign-in on (QR code, secret, confirmation, recovery codes) and off.
 #[component]
-pub fn TwoFactorSection() -> impl IntoView {
-    let status = Resource::new(|| (), |_| two_factor_status());
+pub fn TwoFactorSection(resources: SecurityResources) -> impl IntoView {
+    let status = resources.two_factor;
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -84,7 +112,7 @@ fn enrol_view(required: bool) -> impl IntoView {
                     <ol class="recovery-codes">
                         {codes.0.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
                     </ol>
-                    <a class="button button-primary" href="/settings">"I have saved them"</a>
+                    <a class="button button-primary" href="/settings" rel="external">"I have saved them"</a>
                 </div>
             }.into_any(),
             (Some(Ok(enrolment)), _) => view! {
@@ -114,12 +142,8 @@ fn enrol_view(required: bool) -> impl IntoView {
 
 /// The person's signed-in sessions, with a way to sign out any other one, or all of them.
 #[component]
-pub fn SessionsSection() -> impl IntoView {
-    let end = ServerAction::<EndSession>::new();
-    let end_others = ServerAction::<EndOtherSessions>::new();
-    let end_version = end.version();
-    let others_version = end_others.version();
-    let sessions = Resource::new(move || (end_version.get(), others_version.get()), |_| list_sessions());
+pub fn SessionsSection(resources: SecurityResources) -> impl IntoView {
+    let (end, end_others, sessions) = (resources.end, resources.end_others, resources.sessions);
     let end_value = end.value();
     let others_value = end_others.value();
     let result = Signal::derive(move || {
@@ -183,8 +207,8 @@ fn sessions_table(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl
 
 /// Which key notices the person receives by email.
 #[component]
-pub fn NoticesSection() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| notice_settings());
+pub fn NoticesSection(resources: SecurityResources) -> impl IntoView {
+    let settings = resources.notices;
     let save = ServerAction::<SaveNoticeSettings>::new();
     let value = save.value();
     let result = Signal::derive(move || value.get().and_then(Result::err));

@@ -46,10 +46,10 @@ pub fn SignInPage() -> impl IntoView {
                     <input type="hidden" name="next" value=next.clone()/>
                     <Field label="Email" name="email" kind="email" autocomplete="username" maxlength=254 result/>
                     <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result/>
-                    <p class="field-aside"><a href="/forgot-password">"Forgot password?"</a></p>
                     <button type="submit" class="button button-block" class:button-primary=!has_identity_provider disabled=pending>
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
+                    <p class="form-aside"><a href="/forgot-password">"Forgot password?"</a></p>
                 </ActionForm>
                 <p class="auth-switch">{format!("New to {product}? ")} <a href=sign_up_href.clone()>"Create an account"</a></p>
             })}
