@@ -105,11 +105,24 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     process.env,
   );
   process.env.LATCHKEY_E2E_MAIL_DIR = mailDir;
+  // A webhook receiver (checked afterwards with the Standard Webhooks reference library).
+  const hookDir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-hooks-'));
+  const hookPort = await freePort();
+  const hooks = await startReady(
+    python,
+    [path.join(__dirname, 'webhook_receiver.py'), 'serve', '--port', String(hookPort), '--dir', hookDir],
+    path.join(hookDir, '..', `${path.basename(hookDir)}.log`),
+    process.env,
+  );
+  process.env.LATCHKEY_E2E_HOOK_DIR = hookDir;
+  process.env.LATCHKEY_E2E_HOOK_URL = `http://127.0.0.1:${hookPort}`;
 
   // The portal as it ships, but for mail, which goes to the SMTP server above instead of ./outbox.
   const plain = await startLatchkey(await freePort(), {
     LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     LATCHKEY_MAIL_FROM: 'Latchkey <keys@example.com>',
+    // The receiver listens on loopback, which customers' endpoints may reach only with this testing switch.
+    LATCHKEY_WEBHOOKS_ALLOW_PRIVATE: 'true',
   });
   process.env.LATCHKEY_E2E_BASE_URL = plain.url;
   process.env.LATCHKEY_E2E_WORKDIR = plain.workdir;
@@ -159,9 +172,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.LATCHKEY_E2E_APP_URL = app;
 
   return async () => {
-    for (const child of [appProcess, provider.child, oidc, plain.child, smtp]) await stop(child);
+    for (const child of [appProcess, provider.child, oidc, plain.child, smtp, hooks]) await stop(child);
     if (process.env.LATCHKEY_E2E_KEEP !== '1') {
-      for (const dir of [plain.workdir, provider.workdir, mailDir]) rmSync(dir, { recursive: true, force: true });
+      for (const dir of [plain.workdir, provider.workdir, mailDir, hookDir]) rmSync(dir, { recursive: true, force: true });
     }
   };
 }

@@ -16,6 +16,7 @@ mod m20261123_000010_create_signing_keys;
 mod m20261201_000011_create_organisations;
 mod m20261201_000012_create_portal_sign_in;
 mod m20261202_000013_create_mail_and_account_security;
+mod m20261202_000014_create_webhooks_and_leaks;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_create_organisations::Migration),
             Box::new(m20261201_000012_create_portal_sign_in::Migration),
             Box::new(m20261202_000013_create_mail_and_account_security::Migration),
+            Box::new(m20261202_000014_create_webhooks_and_leaks::Migration),
         ]
     }
 }

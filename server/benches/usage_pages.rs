@@ -93,6 +93,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requ
         tokens: app::domain::jwt::TokenPolicy::new("http://127.0.0.1:3000"),
         provider: Default::default(),
         account_security: Default::default(),
+        events: Default::default(),
     };
     let router = app(state);
 

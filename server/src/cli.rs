@@ -45,6 +45,12 @@ pub enum Command {
     /// Manage the keys that sign the JWTs of POST /v1/tokens.
     #[command(subcommand)]
     SigningKey(SigningKeyCommand),
+    /// The operator's webhook endpoints, which receive every organisation's events.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Secret scanning: what to register with a scanner so it finds this deployment's keys.
+    #[command(subcommand)]
+    SecretScanning(SecretScanningCommand),
     /// Copy a deployment (accounts, organisations, members, invitations, keys, service tokens, signing keys,
     /// activity, usage) into an empty
     /// database, e.g. from SQLite to PostgreSQL. Stop the old deployment first. The target is
@@ -138,4 +144,48 @@ pub enum ServiceTokenCommand {
         /// The token's id, from `service-token list`.
         id: String,
     },
+}
+
+/// `latchkey webhook …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum WebhookCommand {
+    /// Registers an endpoint; prints its id and, once, its signing secret.
+    Add {
+        /// Where deliveries are posted (http or https).
+        #[arg(long)]
+        url: String,
+        /// Event types it receives (repeat the flag); none for all. E.g. key.created, key.revoked, key.leaked.
+        #[arg(long = "event", value_name = "TYPE")]
+        events: Vec<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Lists the endpoints.
+    List,
+    /// Removes an endpoint with its queue and log.
+    Remove {
+        /// The endpoint's id.
+        id: String,
+    },
+    /// Gives an endpoint a new signing secret (printed once); the old one signs too for the overlap.
+    RotateSecret {
+        /// The endpoint's id.
+        id: String,
+        /// How long the old secret keeps signing, e.g. 24h, 0s (at most 7 days).
+        #[arg(long, default_value = "24h")]
+        overlap: humantime::Duration,
+    },
+    /// Sends a webhook.test event to an endpoint (a running server delivers it).
+    Test {
+        /// The endpoint's id.
+        id: String,
+    },
+}
+
+/// `latchkey secret-scanning …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SecretScanningCommand {
+    /// Prints the regular expression that finds this deployment's keys.
+    Pattern,
 }

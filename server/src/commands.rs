@@ -2,7 +2,9 @@
 //! `latchkey signing-key …` and `latchkey copy-data`. Standard output carries only
 //! the value asked for (an id, a token, a table), so scripts can capture it; logs go to stderr.
 
-use crate::cli::{AccountCommand, OrganisationCommand, ServiceTokenCommand, SigningKeyCommand};
+use crate::cli::{
+    AccountCommand, OrganisationCommand, SecretScanningCommand, ServiceTokenCommand, SigningKeyCommand, WebhookCommand,
+};
 use crate::config::Settings;
 use crate::config::redact_url;
 use crate::run::{RunError, open_database, open_database_at};
@@ -238,5 +240,77 @@ pub async fn copy_data(
     tracing::info!(from = %redact_url(from), to = %redact_url(to), "deployment copied");
     let _ = source.close().await;
     let _ = target.close().await;
+    Ok(())
+}
+
+/// The operator in the logs of what the CLI does.
+fn cli_origin() -> app::domain::activity::Origin {
+    app::domain::activity::Origin { actor: "operator (CLI)".into(), client: Default::default() }
+}
+
+/// `latchkey webhook …`.
+pub async fn webhook(settings: &Settings, command: WebhookCommand, out: &mut impl Write) -> Result<(), RunError> {
+    use app::domain::webhooks::endpoints::{self, Owner};
+    use app::domain::webhooks::{NewEndpoint, deliveries};
+    let db = open_database(settings).await?;
+    let clock = SystemClock;
+    let sealer = &settings.account_security.sealer;
+    let refused = |err: app::domain::webhooks::EndpointError| RunError::Refused(err.to_string());
+    match command {
+        WebhookCommand::Add { url, events, description } => {
+            let new = NewEndpoint { url, description, event_types: events };
+            let (endpoint, secret) =
+                endpoints::create(&db, &clock, sealer, settings.webhook_targets, &cli_origin(), Owner::Operator, &new)
+                    .await
+                    .map_err(refused)?;
+            tracing::info!(id = %endpoint.id, url = %endpoint.url, "webhook endpoint added; its secret is shown once");
+            writeln!(out, "{}", endpoint.id)?;
+            writeln!(out, "{}", secret.expose())?;
+        }
+        WebhookCommand::List => {
+            writeln!(out, "{:<36}  {:<8}  {:<40}  EVENTS", "ID", "STATE", "URL")?;
+            for endpoint in
+                endpoints::list(&db, Owner::Operator).await.map_err(|err| RunError::Refused(err.to_string()))?
+            {
+                let events: Vec<&str> = endpoint.event_types.iter().map(|kind| kind.as_str()).collect();
+                let state = if endpoint.disabled_at.is_some() { "paused" } else { "active" };
+                let events = if events.is_empty() { "all".to_owned() } else { events.join(",") };
+                writeln!(out, "{:<36}  {state:<8}  {:<40}  {events}", endpoint.id, endpoint.url)?;
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            endpoints::delete(&db, &clock, &cli_origin(), Owner::Operator, &id).await.map_err(refused)?;
+            tracing::info!(%id, "webhook endpoint removed");
+        }
+        WebhookCommand::RotateSecret { id, overlap } => {
+            let overlap = chrono::Duration::from_std(*overlap)
+                .map_err(|_| RunError::Refused("the overlap is at most 7 days".into()))?;
+            let (_, secret) =
+                endpoints::rotate_secret(&db, &clock, sealer, &cli_origin(), Owner::Operator, &id, overlap)
+                    .await
+                    .map_err(refused)?;
+            writeln!(out, "{}", secret.expose())?;
+        }
+        WebhookCommand::Test { id } => {
+            use app::domain::clock::Clock as _;
+            let endpoint = endpoints::get(&db, Owner::Operator, &id).await.map_err(refused)?;
+            let event = deliveries::send_test(&db, clock.now(), &endpoint, &cli_origin().actor)
+                .await
+                .map_err(|err| RunError::Refused(err.to_string()))?;
+            writeln!(out, "{event}")?;
+        }
+    }
+    let _ = db.close().await;
+    Ok(())
+}
+
+/// `latchkey secret-scanning …`.
+pub fn secret_scanning(
+    settings: &Settings,
+    command: SecretScanningCommand,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    let SecretScanningCommand::Pattern = command;
+    writeln!(out, "{}", app::domain::leaks::scanner_pattern(&settings.keys.prefix))?;
     Ok(())
 }

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
             Command::ServiceToken(command) => commands::service_token(&settings, command, &mut std::io::stdout()).await,
             Command::SigningKey(command) => commands::signing_key(&settings, command, &mut std::io::stdout()).await,
             Command::Organisation(command) => commands::organisation(&settings, command, &mut std::io::stdout()).await,
+            Command::Webhook(command) => commands::webhook(&settings, command, &mut std::io::stdout()).await,
+            Command::SecretScanning(command) => commands::secret_scanning(&settings, command, &mut std::io::stdout()),
             Command::CopyData { from, to } => {
                 commands::copy_data(&settings, &from, to.as_deref(), &mut std::io::stdout()).await
             }

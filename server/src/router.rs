@@ -72,6 +72,8 @@ pub struct AppState {
     pub provider: ProviderSetup,
     /// Two-factor requirements, address verification, and the key that seals TOTP secrets.
     pub account_security: app::domain::accounts::security::AccountSecurity,
+    /// Webhook targets, the leak policy and GitHub's keys.
+    pub events: EventsSetup,
 }
 
 /// What the provider set up around the portal. The default is none of it: Latchkey's own look, passwords,
@@ -114,10 +116,22 @@ impl AppState {
         provide_context(self.usage_retention);
         provide_context(self.provider.site.clone());
         provide_context(self.account_security.clone());
+        provide_context(self.events.webhook_targets);
         provide_context(app::domain::service_tokens::ServiceTokenPrefix(
             self.verification.token_prefix.as_ref().clone(),
         ));
     }
+}
+
+/// How events go out and leak reports come in.
+#[derive(Debug, Clone, Default)]
+pub struct EventsSetup {
+    /// Which URLs customers' webhook endpoints may have.
+    pub webhook_targets: app::domain::webhooks::TargetPolicy,
+    /// What a leak report does to a key.
+    pub leak_policy: app::domain::leaks::LeakPolicy,
+    /// The keys that sign GitHub's secret scanning reports.
+    pub github_keys: Arc<app::domain::leaks::github::GithubKeys>,
 }
 
 /// The name of the session cookie: `__Host-` prefixed over https, which browsers only accept when the

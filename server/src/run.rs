@@ -16,6 +16,7 @@ use app::domain::throttle::ThrottlePolicy;
 use app::domain::usage::rollup::RollupReport;
 use app::domain::usage::{Retention, UsageCounter, roll_up};
 use app::domain::verification::{RateLimits, SharedLimits};
+use app::domain::webhooks::WebhookSender;
 use leptos::config::{Env, LeptosOptions};
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
@@ -145,6 +146,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         tokens: settings.tokens.clone(),
         provider: provider_setup(&settings)?,
         account_security: settings.account_security.clone(),
+        events: events_setup(&settings)?,
     };
     state.verification.signing_keys.ensure(&db, clock.now()).await.map_err(|err| RunError::Database {
         url: redact_url(&settings.database_url),
@@ -154,6 +156,10 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
     let mail = tokio::spawn(send_mail(db.clone(), clock.clone(), mailer, mail_stop));
     let notices = tokio::spawn(queue_expiry_notices(db.clone(), clock.clone(), settings.notice_check_interval));
+    let sender = WebhookSender::new(Arc::new(settings.account_security.sealer.clone()), settings.webhook_targets)
+        .map_err(|err| RunError::Setup(format!("the webhook sender: {err}")))?;
+    let (stop_webhooks, webhooks_stop) = tokio::sync::watch::channel(false);
+    let webhooks = tokio::spawn(send_webhooks(db.clone(), clock.clone(), sender, webhooks_stop));
     let cleanup =
         tokio::spawn(delete_expired_sessions(DatabaseSessionStore::new(db.clone(), clock.clone()), db.clone(), clock));
     let rollup = tokio::spawn(roll_up_usage(db.clone(), state.clock.clone(), settings.usage_retention));
@@ -193,6 +199,10 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     if tokio::time::timeout(Duration::from_secs(10), mail).await.is_err() {
         tracing::warn!("the mail sender did not stop within 10 s; unsent messages go after the restart");
     }
+    let _ = stop_webhooks.send(true);
+    if tokio::time::timeout(Duration::from_secs(12), webhooks).await.is_err() {
+        tracing::warn!("the webhook sender did not stop within 12 s; its deliveries are retried after the restart");
+    }
     rollup.abort();
     changes.abort();
     // Requests are finished; write the last counts before the database closes.
@@ -221,6 +231,24 @@ fn provider_setup(settings: &Settings) -> Result<crate::router::ProviderSetup, R
         portal: settings.portal.clone(),
         brand: crate::brand::BrandAssets::new(settings.accent, settings.logo.clone()),
         oidc,
+    })
+}
+
+/// Webhook targets, the leak policy and GitHub's secret scanning keys, from the settings.
+fn events_setup(settings: &Settings) -> Result<crate::router::EventsSetup, RunError> {
+    use app::domain::leaks::github::{GithubKeys, KEYS_URL};
+    let fetch = settings.github_keys_fetch.then(|| KEYS_URL.to_owned());
+    let github_keys = GithubKeys::new(settings.github_keys.clone(), fetch)
+        .map_err(|err| RunError::Setup(format!("GitHub's key fetcher: {err}")))?;
+    if settings.webhook_targets.allow_private {
+        tracing::warn!(
+            "LATCHKEY_WEBHOOKS_ALLOW_PRIVATE is on: customers' webhooks may reach this network (testing only)"
+        );
+    }
+    Ok(crate::router::EventsSetup {
+        webhook_targets: settings.webhook_targets,
+        leak_policy: settings.leak_policy,
+        github_keys: Arc::new(github_keys),
     })
 }
 
@@ -283,6 +311,52 @@ async fn send_mail(
                 Ok(_) => break,
                 Err(err) => {
                     tracing::warn!(error = %err, "could not read the outbox; will retry");
+                    break;
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+/// How often the webhook queue is looked at.
+const WEBHOOK_INTERVAL: Duration = Duration::from_secs(1);
+/// How often old deliveries and their log are pruned.
+const WEBHOOK_PRUNE_EVERY: u32 = 3600;
+
+/// Delivers due webhooks every second until `stop`; a round under way finishes (each request has 10 s).
+async fn send_webhooks(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    sender: WebhookSender,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(WEBHOOK_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = 0_u32;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        ticks = ticks.wrapping_add(1);
+        if ticks % WEBHOOK_PRUNE_EVERY == 1 {
+            match app::domain::webhooks::deliveries::prune(&db, clock.now()).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "old webhook deliveries pruned"),
+                Err(err) => tracing::warn!(error = %err, "could not prune old webhook deliveries"),
+            }
+        }
+        loop {
+            match sender.deliver_due(&db, clock.as_ref()).await {
+                Ok(round)
+                    if round.delivered + round.retrying + round.gave_up
+                        >= usize::try_from(app::domain::webhooks::sender::BATCH).unwrap_or(20) => {}
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read the webhook queue; will retry");
                     break;
                 }
             }

@@ -39,6 +39,19 @@ pub struct KeyView {
     pub created_by: String,
     /// Whether the signed-in member may edit, roll and revoke it.
     pub can_change: bool,
+    /// Where and when a leak report found it in public, if one did.
+    pub leak: Option<LeakView>,
+}
+
+/// A leak report, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeakView {
+    /// When it was reported.
+    pub when: String,
+    /// Where it was found (may be empty).
+    pub url: String,
+    /// Who reported it.
+    pub source: String,
 }
 
 /// A key's rate limit.
@@ -463,6 +476,11 @@ pub(crate) mod server {
             status,
             created_by: key.created_by.clone(),
             can_change,
+            leak: key.leak.as_ref().map(|leak| super::LeakView {
+                when: when(leak.at),
+                url: leak.url.clone(),
+                source: leak.source.clone(),
+            }),
         }
     }
 
@@ -481,6 +499,10 @@ pub(crate) mod server {
             EventKind::KeyUpdated => "Key changed",
             EventKind::KeyRolled => "Key rolled",
             EventKind::KeyRevoked => "Key revoked",
+            EventKind::KeyLeaked => "Key found in public",
+            EventKind::WebhookAdded => "Webhook endpoint added",
+            EventKind::WebhookChanged => "Webhook endpoint changed",
+            EventKind::WebhookRemoved => "Webhook endpoint removed",
             EventKind::OrganisationCreated => "Organisation created",
             EventKind::OrganisationUpdated => "Organisation changed",
             EventKind::OrganisationDisabled => "Disabled by the operator",

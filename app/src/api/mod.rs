@@ -14,5 +14,6 @@ pub mod server_context;
 pub mod service_tokens;
 pub mod site;
 pub mod usage;
+pub mod webhooks;
 
 pub use error::ApiError;

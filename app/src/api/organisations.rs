@@ -14,6 +14,8 @@ pub struct Abilities {
     pub manage_members: bool,
     /// Rename the organisation.
     pub manage_organisation: bool,
+    /// Register and manage webhook endpoints.
+    pub manage_webhooks: bool,
 }
 
 /// An organisation as one of its members sees it.
@@ -401,6 +403,7 @@ pub(crate) mod server {
                 create_keys: live && permits(role, Action::CreateKey),
                 manage_members: permits(role, Action::ManageMember { role: Role::Viewer }),
                 manage_organisation: permits(role, Action::ManageOrganisation),
+                manage_webhooks: permits(role, Action::ManageWebhooks),
             },
         }
     }

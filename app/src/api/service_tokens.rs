@@ -7,12 +7,14 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The permissions a service token may carry, with what each allows.
-pub const PERMISSION_CHOICES: [(&str, &str); 5] = [
+pub const PERMISSION_CHOICES: [(&str, &str); 7] = [
     ("verify", "Verify keys (POST /v1/keys/verify)"),
     ("keys:read", "Read customers' keys and their usage"),
     ("keys:write", "Create, change, roll and revoke customers' keys"),
     ("organisations:read", "Find customer organisations and list their members"),
     ("organisations:write", "Create, rename, disable and enable customer organisations"),
+    ("webhooks:write", "Register and manage your own webhook endpoints (/v1/webhooks)"),
+    ("leaks:report", "Report keys your scanners found in public (POST /v1/leaks)"),
 ];
 
 /// A service token as the operator sees it; never the token itself.

@@ -45,6 +45,14 @@ pub enum EventKind {
     KeyRolled,
     /// A key was revoked.
     KeyRevoked,
+    /// A leak report found the key in public.
+    KeyLeaked,
+    /// A webhook endpoint was registered.
+    WebhookAdded,
+    /// A webhook endpoint was changed (URL, events, on or off, secret rotated).
+    WebhookChanged,
+    /// A webhook endpoint was removed.
+    WebhookRemoved,
     /// The organisation was created.
     OrganisationCreated,
     /// Its name or external id changed.
@@ -84,6 +92,10 @@ impl EventKind {
             Self::KeyUpdated => "key.updated",
             Self::KeyRolled => "key.rolled",
             Self::KeyRevoked => "key.revoked",
+            Self::KeyLeaked => "key.leaked",
+            Self::WebhookAdded => "webhook.added",
+            Self::WebhookChanged => "webhook.changed",
+            Self::WebhookRemoved => "webhook.removed",
             Self::OrganisationCreated => "organisation.created",
             Self::OrganisationUpdated => "organisation.updated",
             Self::OrganisationDisabled => "organisation.disabled",
@@ -112,6 +124,10 @@ impl EventKind {
             Self::KeyUpdated,
             Self::KeyRolled,
             Self::KeyRevoked,
+            Self::KeyLeaked,
+            Self::WebhookAdded,
+            Self::WebhookChanged,
+            Self::WebhookRemoved,
             Self::OrganisationCreated,
             Self::OrganisationUpdated,
             Self::OrganisationDisabled,
@@ -220,9 +236,14 @@ pub async fn record(
     }
     .insert(db)
     .await?;
-    // The notices an event calls for are queued with it, in its transaction.
-    if let (Log::Organisation(_), Some((key_id, _))) = (event.log, event.key) {
-        crate::domain::notices::on_key_event(db, clock.now(), origin, event.kind, key_id).await?;
+    // The notices and webhook events an event calls for are queued with it, in its transaction.
+    if let Log::Organisation(organisation_id) = event.log {
+        let key_id = event.key.map(|(id, _)| id);
+        if let Some(key_id) = key_id {
+            crate::domain::notices::on_key_event(db, clock.now(), origin, event.kind, key_id).await?;
+        }
+        crate::domain::webhooks::events::on_activity(db, clock.now(), origin, event.kind, organisation_id, key_id)
+            .await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::domain::mail::messages::{KeyRef, NoticeKind, format_time};
 use crate::domain::mail::{self, Mail};
 use crate::domain::organisations::Role;
 use crate::domain::storage::{accounts, api_keys, memberships, organisations};
+use crate::domain::webhooks::events::{self as webhook_events, EventType};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
 use std::collections::BTreeSet;
@@ -56,7 +57,42 @@ async fn recipients(
         .collect())
 }
 
-async fn key_ref(db: &impl ConnectionTrait, key: &api_keys::Model) -> Result<KeyRef, DbErr> {
+/// The owners and admins of `organisation_id`, as (account id, address): who hears about what concerns the
+/// whole organisation (a leaked key, a paused webhook endpoint). These notices cannot be turned off.
+pub async fn owners_and_admins(
+    db: &impl ConnectionTrait,
+    organisation_id: &str,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let ids: Vec<String> = memberships::Entity::find()
+        .filter(memberships::Column::OrganisationId.eq(organisation_id))
+        .filter(memberships::Column::Role.is_in([Role::Owner.as_str(), Role::Admin.as_str()]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|member| member.account_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = accounts::Entity::find().filter(accounts::Column::Id.is_in(ids)).all(db).await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.email)).collect())
+}
+
+/// Queues `mail` to every owner and admin of `organisation_id`.
+pub async fn tell_owners_and_admins(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    organisation_id: &str,
+    mail: &Mail,
+) -> Result<(), DbErr> {
+    for (account_id, email) in owners_and_admins(db, organisation_id).await? {
+        mail::queue(db, now, &email, Some(&account_id), mail).await.map_err(queue_failed)?;
+    }
+    Ok(())
+}
+
+/// A key as notices name it.
+pub async fn key_ref(db: &impl ConnectionTrait, key: &api_keys::Model) -> Result<KeyRef, DbErr> {
     let organisation = organisations::Entity::find_by_id(key.organisation_id.clone())
         .one(db)
         .await?
@@ -86,6 +122,10 @@ pub async fn on_key_event(
     let Some(key) = api_keys::Entity::find_by_id(key_id.to_owned()).one(db).await? else {
         return Ok(());
     };
+    // A key revoked because it leaked: the leak notice says so, once.
+    if notice == NoticeKind::KeyRevoked && key.leaked_at.is_some() && key.leaked_at == key.revoked_at {
+        return Ok(());
+    }
     let key_ref = key_ref(db, &key).await?;
     for recipient in recipients(db, &key, notice).await? {
         let mail = match notice {
@@ -150,6 +190,16 @@ pub async fn queue_expiry_notices(
                 continue;
             }
             let txn = crate::domain::database::begin_write(db).await?;
+            // Webhooks hear of it once as well, whoever looks after the key.
+            let (event_type, extra) = match window.name {
+                "key_expired" => (EventType::KeyExpired, serde_json::json!({})),
+                name => {
+                    let within = if name == "key_expiring_7d" { "7d" } else { "1d" };
+                    (EventType::KeyExpiring, serde_json::json!({ "expires_within": within }))
+                }
+            };
+            let dedupe = format!("{}:{}", window.name, key.id);
+            webhook_events::key_event(&txn, now, event_type, &key, extra, Some(&dedupe)).await?;
             let key_ref = key_ref(&txn, &key).await?;
             let kind = if window.name == "key_expired" { NoticeKind::KeyExpired } else { NoticeKind::KeyExpiring };
             for recipient in recipients(&txn, &key, kind).await? {

@@ -25,17 +25,23 @@ pub enum Permission {
     OrganisationsWrite,
     /// Sign the provider's customers into the portal (`POST /v1/portal/sessions`).
     Portal,
+    /// Register and manage the operator's webhook endpoints (`/v1/webhooks`).
+    WebhooksWrite,
+    /// Report keys found in public (`POST /v1/leaks`).
+    LeaksReport,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Verify,
         Self::KeysRead,
         Self::KeysWrite,
         Self::OrganisationsRead,
         Self::OrganisationsWrite,
         Self::Portal,
+        Self::WebhooksWrite,
+        Self::LeaksReport,
     ];
 
     /// The name operators use.
@@ -47,6 +53,8 @@ impl Permission {
             Self::OrganisationsRead => "organisations:read",
             Self::OrganisationsWrite => "organisations:write",
             Self::Portal => "portal",
+            Self::WebhooksWrite => "webhooks:write",
+            Self::LeaksReport => "leaks:report",
         }
     }
 }
@@ -60,7 +68,7 @@ impl fmt::Display for Permission {
 /// An unknown permission name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown permission '{0}': use verify, keys:read, keys:write, organisations:read, organisations:write or portal"
+    "unknown permission '{0}': use verify, keys:read, keys:write, organisations:read, organisations:write, portal, webhooks:write or leaks:report"
 )]
 pub struct UnknownPermission(pub String);
 
@@ -155,7 +163,7 @@ pub async fn create(
     }
     if permissions.is_empty() {
         return Err(ServiceTokenError::Invalid(
-            "give at least one --permission: verify, keys:read, keys:write, organisations:read, organisations:write or portal"
+            "give at least one --permission: verify, keys:read, keys:write, organisations:read, organisations:write, portal, webhooks:write or leaks:report"
                 .into(),
         ));
     }

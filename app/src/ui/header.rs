@@ -46,18 +46,21 @@ pub fn SiteHeader() -> impl IntoView {
                                         view! {
                                             {current.clone().map(|org| view! { <Switcher current=org mine/> })}
                                             {current.map(|org| {
+                                                let webhooks = org.can.manage_webhooks;
                                                 let link = move |page: &str| org_path(&org.id, page);
                                                 view! {
                                                     <a class="nav-link" href=link("keys")>"Keys"</a>
                                                     <a class="nav-link" href=link("usage")>"Usage"</a>
                                                     <a class="nav-link" href=link("activity")>"Activity"</a>
                                                     <a class="nav-link" href=link("members")>"Members"</a>
+                                                    {webhooks.then(|| view! { <a class="nav-link" href=link("webhooks")>"Webhooks"</a> })}
                                                 }
                                             })}
                                             {account.is_operator.then(|| view! {
                                                 <a class="nav-link" href="/operator/organisations">"Organisations"</a>
                                                 <a class="nav-link" href="/operator/usage">"API usage"</a>
                                                 <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
+                                                <a class="nav-link" href="/operator/webhooks">"Webhooks"</a>
                                             })}
                                             <AccountMenu account/>
                                         }.into_any()

@@ -17,6 +17,7 @@ use pages::{
     OperatorUsagePage, PortalLinkUnusablePage, ServiceTokensPage, SettingsPage, SignInPage, SignUpPage, UsagePage,
 };
 use pages::{ForgotPasswordPage, ResetPasswordPage, SignInCodePage, VerifyEmailPage};
+use pages::{OperatorWebhooksPage, WebhooksPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/usage") view=UsagePage ssr=SsrMode::Async/>
                     <Route path=path!("/o/:org/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/:org/members") view=MembersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/:org/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/organisations/new") view=NewOrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/:secret") view=InvitationPage ssr=SsrMode::Async/>
                     // The addresses from before organisations: the same page of the first organisation.
@@ -89,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/organisations") view=OperatorOrganisationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/organisations/:id") view=OperatorOrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/operator/activity") view=OperatorActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operator/webhooks") view=OperatorWebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in/two-factor") view=SignInCodePage ssr=SsrMode::Async/>

@@ -189,6 +189,15 @@ declare_settings! {
         boolean, "false: password accounts must verify their email address before creating keys";
     notice_check_interval: std::time::Duration = ["5m"],
         |key, value| bounded_interval(key, value, 1, 3600), "how often key expiry notices are looked for, 1s-1h";
+    webhooks_allow_private: bool = ["false"],
+        boolean, "true: customers' webhook URLs may use http and reach loopback and private addresses (testing only)";
+    leak_policy: app::domain::leaks::LeakPolicy = ["revoke"],
+        leak_policy, "what a leak report does to a key it finds: revoke (at once) or notify (mark it, tell its owners)";
+    github_keys_file: Option<super::GithubKeyFile> = [],
+        |key, value| github_keys_file(key, value).map(Some),
+        "GitHub's secret scanning keys as api.github.com/meta/public_keys/secret_scanning lists them, a JSON file";
+    github_keys_fetch: bool = ["true"],
+        boolean, "false: never fetch GitHub's secret scanning keys from api.github.com; trust the file's only";
 }
 
 /// What `--help` shows after the options: every setting with its default.

@@ -80,7 +80,19 @@ pub struct Settings {
     pub account_security: app::domain::accounts::security::AccountSecurity,
     /// How often key expiry notices are looked for.
     pub notice_check_interval: std::time::Duration,
+    /// Whether customers' webhook URLs may reach private addresses.
+    pub webhook_targets: app::domain::webhooks::TargetPolicy,
+    /// What a leak report does to a key.
+    pub leak_policy: app::domain::leaks::LeakPolicy,
+    /// GitHub's secret scanning keys from the operator's file.
+    pub github_keys: std::collections::HashMap<String, p256::ecdsa::VerifyingKey>,
+    /// Whether GitHub's keys are fetched from api.github.com.
+    pub github_keys_fetch: bool,
 }
+
+/// GitHub's secret scanning keys read from the operator's file.
+#[derive(Debug, Clone)]
+pub struct GithubKeyFile(pub std::collections::HashMap<String, p256::ecdsa::VerifyingKey>);
 
 /// The external origin of the portal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +131,10 @@ impl fmt::Debug for Settings {
             .field("mail_from", &self.mail_from)
             .field("account_security", &self.account_security)
             .field("notice_check_interval", &self.notice_check_interval)
+            .field("webhook_targets", &self.webhook_targets)
+            .field("leak_policy", &self.leak_policy)
+            .field("github_keys", &self.github_keys.keys().collect::<Vec<_>>())
+            .field("github_keys_fetch", &self.github_keys_fetch)
             .finish()
     }
 }
@@ -269,6 +285,10 @@ impl Settings {
             mail_from,
             account_security,
             notice_check_interval: values.notice_check_interval,
+            webhook_targets: app::domain::webhooks::TargetPolicy { allow_private: values.webhooks_allow_private },
+            leak_policy: values.leak_policy,
+            github_keys: values.github_keys_file.map(|file| file.0).unwrap_or_default(),
+            github_keys_fetch: values.github_keys_fetch,
             tokens,
             pool,
             database_listen: values.database_listen,

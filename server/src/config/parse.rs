@@ -351,3 +351,25 @@ pub fn bounded_interval(
     }
     Ok(interval)
 }
+
+/// `revoke` or `notify`.
+pub fn leak_policy(key: &'static str, value: Value) -> Result<app::domain::leaks::LeakPolicy, ConfigError> {
+    use app::domain::leaks::LeakPolicy;
+    match text(key, value)?.trim() {
+        "revoke" => Ok(LeakPolicy::Revoke),
+        "notify" => Ok(LeakPolicy::Notify),
+        other => Err(invalid(key, format!("'{other}' is neither revoke nor notify"))),
+    }
+}
+
+/// A file of GitHub's secret scanning keys, read and checked now.
+pub fn github_keys_file(key: &'static str, value: Value) -> Result<super::GithubKeyFile, ConfigError> {
+    let path = text(key, value)?;
+    let json = std::fs::read_to_string(path.trim())
+        .map_err(|err| invalid(key, format!("{} cannot be read: {err}", path.trim())))?;
+    let keys = app::domain::leaks::github::parse_keys(&json).map_err(|err| invalid(key, err.0))?;
+    if keys.is_empty() {
+        return Err(invalid(key, format!("{} lists no keys", path.trim())));
+    }
+    Ok(super::GithubKeyFile(keys))
+}

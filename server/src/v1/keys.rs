@@ -133,7 +133,7 @@ fn service(key: &ApiKey) -> KeyCaller<'_> {
     KeyCaller::Service { organisation_id: &key.organisation_id }
 }
 
-fn services(state: &ApiState) -> KeyServices<'_> {
+pub(super) fn services(state: &ApiState) -> KeyServices<'_> {
     KeyServices {
         clock: state.clock.as_ref(),
         policy: &state.keys,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod jwks;
 pub mod keys;
+pub mod leaks;
 pub mod numbers;
 pub mod organisations;
 pub mod portal;
@@ -14,6 +15,7 @@ pub mod schema;
 pub mod tokens;
 pub mod unauthorized;
 pub mod verify;
+pub mod webhooks;
 
 use crate::router::AppState;
 use app::domain::clock::SharedClock;
@@ -95,6 +97,10 @@ pub struct ApiServices {
     pub unauthorized: unauthorized::UnauthorizedLimit,
     /// How portal links behave.
     pub portal: app::domain::portal_sessions::PortalPolicy,
+    /// Seals and opens webhook signing secrets.
+    pub sealer: app::domain::sealing::Sealer,
+    /// Webhook targets, the leak policy and GitHub's keys.
+    pub events: crate::router::EventsSetup,
 }
 
 impl std::ops::Deref for ApiState {
@@ -116,6 +122,8 @@ impl From<&AppState> for ApiState {
             tokens: state.tokens.clone(),
             unauthorized: unauthorized::UnauthorizedLimit::new(),
             portal: state.provider.portal.clone(),
+            sealer: state.account_security.sealer.clone(),
+            events: state.events.clone(),
         }))
     }
 }
@@ -136,8 +144,18 @@ impl From<&AppState> for ApiState {
         (name = "tokens", description = "Short-lived JWTs for a customer's API key, and the keys that verify them"),
         (name = "keys", description = "Manage customers' keys"),
         (name = "organisations", description = "Customers as organisations: create, find, change, disable"),
-        (name = "portal", description = "Sign your customers into the portal from your own app")
-    )
+        (name = "portal", description = "Sign your customers into the portal from your own app"),
+        (name = "webhooks", description = "Your endpoints for key, organisation and member events. Each delivery is a \
+            `POST` of one `WebhookEvent` (JSON), signed as Standard Webhooks specifies: headers `webhook-id` (the event's \
+            id, the same on every retry), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64 \
+            HMAC-SHA256 of \"{id}.{timestamp}.{body}\">`, one per secret in use, space-separated), verifiable with any \
+            Standard Webhooks library and the endpoint's `whsec_` secret. Any 2xx within 10 s is a delivery; otherwise \
+            it is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h (±10%), about 75 hours in all. \
+            An endpoint whose every attempt failed for 3 days is paused."),
+        (name = "leaks", description = "Reports of keys found in public: from GitHub's secret scanning partner program, \
+            and from your own scanners")
+    ),
+    components(schemas(webhooks::WebhookEvent))
 )]
 struct ApiDoc;
 
@@ -184,6 +202,14 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(organisations::disable_organisation))
         .routes(routes!(organisations::enable_organisation))
         .routes(routes!(portal::create_portal_session))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::webhook_deliveries))
+        .routes(routes!(webhooks::send_test_event))
+        .routes(routes!(webhooks::resend_event))
+        .routes(routes!(leaks::github_report))
+        .routes(routes!(leaks::report_leaks))
         .split_for_parts()
 }
 

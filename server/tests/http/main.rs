@@ -7,6 +7,7 @@ mod commands;
 mod hardening;
 mod health;
 mod keys;
+mod leaks;
 mod no_panics;
 mod operator;
 mod organisations;

@@ -111,6 +111,14 @@ impl TestApp {
         app
     }
 
+    /// This app's database served with `events` (webhook targets, leak policy, GitHub's keys).
+    pub fn with_events(self, events: latchkey_server::router::EventsSetup) -> Self {
+        let mut app = Self::build_full(self.db, WebPolicy::default(), hasher(), Default::default());
+        app.state.events = events;
+        app.router = latchkey_server::router::app(app.state.clone());
+        app
+    }
+
     fn build(db: DatabaseConnection, web: WebPolicy) -> Self {
         Self::build_with(db, web, hasher())
     }
@@ -147,6 +155,7 @@ impl TestApp {
             tokens: app::domain::jwt::TokenPolicy::new(ORIGIN),
             provider,
             account_security: Default::default(),
+            events: Default::default(),
         };
         Self { router: app(state.clone()), db, clock, verification, state }
     }

@@ -169,6 +169,19 @@ pub async fn in_organisation(
             let role = role.unwrap_or(Role::Developer);
             crate::domain::organisations::members::insert(db, &organisation.id, account_id, role, now).await?;
             record(db, clock, origin, &organisation.id, EventKind::MemberJoined, Some(format!("as {role}"))).await?;
+            let email = crate::domain::storage::accounts::Entity::find_by_id(account_id.to_owned())
+                .one(db)
+                .await?
+                .map(|row| row.email)
+                .unwrap_or_default();
+            let change = crate::domain::webhooks::events::MemberChange {
+                organisation_id: &organisation.id,
+                account_id,
+                email: &email,
+                role: role.as_str(),
+                added: true,
+            };
+            crate::domain::webhooks::events::member_changed(db, now, origin, change).await?;
         }
         (Some(row), Some(role)) if row.role != role.as_str() => {
             let mut active: memberships::ActiveModel = row.into();

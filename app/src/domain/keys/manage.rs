@@ -78,6 +78,19 @@ pub struct ApiKey {
     pub ip_allowlist: Vec<String>,
     /// The key's rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// Where and when a leak report found it in public, if one did.
+    pub leak: Option<Leak>,
+}
+
+/// A key found in public, as a leak report said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leak {
+    /// When the first report came.
+    pub at: DateTime<Utc>,
+    /// Where it was found (may be empty when the reporter gave no URL).
+    pub url: String,
+    /// Who reported it: `GitHub secret scanning`, or a service token's name.
+    pub source: String,
 }
 
 /// Where a key stands at a given moment.
@@ -285,7 +298,7 @@ fn check_expiry(
     }
 }
 
-fn to_key(row: Model) -> ApiKey {
+pub(super) fn to_key(row: Model) -> ApiKey {
     ApiKey {
         scopes: serde_json::from_str(&row.scopes).unwrap_or_default(),
         id: row.id,
@@ -304,6 +317,11 @@ fn to_key(row: Model) -> ApiKey {
         meta: controls::read_meta(row.meta.as_deref()),
         ip_allowlist: controls::allowlist_entries(row.ip_allowlist.as_deref()),
         rate_limit: RateLimit::from_columns(row.ratelimit_limit, row.ratelimit_window_seconds).ok().flatten(),
+        leak: row.leaked_at.map(|at| Leak {
+            at,
+            url: row.leak_url.unwrap_or_default(),
+            source: row.leak_source.unwrap_or_default(),
+        }),
     }
 }
 
@@ -512,6 +530,9 @@ async fn insert_key(
         ip_allowlist: Set(row.controls.ip_allowlist),
         ratelimit_limit: Set(row.controls.rate_limit.0),
         ratelimit_window_seconds: Set(row.controls.rate_limit.1),
+        leaked_at: Set(None),
+        leak_url: Set(None),
+        leak_source: Set(None),
     }
     .insert(db)
     .await?;

@@ -3,4 +3,5 @@
 pub mod base62;
 pub mod controls;
 pub mod format;
+pub mod leaks;
 pub mod manage;

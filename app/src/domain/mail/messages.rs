@@ -136,6 +136,28 @@ pub enum Mail {
         /// By whom.
         by: String,
     },
+    /// A leak report found a key in public. A security notice: it cannot be turned off.
+    KeyLeaked {
+        /// Which.
+        key: KeyRef,
+        /// Where it was found.
+        url: String,
+        /// Who reported it.
+        source: String,
+        /// Whether Latchkey revoked it.
+        revoked: bool,
+    },
+    /// A webhook endpoint failed for days and was paused.
+    WebhookDisabled {
+        /// The organisation's id (for the link).
+        organisation_id: String,
+        /// The organisation's name.
+        organisation: String,
+        /// The endpoint's URL.
+        url: String,
+        /// Since when every delivery failed, formatted.
+        failing_since: String,
+    },
 }
 
 impl Mail {
@@ -152,6 +174,8 @@ impl Mail {
             Self::KeyExpiring { .. } => "key_expiring",
             Self::KeyExpired { .. } => "key_expired",
             Self::KeyRevoked { .. } => "key_revoked",
+            Self::KeyLeaked { .. } => "key_leaked",
+            Self::WebhookDisabled { .. } => "webhook_disabled",
         }
     }
 

@@ -182,6 +182,39 @@ fn parts(mail: &Mail, brand: &MailBrand, link: &str) -> Parts {
             after: vec![],
             why: key_notice_why(brand, key),
         },
+        Mail::KeyLeaked { key, url, source, revoked } => Parts {
+            subject: format!("API key \"{}\" was found in public", key.key_name),
+            paragraphs: vec![if *revoked {
+                format!(
+                    "The API key \"{}\" in {} was found in public and has been revoked: requests that use it are refused. Create a new key and replace it wherever it was used.",
+                    key.key_name, key.organisation
+                )
+            } else {
+                format!(
+                    "The API key \"{}\" in {} was found in public. It still works: revoke or roll it now, and replace it wherever it was used.",
+                    key.key_name, key.organisation
+                )
+            }],
+            details: vec![("Key", key.key_name.clone()), ("Found at", url.clone()), ("Reported by", source.clone())],
+            action: Some(("View the key".into(), key_url(brand, key))),
+            after: vec![
+                "Anyone who saw it could have used it: check the key's usage for requests you do not recognise.".into(),
+            ],
+            why: format!(
+                "You receive this because you look after {} on {product}; notices about leaked keys cannot be turned off.",
+                key.organisation
+            ),
+        },
+        Mail::WebhookDisabled { organisation_id, organisation, url, failing_since } => Parts {
+            subject: format!("A webhook endpoint of {organisation} was paused"),
+            paragraphs: vec![format!(
+                "Every delivery to this webhook endpoint has failed since {failing_since}, so {product} paused it. Events are kept: fix the receiver, then resume the endpoint to send them."
+            )],
+            details: vec![("Endpoint", url.clone()), ("Failing since", failing_since.clone())],
+            action: Some(("Open the delivery log".into(), format!("{}/o/{organisation_id}/webhooks", brand.base_url))),
+            after: vec![],
+            why: format!("You receive this because you look after {organisation} on {product}."),
+        },
     }
 }
 

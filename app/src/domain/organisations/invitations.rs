@@ -283,6 +283,14 @@ pub async fn accept(
         )),
     };
     activity::record(&txn, clock, origin, event).await?;
+    let change = crate::domain::webhooks::events::MemberChange {
+        organisation_id: &organisation.id,
+        account_id: &account.id,
+        email: &account.email,
+        role: invitation.role.as_str(),
+        added: true,
+    };
+    crate::domain::webhooks::events::member_changed(&txn, now, origin, change).await?;
     txn.commit().await?;
     Ok(organisation)
 }

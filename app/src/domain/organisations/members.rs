@@ -7,6 +7,7 @@ use super::{Organisation, OrganisationError};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::storage::{accounts, memberships};
+use crate::domain::webhooks::events::MemberChange;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -202,6 +203,8 @@ pub async fn remove(
     };
     let event = NewEvent { log: Log::Organisation(organisation_id), kind, key: None, detail: Some(detail) };
     activity::record(&txn, clock, origin, event).await?;
+    let change = MemberChange { organisation_id, account_id, email: &email, role: held.as_str(), added: false };
+    crate::domain::webhooks::events::member_changed(&txn, clock.now(), origin, change).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Who in an organisation may do what: the one place the role matrix is written down.
 //!
-//! | role | sees keys, usage, activity | creates keys | edits, rolls, revokes any key | members and invitations | renames, deletes |
-//! |---|---|---|---|---|---|
-//! | owner | yes | yes | yes | yes (owners too) | yes |
-//! | admin | yes | yes | yes | yes (not owners) | no |
-//! | developer | yes | yes | the keys they created | no | no |
-//! | viewer | yes | no | no | no | no |
+//! | role | sees keys, usage, activity | creates keys | edits, rolls, revokes any key | members and invitations | webhooks | renames, deletes |
+//! |---|---|---|---|---|---|---|
+//! | owner | yes | yes | yes | yes (owners too) | yes | yes |
+//! | admin | yes | yes | yes | yes (not owners) | yes | no |
+//! | developer | yes | yes | the keys they created | no | no | no |
+//! | viewer | yes | no | no | no | no | no |
 
 use std::fmt;
 
@@ -65,6 +65,8 @@ pub enum Action {
         /// The role given, or held by the member concerned (for a role change: both are checked).
         role: Role,
     },
+    /// Register, change and remove the organisation's webhook endpoints, and read their delivery logs.
+    ManageWebhooks,
     /// Rename or delete the organisation.
     ManageOrganisation,
 }
@@ -77,6 +79,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         Action::CreateKey => matches!(role, Owner | Admin | Developer),
         Action::ChangeKey { own } => matches!(role, Owner | Admin) || (role == Developer && own),
         Action::ManageMember { role: concerned } => role == Owner || (role == Admin && concerned != Owner),
+        Action::ManageWebhooks => matches!(role, Owner | Admin),
         Action::ManageOrganisation => role == Owner,
     }
 }
@@ -93,7 +96,7 @@ pub fn refusal(role: Role, action: Action) -> String {
         Action::ManageMember { role: Role::Owner } if role == Role::Admin => {
             return "Only owners may invite, change or remove owners. Ask an owner of this organisation.".to_owned();
         }
-        Action::ManageMember { .. } => "the admin or owner role",
+        Action::ManageMember { .. } | Action::ManageWebhooks => "the admin or owner role",
         Action::ManageOrganisation => "the owner role",
     };
     format!("You are a {} here; this needs {needs}. Ask an owner of this organisation.", role.as_str())

@@ -48,6 +48,12 @@ pub struct Model {
     pub ratelimit_limit: Option<i32>,
     /// The rate limit window.
     pub ratelimit_window_seconds: Option<i32>,
+    /// When a leak report found this key in public.
+    pub leaked_at: Option<DateTimeUtc>,
+    /// Where it was found.
+    pub leak_url: Option<String>,
+    /// Who reported it: `github` or a service token's name.
+    pub leak_source: Option<String>,
 }
 
 /// No relations are navigated.

@@ -105,7 +105,11 @@ pub fn ShownOnce(
     let copied = RwSignal::new(false);
     let text = key.0.clone();
     let product = crate::api::site::use_site().product_name;
-    let remedy = if noun == "key" { "roll or revoke it" } else { "revoke it" };
+    let kept = match noun {
+        "key" => " keeps only a fingerprint of it: if you lose it, roll or revoke it and create another.",
+        "signing secret" => " keeps it sealed to sign deliveries and never shows it again: if you lose it, rotate it.",
+        _ => " keeps only a fingerprint of it: if you lose it, revoke it and create another.",
+    };
     let copy = move |_| {
         let clipboard = window().navigator().clipboard();
         let _ = clipboard.write_text(&text);
@@ -116,7 +120,7 @@ pub fn ShownOnce(
             <h2 id="shown-once-title">{format!("Copy your new {noun} now")}</h2>
             <p>
                 <strong>{format!("This is the only time the {noun} is shown.")}</strong>
-                {format!(" {product} keeps only a fingerprint of it: if you lose it, {remedy} and create another.")}
+                {format!(" {product}{kept}")}
             </p>
             <div class="key-display">
                 <code data-testid="new-key">{key.0}</code>

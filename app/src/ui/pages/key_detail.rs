@@ -136,6 +136,28 @@ fn KeyDetail(
                 <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " by " {key.created_by.clone()}
             </p>
         </div>
+        {key.leak.clone().map(|leak| {
+            let revoked = matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
+            let safe_url = leak.url.starts_with("https://") || leak.url.starts_with("http://");
+            view! {
+                <div class="alert alert-error leak-banner" role="alert" data-testid="leak-banner">
+                    <strong>"This key was found in public"</strong>
+                    {if leak.url.is_empty() {
+                        view! { " on " {leak.when.clone()} }.into_any()
+                    } else if safe_url {
+                        view! { " at " <a href=leak.url.clone() rel="noopener noreferrer nofollow" target="_blank">{leak.url.clone()}</a> " on " {leak.when.clone()} }.into_any()
+                    } else {
+                        view! { " at " <code>{leak.url.clone()}</code> " on " {leak.when.clone()} }.into_any()
+                    }}
+                    {format!(" (reported by {}). ", leak.source)}
+                    {if revoked {
+                        "It no longer works. Create a new key and replace it wherever this one was used."
+                    } else {
+                        "Anyone who saw it can use it: roll or revoke it now."
+                    }}
+                </div>
+            }
+        })}
         {(!key.can_change && !disabled).then(|| view! {
             <p class="alert alert-note" data-testid="read-only">
                 "You can see this key and its usage, but your role does not let you change it: developers change the keys they created, viewers none. An admin or owner of this organisation can."

@@ -22,6 +22,7 @@ mod sign_in_code;
 mod sign_up;
 mod usage;
 mod verify_email;
+mod webhooks;
 
 pub use activity::ActivityPage;
 pub use forgot_password::ForgotPasswordPage;
@@ -44,3 +45,4 @@ pub use sign_in_code::SignInCodePage;
 pub use sign_up::SignUpPage;
 pub use usage::UsagePage;
 pub use verify_email::VerifyEmailPage;
+pub use webhooks::{OperatorWebhooksPage, WebhooksPage};
