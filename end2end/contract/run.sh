@@ -23,7 +23,11 @@ cd "$work"
 # The customer's own organisation has the account's id.
 org="$("$binary" account create --email customer@example.com)"
 token="$("$binary" service-token create --name contract --permission verify --permission keys:read --permission keys:write \
-  --permission organisations:read --permission organisations:write --permission portal)"
+  --permission organisations:read --permission organisations:write --permission portal --permission webhooks:write \
+  --permission leaks:report)"
+# An operator's webhook endpoint for the /v1/webhooks/{id} operations (nothing listens there: deliveries fail and wait).
+webhook="$("$binary" webhook add --url http://127.0.0.1:9/contract --description contract)"
+webhook_id="${webhook%%$'\n'*}"
 LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn LATCHKEY_PORTAL_RETURN_ORIGINS=https://app.example.com "$binary" serve 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -45,7 +49,7 @@ read -r revoke_id _ < <(new_key revoke)
 
 status=0
 LATCHKEY_CONTRACT_ORG="$org" LATCHKEY_CONTRACT_API_KEY="$api_key" LATCHKEY_CONTRACT_KEY_ID="$key_id" LATCHKEY_CONTRACT_ROLL_ID="$roll_id" \
-  LATCHKEY_CONTRACT_REVOKE_ID="$revoke_id" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
+  LATCHKEY_CONTRACT_REVOKE_ID="$revoke_id" LATCHKEY_CONTRACT_WEBHOOK_ID="$webhook_id" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
   "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" \
   --header "Authorization: Bearer $token" --seed 20261201 --workers 1 \
   --max-examples "${CONTRACT_EXAMPLES:-40}" || status=$?

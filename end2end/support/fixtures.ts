@@ -127,3 +127,23 @@ export function linkIn(text: string, prefix: string): string {
   if (start < 0) throw new Error(`no ${prefix} link in:\n${text}`);
   return text.slice(start).split(/\s/)[0];
 }
+
+const screens = path.join(__dirname, '..', 'test-results', 'screens');
+
+/**
+ * Screenshots the page at phone (375 px) and desktop (1280 px) width into test-results/screens/, and fails
+ * when it scrolls sideways at either; the viewport is put back afterwards.
+ */
+export async function shoot(page: Page, name: string): Promise<void> {
+  const size = page.viewportSize();
+  for (const { label, width, height } of [
+    { label: 'phone', width: 375, height: 812 },
+    { label: 'desktop', width: 1280, height: 800 },
+  ]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(screens, `${label}_${name}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+  }
+  if (size) await page.setViewportSize(size);
+}

@@ -1,19 +1,7 @@
 import path from 'node:path';
 import * as OTPAuth from 'otpauth';
-import { HOME, PASSWORD, expect, hydrated, linkIn, mailTo, newEmail, open, signOut, signUp, test } from '../support/fixtures';
+import { HOME, PASSWORD, expect, hydrated, linkIn, mailTo, newEmail, open, signOut, signUp, test, shoot } from '../support/fixtures';
 import type { Page } from '@playwright/test';
-
-const screens = path.join(__dirname, '..', 'test-results', 'screens');
-const sizes = [['phone', 375, 812], ['desktop', 1280, 800]] as const;
-
-async function shoot(page: Page, name: string): Promise<void> {
-  const size = page.viewportSize();
-  for (const [label, width, height] of sizes) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(screens, `${label}_${name}.png`), fullPage: true });
-  }
-  if (size) await page.setViewportSize(size);
-}
 
 /** A code from the shown secret, computed by otpauth (not the server's library), `steps` periods ahead. */
 function totpCode(secret: string, steps = 0): string {

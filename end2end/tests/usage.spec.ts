@@ -1,25 +1,8 @@
-import { HOME, cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test, untilUsageTotal } from '../support/fixtures';
+import { HOME, cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test, untilUsageTotal, shoot } from '../support/fixtures';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Page } from '@playwright/test';
 
 // Usage as a customer and an operator see it: verifications made through the API show up on the key's
 // page, the account's overview and the operator's, as charts with exact numbers, and as a CSV download.
-
-const screens = path.join(__dirname, '..', 'test-results', 'screens');
-
-async function shoot(page: Page, name: string): Promise<void> {
-  for (const { label, width, height } of [
-    { label: 'desktop', width: 1280, height: 800 },
-    { label: 'phone', width: 375, height: 740 },
-  ]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(screens, `${label}_${name}.png`), fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 test('verifications through the API show on the key page, the usage overview, the export and the operator overview', async ({
   page,

@@ -1,21 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { cli, expect, hydrated, newEmail, open, signUp, test } from '../support/fixtures';
-import type { Page } from '@playwright/test';
+import { HOME, PASSWORD, cli, expect, hydrated, newEmail, open, signUp, test, shoot } from '../support/fixtures';
 
-const screens = path.join(__dirname, '..', 'test-results', 'screens');
-const sizes = [['phone', 375, 812], ['desktop', 1280, 800]] as const;
 const python = process.env.LATCHKEY_TEST_PYTHON ?? path.resolve(__dirname, '../.venv/bin/python');
 const receiver = path.resolve(__dirname, '../support/webhook_receiver.py');
-
-async function shoot(page: Page, name: string): Promise<void> {
-  const size = page.viewportSize();
-  for (const [label, width, height] of sizes) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(screens, `${label}_${name}.png`), fullPage: true });
-  }
-  if (size) await page.setViewportSize(size);
-}
 
 interface Verified { id: string; path: string; status: number; verified: boolean; type: string | null; error: string | null }
 
@@ -94,4 +82,29 @@ test('a key reported as found in public shows a banner on its page and is revoke
   await expect(banner).toContainText('It no longer works');
   await expect(page.locator('.key-title')).toContainText('Revoked');
   await shoot(page, 'leaked-key');
+});
+
+test('the operator registers an endpoint for every organisation on the operator page', async ({ page }) => {
+  const operator = newEmail();
+  cli(['account', 'create', '--email', operator, '--password-stdin', '--operator'], `${PASSWORD}\n`);
+  await open(page, '/sign-in');
+  await page.getByLabel('Email').fill(operator);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(HOME);
+  await page.getByRole('link', { name: 'Webhooks' }).last().click();
+  await page.waitForURL(/\/operator\/webhooks$/);
+  await hydrated(page);
+  await expect(page.locator('.lede')).toContainText("every organisation's");
+  // The operator's own services may sit on a private network: plain http to an inner address is fine here.
+  await page.getByLabel('URL').fill('http://10.20.30.40:8080/latchkey-events');
+  await page.getByLabel('key.revoked').check();
+  await page.getByLabel('key.leaked').check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(page.getByTestId('new-key')).toContainText('whsec_');
+  const card = page.getByTestId('webhook-endpoint').filter({ hasText: 'http://10.20.30.40:8080/latchkey-events' });
+  await expect(card).toContainText('key.revoked, key.leaked');
+  await shoot(page, 'operator-webhooks');
+  // And the CLI sees it.
+  expect(cli(['webhook', 'list'])).toContain('http://10.20.30.40:8080/latchkey-events');
 });

@@ -24,9 +24,7 @@ on_both_databases!(
 
 /// A P-256 key drawn for this test, and the server set up to trust its public half as GitHub's key `test-key-1`.
 fn github(app: TestApp) -> (TestApp, SigningKey) {
-    let mut seed = [0_u8; 32];
-    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let seed = app::domain::random::secret_bytes::<32>().expect("random");
     let signing = SigningKey::from_slice(&seed).expect("a valid scalar");
     let pem = signing.verifying_key().to_public_key_pem(LineEnding::LF).expect("pem");
     let list = json!({ "public_keys": [{ "key_identifier": "test-key-1", "key": pem, "is_current": true }] });
@@ -45,7 +43,7 @@ async fn new_key(app: &TestApp, name: &str) -> (String, String) {
             Method::POST,
             "/v1/keys",
             Some(&token),
-            Some(json!({ "account": "ann@example.com", "name": name, "scopes": [] })),
+            Some(json!({ "account": "ann@example.com", "name": name, "scopes": ["orders:read"] })),
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);

@@ -372,6 +372,18 @@ async fn the_openapi_document_covers_every_v1_route() {
         ("post", "/v1/organisations/{id}/disable"),
         ("post", "/v1/organisations/{id}/enable"),
         ("post", "/v1/portal/sessions"),
+        ("post", "/v1/webhooks"),
+        ("get", "/v1/webhooks"),
+        ("get", "/v1/webhooks/{id}"),
+        ("patch", "/v1/webhooks/{id}"),
+        ("delete", "/v1/webhooks/{id}"),
+        ("post", "/v1/webhooks/{id}/rotate-secret"),
+        ("get", "/v1/webhooks/{id}/deliveries"),
+        ("post", "/v1/webhooks/{id}/test"),
+        ("post", "/v1/webhooks/{id}/resend"),
+        ("post", "/v1/leaks"),
+        // Signed by GitHub rather than a service token: its 401 is a missing or wrong signature.
+        ("post", "/v1/leaks/github"),
     ];
     // Public: the keys that verify access tokens.
     let public = [("get", "/.well-known/jwks.json")];
@@ -413,6 +425,7 @@ async fn the_openapi_document_covers_every_v1_route() {
         "TokenRequestBody",
         "TokenResponse",
         "OAuthError",
+        "WebhookEvent",
     ] {
         assert!(document["components"]["schemas"][schema].is_object(), "schema {schema}");
     }

@@ -124,7 +124,8 @@ pub fn exchange(addr: SocketAddr, method: &str, path: &str, headers: &str, body:
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
     // Chunked bodies: the JSON sits between the chunk-size lines.
-    let body = if body.starts_with('{') { body.to_owned() } else { body.lines().nth(1).unwrap_or_default().to_owned() };
+    let body =
+        if body.starts_with(['{', '[']) { body.to_owned() } else { body.lines().nth(1).unwrap_or_default().to_owned() };
     Some(Reply { status, head: head.to_owned(), body })
 }
 

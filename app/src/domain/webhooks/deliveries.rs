@@ -262,32 +262,8 @@ fn clip(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
 }
 
-/// One attempt in an endpoint's delivery log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    /// Id.
-    pub id: String,
-    /// The delivery.
-    pub delivery_id: String,
-    /// The event (the `webhook-id`).
-    pub event_id: String,
-    /// Its type.
-    pub event_type: String,
-    /// When it was sent.
-    pub attempted_at: DateTime<Utc>,
-    /// Which attempt of its delivery.
-    pub attempt: i32,
-    /// Delivered.
-    pub succeeded: bool,
-    /// The HTTP status.
-    pub status_code: Option<i32>,
-    /// How long it took.
-    pub latency_ms: i64,
-    /// The start of the answer.
-    pub response_excerpt: String,
-    /// Why there was no answer.
-    pub error: Option<String>,
-}
+/// One attempt in an endpoint's delivery log, as stored.
+pub type Attempt = webhook_attempts::Model;
 
 /// Most attempts on one page of a delivery log.
 pub const MAX_LOG_PAGE: u64 = 100;
@@ -295,29 +271,13 @@ pub const MAX_LOG_PAGE: u64 = 100;
 /// The latest `limit` attempts to `endpoint_id`, newest first.
 pub async fn log(db: &impl ConnectionTrait, endpoint_id: &str, limit: u64) -> Result<Vec<Attempt>, DbErr> {
     use webhook_attempts::{Column, Entity};
-    let rows = Entity::find()
+    Entity::find()
         .filter(Column::EndpointId.eq(endpoint_id))
         .order_by_desc(Column::AttemptedAt)
         .order_by_desc(Column::Id)
         .limit(limit.clamp(1, MAX_LOG_PAGE))
         .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Attempt {
-            id: row.id,
-            delivery_id: row.delivery_id,
-            event_id: row.event_id,
-            event_type: row.event_type,
-            attempted_at: row.attempted_at,
-            attempt: row.attempt,
-            succeeded: row.succeeded,
-            status_code: row.status_code,
-            latency_ms: row.latency_ms,
-            response_excerpt: row.response_excerpt,
-            error: row.error,
-        })
-        .collect())
+        .await
 }
 
 /// How many deliveries to `endpoint_id` wait for an attempt or a retry.
