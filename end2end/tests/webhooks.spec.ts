@@ -92,7 +92,7 @@ test('the operator registers an endpoint for every organisation on the operator 
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(HOME);
-  await page.getByRole('link', { name: 'Webhooks' }).last().click();
+  await page.getByRole('link', { name: 'All webhooks' }).click();
   await page.waitForURL(/\/operator\/webhooks$/);
   await hydrated(page);
   await expect(page.locator('.lede')).toContainText("every organisation's");

@@ -60,7 +60,7 @@ pub fn SiteHeader() -> impl IntoView {
                                                 <a class="nav-link" href="/operator/organisations">"Organisations"</a>
                                                 <a class="nav-link" href="/operator/usage">"API usage"</a>
                                                 <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
-                                                <a class="nav-link" href="/operator/webhooks">"Webhooks"</a>
+                                                <a class="nav-link" href="/operator/webhooks">"All webhooks"</a>
                                             })}
                                             <AccountMenu account/>
                                         }.into_any()
