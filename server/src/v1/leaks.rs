@@ -81,6 +81,7 @@ async fn act(state: &ApiState, origin: &Origin, source: &str, report: &LeakRepor
     responses(
         (status = 200, description = "A label per string, in order", body = Vec<GithubLabel>),
         (status = 400, description = "Not a list of matches, or more than 1000", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB: send large reports in parts", body = ErrorBody),
         (status = 401, description = "The signature is missing, made by an unknown key, or wrong; nothing was done", body = ErrorBody),
     )
 )]
@@ -171,6 +172,7 @@ pub struct LeaksResponse {
         (status = 200, description = "A result per report, in order", body = LeaksResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `leaks:report`", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB: send large reports in parts", body = ErrorBody),
         (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
