@@ -5,6 +5,7 @@
 
 use crate::on_both_databases;
 use crate::support::TestApp;
+use app::domain::keys::format::{KeyPrefix, generate};
 use app::domain::leaks::github::{GithubKeys, parse_keys};
 use app::domain::service_tokens::Permission;
 use axum::body::Body;
@@ -86,9 +87,11 @@ async fn a_signed_github_report_revokes_the_key_and_answers_true_positive(app: T
     let (app, github_key) = github(app);
     app.customer("ann@example.com").await;
     let (id, key) = new_key(&app, "deploy").await;
+    // Well formed, checksum and all, but never issued: only the lookup can tell it is not ours.
+    let never_issued = generate(&KeyPrefix::default()).expect("random");
     let body = json!([
         { "token": key, "type": "latchkey_api_key", "url": "https://github.com/acme/shop/blob/main/.env", "source": "content" },
-        { "token": "lk_thisisnotakeyofoursatallbutlooksclosetoone1234567", "type": "latchkey_api_key", "url": "https://github.com/x", "source": "content" },
+        { "token": never_issued.expose(), "type": "latchkey_api_key", "url": "https://github.com/x", "source": "content" },
     ])
     .to_string();
     let reply = report(&app, &body, Some("test-key-1"), Some(sign(&github_key, &body))).await;
