@@ -4,6 +4,7 @@
 
 use crate::domain::clock::Clock;
 use crate::domain::storage::activity_events::{ActiveModel, Column, Entity, Model};
+use crate::domain::storage::api_keys;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -237,13 +238,24 @@ pub async fn record(
     .insert(db)
     .await?;
     // The notices and webhook events an event calls for are queued with it, in its transaction.
+    // The key is read once, for both.
     if let Log::Organisation(organisation_id) = event.log {
-        let key_id = event.key.map(|(id, _)| id);
-        if let Some(key_id) = key_id {
-            crate::domain::notices::on_key_event(db, clock.now(), origin, event.kind, key_id).await?;
+        let key = match event.key {
+            Some((key_id, _)) => api_keys::Entity::find_by_id(key_id.to_owned()).one(db).await?,
+            None => None,
+        };
+        if let Some(key) = &key {
+            crate::domain::notices::on_key_event(db, clock.now(), origin, event.kind, key).await?;
         }
-        crate::domain::webhooks::events::on_activity(db, clock.now(), origin, event.kind, organisation_id, key_id)
-            .await?;
+        crate::domain::webhooks::events::on_activity(
+            db,
+            clock.now(),
+            origin,
+            event.kind,
+            organisation_id,
+            key.as_ref(),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -112,22 +112,19 @@ pub async fn on_key_event(
     now: DateTime<Utc>,
     origin: &Origin,
     kind: EventKind,
-    key_id: &str,
+    key: &api_keys::Model,
 ) -> Result<(), DbErr> {
     let notice = match kind {
         EventKind::KeyCreated => NoticeKind::KeyCreated,
         EventKind::KeyRevoked => NoticeKind::KeyRevoked,
         _ => return Ok(()),
     };
-    let Some(key) = api_keys::Entity::find_by_id(key_id.to_owned()).one(db).await? else {
-        return Ok(());
-    };
     // A key revoked because it leaked: the leak notice says so, once.
     if notice == NoticeKind::KeyRevoked && key.leaked_at.is_some() && key.leaked_at == key.revoked_at {
         return Ok(());
     }
-    let key_ref = key_ref(db, &key).await?;
-    for recipient in recipients(db, &key, notice).await? {
+    let key_ref = key_ref(db, key).await?;
+    for recipient in recipients(db, key, notice).await? {
         let mail = match notice {
             NoticeKind::KeyCreated => Mail::KeyCreated {
                 key: key_ref.clone(),

@@ -106,11 +106,6 @@ impl GithubKeys {
         Ok(Self { configured, fetch_from, fetched: RwLock::new(Fetched::default()) })
     }
 
-    /// Whether any key is configured or can be fetched.
-    pub fn is_configured(&self) -> bool {
-        !self.configured.is_empty() || self.fetch_from.is_some()
-    }
-
     /// Checks `signature` (base64 DER) of `body` by the key `identifier` names.
     pub async fn verify(
         &self,

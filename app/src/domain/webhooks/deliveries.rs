@@ -127,7 +127,8 @@ impl Outcome {
         self.status.is_some_and(|status| (200..300).contains(&status))
     }
 
-    fn describe(&self) -> String {
+    /// What went wrong, in a few words: the error, or the status.
+    pub fn describe(&self) -> String {
         match (&self.error, self.status) {
             (Some(error), _) => error.clone(),
             (None, Some(status)) => format!("HTTP {status}"),
@@ -289,15 +290,6 @@ pub async fn waiting(db: &impl ConnectionTrait, endpoint_id: &str) -> Result<u64
         .filter(Column::FailedAt.is_null())
         .count(db)
         .await
-}
-
-/// The deliveries waiting anywhere, and the age of the oldest (for the operator).
-pub async fn backlog(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(u64, Option<Duration>), DbErr> {
-    use webhook_deliveries::{Column, Entity};
-    let pending = || Entity::find().filter(Column::DeliveredAt.is_null()).filter(Column::FailedAt.is_null());
-    let count = pending().count(db).await?;
-    let oldest = pending().order_by_asc(Column::CreatedAt).one(db).await?;
-    Ok((count, oldest.map(|row| now - row.created_at)))
 }
 
 /// Sends event `event_id` to `endpoint_id` again, as a new delivery with the same `webhook-id`: for an

@@ -3,7 +3,7 @@
 //! operator's key; rotating it keeps the old one signing alongside the new for an overlap, so receivers
 //! can switch without missing a delivery.
 
-use super::events::{EventType, subscribes};
+use super::events::EventType;
 use super::signing::SigningSecret;
 use super::target::{self, Giver, TargetPolicy};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
@@ -69,13 +69,6 @@ pub struct Endpoint {
     pub failing_since: Option<DateTime<Utc>>,
     /// The previous secret still signs until then.
     pub previous_secret_until: Option<DateTime<Utc>>,
-}
-
-impl Endpoint {
-    /// Whether it receives events of `kind`.
-    pub fn receives(&self, kind: EventType) -> bool {
-        self.event_types.is_empty() || self.event_types.contains(&kind)
-    }
 }
 
 /// What registering an endpoint takes.
@@ -392,9 +385,4 @@ pub fn signing_secrets(sealer: &Sealer, row: &Model, now: DateTime<Utc>) -> Resu
         secrets.push(SigningSecret::from_stored(sealer.open(&SealedText(previous.clone()), &context(&row.id))?));
     }
     Ok(secrets)
-}
-
-/// Whether stored endpoint `row` receives `kind`.
-pub fn row_receives(row: &Model, kind: EventType) -> bool {
-    subscribes(&row.event_types, kind)
 }

@@ -224,7 +224,7 @@ pub async fn on_activity(
     origin: &Origin,
     kind: EventKind,
     organisation_id: &str,
-    key_id: Option<&str>,
+    key: Option<&api_keys::Model>,
 ) -> Result<(), DbErr> {
     let event_type = match kind {
         EventKind::KeyCreated => EventType::KeyCreated,
@@ -237,13 +237,16 @@ pub async fn on_activity(
         _ => return Ok(()),
     };
     let actor = json!({ "actor": origin.actor });
-    match key_id {
-        Some(key_id) => {
-            let Some(key) = api_keys::Entity::find_by_id(key_id.to_owned()).one(db).await? else {
-                return Ok(());
-            };
-            key_event(db, now, event_type, &key, actor, None).await?;
+    let about_a_key = matches!(
+        event_type,
+        EventType::KeyCreated | EventType::KeyUpdated | EventType::KeyRolled | EventType::KeyRevoked
+    );
+    match key {
+        Some(key) => {
+            key_event(db, now, event_type, key, actor, None).await?;
         }
+        // A key event whose key is gone has nothing to tell.
+        None if about_a_key => {}
         None => {
             let data = json!({
                 "organisation": organisation_data(db, organisation_id).await?,

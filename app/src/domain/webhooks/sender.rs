@@ -73,7 +73,7 @@ impl WebhookSender {
                     round.delivered += 1;
                 }
                 Recorded::Retry(at) => {
-                    tracing::info!(%id, %endpoint, attempt = claimed.delivery.attempts, %at, failure = ?outcome.error.as_deref().or(outcome.status.map(|_| "HTTP status")), status = ?outcome.status, "webhook not delivered; will retry");
+                    tracing::info!(%id, %endpoint, attempt = claimed.delivery.attempts, %at, failure = %outcome.describe(), "webhook not delivered; will retry");
                     round.retrying += 1;
                 }
                 Recorded::GaveUp => {
@@ -109,11 +109,10 @@ impl WebhookSender {
         };
         let body = claimed.event.payload.as_bytes();
         let timestamp = now.timestamp();
-        let signature =
-            match signing::signature(&secrets.iter().collect::<Vec<_>>(), &claimed.event.id, timestamp, body) {
-                Ok(signature) => signature,
-                Err(err) => return failed(err.to_string()),
-            };
+        let signature = match signing::signature(&secrets, &claimed.event.id, timestamp, body) {
+            Ok(signature) => signature,
+            Err(err) => return failed(err.to_string()),
+        };
         let client = if customer && !self.policy.allow_private { &self.guarded } else { &self.open };
         let sent = client
             .post(url)
