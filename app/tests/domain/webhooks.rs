@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 on_both_databases!(
     key_events_reach_the_endpoints_that_asked_for_them_and_no_other_organisation,
-    failed_deliveries_follow_the_schedule_for_three_days_then_the_endpoint_is_paused,
+    failed_deliveries_follow_the_schedule_for_three_days_then_their_endpoint_is_paused,
     customers_may_not_register_private_or_plain_http_addresses,
     a_leak_report_revokes_the_key_once_and_tells_webhooks_and_owners
 );
@@ -118,7 +118,7 @@ async fn failing_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 #[allow(clippy::print_stderr)]
-async fn failed_deliveries_follow_the_schedule_for_three_days_then_the_endpoint_is_paused(db: DatabaseConnection) {
+async fn failed_deliveries_follow_the_schedule_for_three_days_then_their_endpoint_is_paused(db: DatabaseConnection) {
     let clock = clock();
     let ann = customer(&db, clock.as_ref(), "ann@example.com").await;
     let (url, seen) = failing_receiver().await;
@@ -174,7 +174,7 @@ async fn failed_deliveries_follow_the_schedule_for_three_days_then_the_endpoint_
     assert!(ids.iter().all(|id| *id == ids[0]), "every retry carries the same webhook-id");
 
     let paused = endpoints::get(&db, Owner::Organisation(&ann), &hook.id).await.expect("endpoint");
-    assert!(paused.disabled_at.is_some(), "failing for three days pauses the endpoint");
+    assert!(paused.disabled_at.is_some(), "failing through the whole schedule pauses the endpoint");
     let told = outbox::to_recipient(&db, "ann@example.com").await.expect("mail");
     assert!(told.iter().any(|mail| mail.kind == "webhook_disabled"), "the owner is told");
     // A paused endpoint's new events wait rather than go.

@@ -151,7 +151,8 @@ impl From<&AppState> for ApiState {
             HMAC-SHA256 of \"{id}.{timestamp}.{body}\">`, one per secret in use, space-separated), verifiable with any \
             Standard Webhooks library and the endpoint's `whsec_` secret. Any 2xx within 10 s is a delivery; otherwise \
             it is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h (±10%), about 75 hours in all. \
-            An endpoint whose every attempt failed for 3 days is paused."),
+            An endpoint whose every attempt failed for 60 hours is paused, so one that lets a delivery run out of \
+            attempts always is."),
         (name = "leaks", description = "Reports of keys found in public: from GitHub's secret scanning partner program, \
             and from your own scanners")
     ),

@@ -32,8 +32,10 @@ pub const SCHEDULE: [Duration; 9] = [
 ];
 /// Each wait is moved by up to this fraction either way, so retries from many deliveries spread out.
 pub const JITTER: f64 = 0.1;
-/// An endpoint whose every attempt has failed for this long is paused.
-pub const DISABLE_AFTER: Duration = Duration::days(3);
+/// An endpoint whose every attempt has failed for this long is paused: 60 hours, less than the 68 hours a
+/// delivery's retries take at the least (the schedule with all jitter downwards), so a delivery that runs out
+/// of attempts with nothing delivered in between always pauses its endpoint.
+pub const DISABLE_AFTER: Duration = Duration::hours(60);
 /// The delivery log and finished deliveries are kept this long.
 pub const KEEP: Duration = Duration::days(30);
 /// The most bytes of a response body kept in the log.
@@ -384,5 +386,11 @@ mod tests {
         assert_eq!(retry_delay(1, -5.0), Some(Duration::milliseconds(4500)));
         // Every attempt is only counted once the delivery would otherwise be stuck; a total of ten.
         assert_eq!(SCHEDULE.len() + 1, 10);
+    }
+
+    #[test]
+    fn a_delivery_that_runs_out_of_attempts_has_failed_long_enough_to_pause_its_endpoint() {
+        let shortest: Duration = (1..=9).filter_map(|attempt| retry_delay(attempt, -1.0)).sum();
+        assert!(shortest > DISABLE_AFTER, "{shortest} of retries at the least, pausing after {DISABLE_AFTER}");
     }
 }
