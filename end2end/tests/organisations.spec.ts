@@ -59,6 +59,8 @@ async function join(browser: Browser, link: string, email: string): Promise<Page
 }
 
 test('an owner invites a developer and a viewer; roles hold; removal ends access; the operator disables the organisation', async ({ page, browser, request }) => {
+  // Four people in four browser contexts, one story: it needs about 30 s on a busy 2-core machine.
+  test.slow();
   const owner = newEmail();
   await signUp(page, owner);
   const orgUrl = page.url();
