@@ -48,6 +48,8 @@ pub enum EventKind {
     KeyRevoked,
     /// A leak report found the key in public.
     KeyLeaked,
+    /// One access token was revoked by the key that bought it.
+    TokenRevoked,
     /// A webhook endpoint was registered.
     WebhookAdded,
     /// A webhook endpoint was changed (URL, events, on or off, secret rotated).
@@ -94,6 +96,7 @@ impl EventKind {
             Self::KeyRolled => "key.rolled",
             Self::KeyRevoked => "key.revoked",
             Self::KeyLeaked => "key.leaked",
+            Self::TokenRevoked => "token.revoked",
             Self::WebhookAdded => "webhook.added",
             Self::WebhookChanged => "webhook.changed",
             Self::WebhookRemoved => "webhook.removed",
@@ -126,6 +129,7 @@ impl EventKind {
             Self::KeyRolled,
             Self::KeyRevoked,
             Self::KeyLeaked,
+            Self::TokenRevoked,
             Self::WebhookAdded,
             Self::WebhookChanged,
             Self::WebhookRemoved,

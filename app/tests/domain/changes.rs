@@ -72,6 +72,7 @@ fn caches() -> Caches {
         keys: Arc::new(KeyCache::default()),
         tokens: Arc::new(TokenCache::default()),
         signing_keys: Arc::new(SigningKeys::default()),
+        issued_tokens: Arc::new(app::domain::jwt::IssuedTokens::default()),
     }
 }
 

@@ -111,6 +111,7 @@ async fn a_portal_link_opens_once_and_later_links_update_the_person(db: Database
         keys: Arc::new(KeyCache::default()),
         tokens: Arc::new(TokenCache::default()),
         signing_keys: Arc::new(SigningKeys::default()),
+        issued_tokens: Arc::new(app::domain::jwt::IssuedTokens::default()),
     };
     let mut follower = Follower::start(&db, other_instance).await.expect("follow");
     let again = portal_sessions::open(&db, clock.as_ref(), &cache, &client, link.secret.expose()).await.expect("opens");

@@ -36,17 +36,17 @@ const ISSUER: &str = "https://keys.example.com";
 
 /// One instance: its engine and its copy of the signing keys, on a clock set to the real time (the JWT
 /// library checks expiry against the real clock).
-struct Instance {
-    clock: Arc<ManualClock>,
-    verifier: Verifier,
-    signing: Arc<SigningKeys>,
-    policy: TokenPolicy,
-    keys: KeyPolicy,
-    catalogue: ScopeCatalogue,
+pub(crate) struct Instance {
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) verifier: Verifier,
+    pub(crate) signing: Arc<SigningKeys>,
+    pub(crate) policy: TokenPolicy,
+    pub(crate) keys: KeyPolicy,
+    pub(crate) catalogue: ScopeCatalogue,
 }
 
 impl Instance {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let clock = Arc::new(ManualClock::at(Utc::now()));
         let shared: SharedClock = clock.clone();
         let verifier = Verifier::new(
@@ -65,7 +65,7 @@ impl Instance {
         }
     }
 
-    async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         db: &DatabaseConnection,
         request: TokenRequest<'_>,
@@ -74,7 +74,7 @@ impl Instance {
         Ok((issued.token.expose().to_owned(), issued.claims))
     }
 
-    fn services(&self) -> KeyServices<'_> {
+    pub(crate) fn services(&self) -> KeyServices<'_> {
         KeyServices {
             clock: self.clock.as_ref(),
             policy: &self.keys,
@@ -83,25 +83,25 @@ impl Instance {
         }
     }
 
-    async fn key(&self, db: &DatabaseConnection, account: &str, new: NewKey) -> (String, String) {
+    pub(crate) async fn key(&self, db: &DatabaseConnection, account: &str, new: NewKey) -> (String, String) {
         let (key, plaintext) = create_key(db, self.services(), &origin(), svc(account), &new).await.expect("key");
         (key.id, plaintext.expose().to_owned())
     }
 
-    async fn revoke(&self, db: &DatabaseConnection, account: &str, id: &str) {
+    pub(crate) async fn revoke(&self, db: &DatabaseConnection, account: &str, id: &str) {
         revoke_key(db, self.services(), &origin(), svc(account), id).await.expect("revoke");
     }
 }
 
-fn origin() -> Origin {
+pub(crate) fn origin() -> Origin {
     Origin { actor: "ann@example.com".into(), client: Client::default() }
 }
 
-fn ask(key: &str) -> TokenRequest<'_> {
+pub(crate) fn ask(key: &str) -> TokenRequest<'_> {
     TokenRequest { key, scopes: None, audience: None, ttl_seconds: None, ip: None }
 }
 
-fn orders_key() -> NewKey {
+pub(crate) fn orders_key() -> NewKey {
     NewKey { name: "checkout".into(), scopes: vec!["orders:read".into(), "orders:write".into()], ..NewKey::default() }
 }
 
@@ -280,6 +280,7 @@ async fn instances_starting_together_make_one_current_key_and_others_follow_a_ro
         keys: b.verifier.cache().clone(),
         tokens: Arc::new(TokenCache::default()),
         signing_keys: b.signing.clone(),
+        issued_tokens: Arc::new(app::domain::jwt::IssuedTokens::default()),
     };
     let mut b_follows = Follower::start(&db, caches).await.expect("follow");
     let rotation = rotate(&db, now).await.expect("rotate");

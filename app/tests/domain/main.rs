@@ -18,6 +18,7 @@ mod service_tokens;
 mod sessions;
 mod sign_in;
 mod support;
+mod token_revocation;
 mod usage;
 mod verification;
 mod webhooks;

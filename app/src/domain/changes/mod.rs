@@ -1,5 +1,5 @@
-//! Key changes across instances. Every change to a key (or to the service tokens, or to the JWT signing
-//! keys) is recorded in the `key_changes` feed in the same transaction as the change itself; every
+//! Key changes across instances. Every change to a key (or to the service tokens, the JWT signing keys or
+//! issued access tokens) is recorded in the `key_changes` feed in the same transaction as the change itself; every
 //! instance follows the feed and drops what it cached about the changed key. Following is a poll of the
 //! feed's monotonic sequence at least once a second; on PostgreSQL a `NOTIFY` at commit wakes followers at
 //! once, and a follower whose listening connection was lost forgets everything it cached. So a lost
@@ -9,7 +9,7 @@ mod follow;
 
 pub use follow::{FollowSettings, follow};
 
-use crate::domain::jwt::{SigningKeyError, SigningKeys};
+use crate::domain::jwt::{IssuedTokens, SigningKeyError, SigningKeys};
 use crate::domain::keys::format::KeyHash;
 use crate::domain::service_tokens::TokenCache;
 use crate::domain::storage::key_changes::{self, Column, Entity};
@@ -49,6 +49,10 @@ pub enum Change<'a> {
     ServiceTokens,
     /// The JWT signing keys were generated or rotated: read them again.
     SigningKeys,
+    /// One access token was revoked (its `jti`): forget its state.
+    Token(&'a str),
+    /// Tokens of a key or an organisation were ended: forget every token's state.
+    Tokens,
 }
 
 impl Change<'_> {
@@ -58,6 +62,8 @@ impl Change<'_> {
             Self::AllKeys => "all_keys",
             Self::ServiceTokens => "service_tokens",
             Self::SigningKeys => "signing_keys",
+            Self::Token(_) => "token",
+            Self::Tokens => "tokens",
         }
     }
 }
@@ -77,7 +83,11 @@ pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, changes: &[Ch
         kind: Set(change.kind().to_owned()),
         key_hash: Set(match change {
             Change::Key(hash) => Some(hash.as_hex().to_owned()),
-            Change::AllKeys | Change::ServiceTokens | Change::SigningKeys => None,
+            _ => None,
+        }),
+        token_id: Set(match change {
+            Change::Token(jti) => Some((*jti).to_owned()),
+            _ => None,
         }),
         changed_at: Set(now),
     });
@@ -104,6 +114,8 @@ pub struct Caches {
     pub tokens: Arc<TokenCache>,
     /// The JWT signing keys.
     pub signing_keys: Arc<SigningKeys>,
+    /// What is known of issued access tokens.
+    pub issued_tokens: Arc<IssuedTokens>,
 }
 
 impl Caches {
@@ -112,6 +124,7 @@ impl Caches {
         self.keys.clear();
         self.tokens.clear();
         self.signing_keys.mark_stale();
+        self.issued_tokens.forget_all();
     }
 }
 
@@ -166,12 +179,17 @@ impl Follower {
                 .await?;
             let full = rows.len() as u64 == BATCH;
             for row in rows {
-                match (row.kind.as_str(), row.key_hash) {
-                    ("key", Some(hash)) => self.caches.keys.invalidate(&KeyHash::from_stored(hash)),
-                    ("service_tokens", _) => self.caches.tokens.clear(),
-                    ("signing_keys", _) => self.caches.signing_keys.mark_stale(),
+                match (row.kind.as_str(), row.key_hash, row.token_id) {
+                    ("key", Some(hash), _) => self.caches.keys.invalidate(&KeyHash::from_stored(hash)),
+                    ("service_tokens", ..) => self.caches.tokens.clear(),
+                    ("signing_keys", ..) => self.caches.signing_keys.mark_stale(),
+                    ("token", _, Some(jti)) => self.caches.issued_tokens.forget(&jti),
+                    ("tokens", ..) => self.caches.issued_tokens.forget_all(),
                     // `all_keys`, and anything a newer version records that this one does not know.
-                    _ => self.caches.keys.clear(),
+                    _ => {
+                        self.caches.keys.clear();
+                        self.caches.issued_tokens.forget_all();
+                    }
                 }
                 self.last_seq = row.seq;
                 done.applied += 1;

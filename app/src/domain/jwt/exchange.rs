@@ -231,6 +231,8 @@ where
     let header = Header { typ: Some("at+jwt".to_owned()), kid: Some(signer.kid.clone()), ..Header::new(ALGORITHM) };
     let token = jsonwebtoken::encode(&header, &claims, signer.encoding_key())
         .map_err(|err| ExchangeError::Sign(err.to_string()))?;
+    // Recorded before it is handed out: a token the ledger does not know is never active.
+    super::ledger::record(db, &claims).await?;
     Ok(IssuedToken { token: AccessToken(token), expires_in: expires - issued_at, claims })
 }
 

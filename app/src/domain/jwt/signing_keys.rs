@@ -6,6 +6,7 @@
 //! signs after it. A **retired** key loses its private half at once and stays published for
 //! [`RETIRED_KEY_PUBLISHED_FOR`], longer than any token it signed can live; then it is dropped.
 
+use super::exchange::Claims;
 use crate::domain::changes::{self, Change};
 use crate::domain::database::{begin_write, lock_until_commit};
 use crate::domain::random::{RandomError, secret_bytes};
@@ -13,7 +14,7 @@ use crate::domain::storage::signing_keys::{ActiveModel, Column, Entity, Model, P
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set,
     TransactionSession, TransactionTrait,
@@ -126,6 +127,8 @@ struct KeyRing {
     signer: Option<Arc<Signer>>,
     /// Public keys with the time each leaves the JWKS (none for the current and next keys).
     published: Vec<(Jwk, Option<DateTime<Utc>>)>,
+    /// The same keys, ready to check signatures, by `kid`.
+    checking: Vec<(String, DecodingKey, Option<DateTime<Utc>>)>,
 }
 
 /// One instance's copy of the signing keys: what it signs with and what its JWKS publishes. Loaded from the
@@ -159,7 +162,11 @@ impl SigningKeys {
         for row in &rows {
             let jwk: Jwk = serde_json::from_str(&row.public_jwk)
                 .map_err(|err| SigningKeyError::Corrupt { kid: row.kid.clone(), reason: err.to_string() })?;
-            ring.published.push((jwk, row.retired_at.map(|at| at + RETIRED_KEY_PUBLISHED_FOR)));
+            let until = row.retired_at.map(|at| at + RETIRED_KEY_PUBLISHED_FOR);
+            let checking = DecodingKey::from_jwk(&jwk)
+                .map_err(|err| SigningKeyError::Corrupt { kid: row.kid.clone(), reason: err.to_string() })?;
+            ring.checking.push((row.kid.clone(), checking, until));
+            ring.published.push((jwk, until));
             if row.retired_at.is_none() && row.activated_at.is_some() && row.private_key.is_some() {
                 // Two current keys cannot happen under the lock; if they did, the newer one wins.
                 if current.is_none_or(|other| other.activated_at < row.activated_at) {
@@ -249,6 +256,21 @@ impl SigningKeys {
             .map_err(|err| SigningKeyError::Corrupt { kid: "(jwks)".into(), reason: err.to_string() })?;
         let version = hex::encode(&Sha256::digest(&body)[..16]);
         Ok((body, version))
+    }
+
+    /// The claims of `token` if one of the published keys signed it (as a verifier holding the JWKS at
+    /// `now` would check); `None` for anything else. Times and audience are not checked here.
+    pub fn decode(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let ring = self.ring();
+        let (_, key, _) =
+            ring.checking.iter().find(|(known, _, until)| *known == kid && until.is_none_or(|until| now < until))?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<Claims>(token, key, &validation).ok().map(|data| data.claims)
     }
 
     /// Whether any key is loaded (the JWKS handler generates keys on a database that has none).

@@ -5,9 +5,10 @@
 //! `crate::domain::leaks`).
 
 use super::format::{self, KeyHash, KeyPrefix};
-use super::manage::{ApiKey, KeyServices, to_key};
+use super::manage::{ApiKey, KeyServices, ended_words, to_key, with_tokens};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::changes::{Change, record as record_change};
+use crate::domain::jwt::ledger::{self, Ended};
 use crate::domain::mail::Mail;
 use crate::domain::storage::api_keys::{ActiveModel, Column, Entity};
 use crate::domain::webhooks::events::{self, EventType};
@@ -98,6 +99,7 @@ pub async fn report(
         active.updated_at = Set(now);
     }
     let row = active.update(&txn).await?;
+    let ended = if revoke { ledger::end_tokens_of_key(&txn, now, &row.id, now, Ended::KeyLeaked).await? } else { 0 };
     let organisation_id = row.organisation_id.clone();
     let found = if url.is_empty() { "found in public".to_owned() } else { format!("found in public at {url}") };
     let detail = format!("{found}, reported by {source}{}", if revoke { "; revoked" } else { "" });
@@ -113,7 +115,11 @@ pub async fn report(
             log: Log::Organisation(&organisation_id),
             kind: EventKind::KeyRevoked,
             key: Some((&row.id, &row.name)),
-            detail: Some("found in public".into()),
+            detail: Some(if ended > 0 {
+                format!("found in public; {}", ended_words(ended))
+            } else {
+                "found in public".into()
+            }),
         };
         activity::record(&txn, services.clock, origin, event).await?;
     }
@@ -125,7 +131,7 @@ pub async fn report(
     crate::domain::notices::tell_owners_and_admins(&txn, now, &organisation_id, &mail).await?;
     let hash = KeyHash::from_stored(row.key_hash.clone());
     if revoke {
-        record_change(&txn, now, &[Change::Key(&hash)]).await?;
+        record_change(&txn, now, &with_tokens(&[Change::Key(&hash)], ended)).await?;
     }
     txn.commit().await?;
     if revoke {

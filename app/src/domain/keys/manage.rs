@@ -8,6 +8,7 @@ use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::bounds;
 use crate::domain::changes::{Change, record as record_change};
 use crate::domain::clock::Clock;
+use crate::domain::jwt::ledger::{self, Ended};
 use crate::domain::organisations::{Access, Action};
 use crate::domain::random::RandomError;
 use crate::domain::scopes::{ScopeCatalogue, ScopeError};
@@ -674,6 +675,16 @@ pub async fn update_key(
     }
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
+    // A token never outlives its key: those that would outlive a new, earlier expiry end now.
+    let ended = match updated.expires_at {
+        Some(expiry) if before.expires_at.is_none_or(|was| expiry < was) => {
+            ledger::end_tokens_of_key(&txn, now, &updated.id, expiry, Ended::KeyExpiryMoved).await?
+        }
+        _ => 0,
+    };
+    if ended > 0 {
+        said.push(ended_words(ended));
+    }
     let event = NewEvent {
         log: Log::Organisation(caller.organisation_id()),
         kind: EventKind::KeyUpdated,
@@ -682,10 +693,24 @@ pub async fn update_key(
     };
     activity::record(&txn, services.clock, origin, event).await?;
     let hash = KeyHash::from_stored(updated.key_hash.clone());
-    record_change(&txn, now, &[Change::Key(&hash)]).await?;
+    record_change(&txn, now, &with_tokens(&[Change::Key(&hash)], ended)).await?;
     txn.commit().await?;
     services.cache.invalidate(&hash);
     Ok(to_key(updated))
+}
+
+/// "ended 3 access tokens", for the activity log.
+pub(super) fn ended_words(ended: u64) -> String {
+    format!("ended {ended} access token{}", if ended == 1 { "" } else { "s" })
+}
+
+/// `changes`, and [`Change::Tokens`] when tokens were ended.
+pub(super) fn with_tokens<'a>(changes: &[Change<'a>], ended: u64) -> Vec<Change<'a>> {
+    let mut all = changes.to_vec();
+    if ended > 0 {
+        all.push(Change::Tokens);
+    }
+    all
 }
 
 /// "expires 2026-12-01 12:00 UTC" or "never expires", for the activity log.
@@ -736,8 +761,12 @@ pub async fn roll_key(
     rolled.expires_at = Set(Some(old_expiry));
     rolled.updated_at = Set(now);
     let rolled = rolled.update(&txn).await?;
-    let detail =
+    let ended = ledger::end_tokens_of_key(&txn, now, &rolled.id, old_expiry, Ended::KeyRolled).await?;
+    let mut detail =
         format!("successor {}; this key works until {}", successor.hint, old_expiry.format("%Y-%m-%d %H:%M UTC"));
+    if ended > 0 {
+        detail = format!("{detail}; {}", ended_words(ended));
+    }
     let event = NewEvent {
         log: Log::Organisation(caller.organisation_id()),
         kind: EventKind::KeyRolled,
@@ -746,7 +775,7 @@ pub async fn roll_key(
     };
     activity::record(&txn, services.clock, origin, event).await?;
     let (old_hash, new_hash) = (KeyHash::from_stored(rolled.key_hash), format::hash(&plaintext));
-    record_change(&txn, now, &[Change::Key(&old_hash), Change::Key(&new_hash)]).await?;
+    record_change(&txn, now, &with_tokens(&[Change::Key(&old_hash), Change::Key(&new_hash)], ended)).await?;
     txn.commit().await?;
     services.cache.invalidate(&old_hash);
     services.cache.invalidate(&new_hash);
@@ -762,27 +791,48 @@ pub async fn revoke_key(
     caller: Caller<'_>,
     key_id: &str,
 ) -> Result<ApiKey, KeyError> {
+    Ok(revoke_key_and_tokens(db, services, origin, caller, key_id).await?.key)
+}
+
+/// A key just revoked, and how many of its access tokens that ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedKey {
+    /// The key.
+    pub key: ApiKey,
+    /// Access tokens bought with it that worked until now.
+    pub tokens_ended: u64,
+}
+
+/// [`revoke_key`], answering also how many access tokens ended with the key (in the same transaction).
+pub async fn revoke_key_and_tokens(
+    db: &impl TransactionTrait,
+    services: KeyServices<'_>,
+    origin: &Origin,
+    caller: Caller<'_>,
+    key_id: &str,
+) -> Result<RevokedKey, KeyError> {
     let clock = services.clock;
     let txn = crate::domain::database::begin_write(db).await?;
     let row = locked_row(&txn, caller, key_id, true).await?;
     if row.revoked_at.is_some() {
-        return Ok(to_key(row));
+        return Ok(RevokedKey { key: to_key(row), tokens_ended: 0 });
     }
     let now = clock.now();
     let mut active: ActiveModel = row.into();
     active.revoked_at = Set(Some(now));
     active.updated_at = Set(now);
     let revoked = active.update(&txn).await?;
+    let ended = ledger::end_tokens_of_key(&txn, now, &revoked.id, now, Ended::KeyRevoked).await?;
     let event = NewEvent {
         log: Log::Organisation(caller.organisation_id()),
         kind: EventKind::KeyRevoked,
         key: Some((&revoked.id, &revoked.name)),
-        detail: None,
+        detail: (ended > 0).then(|| ended_words(ended)),
     };
     activity::record(&txn, clock, origin, event).await?;
     let hash = KeyHash::from_stored(revoked.key_hash.clone());
-    record_change(&txn, now, &[Change::Key(&hash)]).await?;
+    record_change(&txn, now, &with_tokens(&[Change::Key(&hash)], ended)).await?;
     txn.commit().await?;
     services.cache.invalidate(&hash);
-    Ok(to_key(revoked))
+    Ok(RevokedKey { key: to_key(revoked), tokens_ended: ended })
 }

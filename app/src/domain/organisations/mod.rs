@@ -13,6 +13,7 @@ pub use roles::{Action, Role, permits};
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::changes::{self, Change};
 use crate::domain::clock::Clock;
+use crate::domain::jwt::ledger::{self, Ended};
 use crate::domain::operator_log::{self, Action as OperatorAction};
 use crate::domain::storage::{memberships, organisations};
 use crate::domain::verification::KeyCache;
@@ -488,6 +489,10 @@ pub async fn set_disabled(
         .await?;
     let action = if disabled { OperatorAction::OrganisationDisabled } else { OperatorAction::OrganisationEnabled };
     operator_log::record(&txn, clock, origin, action, (&updated.id, &updated.name), None).await?;
+    // Enabling again does not bring ended tokens back: their holders buy new ones.
+    if disabled {
+        ledger::end_tokens_of_organisation(&txn, now, id, Ended::OrganisationDisabled).await?;
+    }
     // Rare and wide: every instance starts its key cache afresh rather than hunt for this one's keys.
     changes::record(&txn, now, &[Change::AllKeys]).await?;
     txn.commit().await?;
@@ -519,6 +524,7 @@ pub(crate) async fn delete_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, id
         .filter(api_keys::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
+    ledger::end_tokens_of_organisation(txn, now, id, Ended::OrganisationDeleted).await?;
     organisations::Entity::delete_by_id(id.to_owned()).exec(txn).await?;
     changes::record(txn, now, &[Change::AllKeys]).await
 }

@@ -9,10 +9,12 @@ pub struct Model {
     /// Monotonic: on PostgreSQL numbers are handed out in commit order (see `changes::record`).
     #[sea_orm(primary_key)]
     pub seq: i64,
-    /// `key`, `all_keys` or `service_tokens`.
+    /// `key`, `all_keys`, `service_tokens`, `signing_keys`, `token` or `tokens`.
     pub kind: String,
     /// The SHA-256 of the changed key, for `key`; not secret (the keys table holds the same).
     pub key_hash: Option<String>,
+    /// The revoked token's `jti`, for `token`.
+    pub token_id: Option<String>,
     /// When it was recorded.
     pub changed_at: DateTimeUtc,
 }

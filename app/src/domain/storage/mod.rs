@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table, matching the migrations crate.
 
+pub mod access_tokens;
 pub mod account_identities;
 pub mod account_links;
 pub mod accounts;

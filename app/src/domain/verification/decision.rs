@@ -165,6 +165,15 @@ pub struct Ask<'a> {
     pub ip: Option<IpAddr>,
 }
 
+/// Whether a key works at `now` at all, whatever is asked of it: neither revoked, expired nor disabled.
+/// An access token bought with it works only while this holds.
+pub fn works_at(record: &KeyRecord, now: DateTime<Utc>) -> bool {
+    record.revoked_at.is_none()
+        && record.expires_at.is_none_or(|expiry| expiry > now)
+        && !record.disabled
+        && record.unreadable.is_none()
+}
+
 /// The outcome for a stored key, before any rate limit.
 pub fn decide(record: &KeyRecord, ask: Ask<'_>, now: DateTime<Utc>) -> Code {
     if record.revoked_at.is_some() {

@@ -9,11 +9,11 @@ mod decision;
 mod rate_limit;
 
 pub use cache::{Cached, Generation, KeyCache};
-pub use decision::{Ask, Code, KeyRecord, Owner, decide};
+pub use decision::{Ask, Code, KeyRecord, Owner, decide, works_at};
 pub use rate_limit::{LocalLimits, RateLimitState, RateLimits, SharedLimits, SharedLimitsError};
 
 use crate::domain::clock::SharedClock;
-use crate::domain::keys::format::{self, KeyPrefix};
+use crate::domain::keys::format::{self, KeyHash, KeyPrefix};
 use crate::domain::storage::api_keys::{Column, Entity};
 use crate::domain::storage::organisations;
 use crate::domain::usage::UsageCounter;
@@ -132,27 +132,33 @@ impl Verifier {
         self.check(db, request, Purpose::TokenExchange).await
     }
 
+    /// The key with this hash, from the cache or else the database (then cached); `None` if there is none.
+    pub async fn record(&self, db: &impl ConnectionTrait, hash: &KeyHash) -> Result<Option<Arc<KeyRecord>>, DbErr> {
+        match self.cache.get(hash) {
+            Some(Cached::Key(record)) => return Ok(Some(record)),
+            Some(Cached::Unknown) => return Ok(None),
+            None => {}
+        }
+        let read_began = self.cache.generation();
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        let row = Entity::find().filter(Column::KeyHash.eq(hash.as_hex())).one(db).await?;
+        let Some(row) = row else {
+            self.cache.fill(hash.clone(), Cached::Unknown, read_began);
+            return Ok(None);
+        };
+        let organisation = organisations::Entity::find_by_id(row.organisation_id.clone()).one(db).await?;
+        let record = Arc::new(KeyRecord::new(row, organisation));
+        self.cache.fill(hash.clone(), Cached::Key(record.clone()), read_began);
+        Ok(Some(record))
+    }
+
     async fn check(&self, db: &impl ConnectionTrait, request: Request<'_>, purpose: Purpose) -> Result<Verdict, DbErr> {
         let Ok(key) = format::parse(&self.prefix, request.key) else {
             return Ok(Verdict::bare(Code::Malformed));
         };
         let hash = format::hash(&key);
-        let record = match self.cache.get(&hash) {
-            Some(Cached::Key(record)) => record,
-            Some(Cached::Unknown) => return Ok(Verdict::bare(Code::NotFound)),
-            None => {
-                let read_began = self.cache.generation();
-                self.lookups.fetch_add(1, Ordering::Relaxed);
-                let row = Entity::find().filter(Column::KeyHash.eq(hash.as_hex())).one(db).await?;
-                let Some(row) = row else {
-                    self.cache.fill(hash, Cached::Unknown, read_began);
-                    return Ok(Verdict::bare(Code::NotFound));
-                };
-                let organisation = organisations::Entity::find_by_id(row.organisation_id.clone()).one(db).await?;
-                let record = Arc::new(KeyRecord::new(row, organisation));
-                self.cache.fill(hash, Cached::Key(record.clone()), read_began);
-                record
-            }
+        let Some(record) = self.record(db, &hash).await? else {
+            return Ok(Verdict::bare(Code::NotFound));
         };
         let now = self.clock.now();
         let mut code = decide(&record, Ask { scopes: request.scopes, ip: request.ip }, now);

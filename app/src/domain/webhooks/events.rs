@@ -29,6 +29,8 @@ pub enum EventType {
     KeyExpired,
     /// A leak report found a key in public.
     KeyLeaked,
+    /// The key that bought an access token revoked it (RFC 7009).
+    TokenRevoked,
     /// An organisation was created.
     OrganisationCreated,
     /// The operator disabled an organisation.
@@ -45,7 +47,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type an endpoint can subscribe to (a test event goes only where it is asked for).
-    pub const SUBSCRIBABLE: [Self; 12] = [
+    pub const SUBSCRIBABLE: [Self; 13] = [
         Self::KeyCreated,
         Self::KeyUpdated,
         Self::KeyRolled,
@@ -53,6 +55,7 @@ impl EventType {
         Self::KeyExpiring,
         Self::KeyExpired,
         Self::KeyLeaked,
+        Self::TokenRevoked,
         Self::OrganisationCreated,
         Self::OrganisationDisabled,
         Self::OrganisationEnabled,
@@ -70,6 +73,7 @@ impl EventType {
             Self::KeyExpiring => "key.expiring",
             Self::KeyExpired => "key.expired",
             Self::KeyLeaked => "key.leaked",
+            Self::TokenRevoked => "token.revoked",
             Self::OrganisationCreated => "organisation.created",
             Self::OrganisationDisabled => "organisation.disabled",
             Self::OrganisationEnabled => "organisation.enabled",
