@@ -167,6 +167,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         keys: state.verification.verifier.cache().clone(),
         tokens: state.verification.tokens.clone(),
         signing_keys: state.verification.signing_keys.clone(),
+        issued_tokens: state.verification.issued_tokens.clone(),
     };
     let follower = Follower::start(&db, caches).await.map_err(|err| RunError::Database {
         url: redact_url(&settings.database_url),
@@ -448,7 +449,8 @@ async fn roll_up_usage(db: DatabaseConnection, clock: SharedClock, retention: Re
     }
 }
 
-/// Deletes expired sessions and long-expired portal links, every ten minutes.
+/// Deletes expired sessions, long-expired portal links and the ledger rows of expired access tokens, every
+/// ten minutes.
 async fn delete_expired_sessions(store: DatabaseSessionStore, db: DatabaseConnection, clock: SharedClock) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -467,6 +469,12 @@ async fn delete_expired_sessions(store: DatabaseSessionStore, db: DatabaseConnec
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "expired reset and verification links deleted"),
             Err(err) => tracing::warn!(error = %err, "could not delete expired account links"),
+        }
+        // An expired token is inactive by its own `exp`; the ledger need not remember it.
+        match app::domain::jwt::ledger::prune(&db, clock.now()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired access tokens forgotten"),
+            Err(err) => tracing::warn!(error = %err, "could not delete expired access tokens"),
         }
     }
 }

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::{EncodePublicKey, LineEnding};
-use process::{Deployment, exchange, json_of, request, terminate};
+use process::{Deployment, exchange, json_of, python, request, terminate};
 use serde_json::{Value, json};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -24,17 +24,8 @@ struct Receiver {
     child: Option<Child>,
 }
 
-fn python() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = std::env::var_os("LATCHKEY_TEST_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("end2end/.venv/bin/python"));
-    assert!(python.exists(), "{} is missing: run .ci/tools.sh, which installs standardwebhooks", python.display());
-    python
-}
-
 fn script() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/support/webhook_receiver.py")
+    process::support_script("webhook_receiver.py")
 }
 
 impl Receiver {

@@ -41,6 +41,17 @@ pub struct KeyView {
     pub can_change: bool,
     /// Where and when a leak report found it in public, if one did.
     pub leak: Option<LeakView>,
+    /// How many access tokens bought with it work now (on the key's own page; not counted in lists).
+    pub live_tokens: Option<u64>,
+}
+
+/// A key just revoked, and how many of its access tokens ended with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedKeyView {
+    /// The key, revoked.
+    pub key: KeyView,
+    /// Access tokens bought with it that worked until the revocation.
+    pub tokens_ended: u64,
 }
 
 /// A leak report, for people.
@@ -181,7 +192,10 @@ pub async fn get_key(org: String, id: String) -> Result<KeyView, ApiError> {
     let clock = service::<SharedClock>()?;
     let key =
         crate::domain::keys::manage::find_key(&db, &access.organisation.id, &id).await.map_err(server::key_error)?;
-    Ok(server::key_view(&key, &access, clock.now()))
+    let live_tokens = crate::domain::jwt::ledger::live_count(&db, &key.id, clock.now())
+        .await
+        .map_err(|err| crate::api::server_context::internal("counting access tokens failed", &err))?;
+    Ok(KeyView { live_tokens: Some(live_tokens), ..server::key_view(&key, &access, clock.now()) })
 }
 
 /// The scopes a key may carry on this deployment.
@@ -275,14 +289,18 @@ pub async fn roll_key(org: String, id: String, grace: String) -> Result<NewKeySh
     })
 }
 
-/// Revokes a key, at once.
+/// Revokes a key at once, with the access tokens bought with it.
 #[server(endpoint = "keys/revoke")]
-pub async fn revoke_key(org: String, id: String) -> Result<KeyView, ApiError> {
+pub async fn revoke_key(org: String, id: String) -> Result<RevokedKeyView, ApiError> {
+    use crate::domain::keys::manage::revoke_key_and_tokens;
     let ctx = server::KeyContext::load(&org).await?;
-    let key = crate::domain::keys::manage::revoke_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id)
+    let revoked = revoke_key_and_tokens(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id)
         .await
         .map_err(server::key_error)?;
-    Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
+    Ok(RevokedKeyView {
+        key: server::key_view(&revoked.key, &ctx.access, ctx.clock.now()),
+        tokens_ended: revoked.tokens_ended,
+    })
 }
 
 /// Sets a key's access controls: the IP allowlist (networks separated by commas, spaces or new lines; empty
@@ -481,6 +499,7 @@ pub(crate) mod server {
                 url: leak.url.clone(),
                 source: leak.source.clone(),
             }),
+            live_tokens: None,
         }
     }
 
@@ -500,6 +519,7 @@ pub(crate) mod server {
             EventKind::KeyRolled => "Key rolled",
             EventKind::KeyRevoked => "Key revoked",
             EventKind::KeyLeaked => "Key found in public",
+            EventKind::TokenRevoked => "Access token revoked",
             EventKind::WebhookAdded => "Webhook endpoint added",
             EventKind::WebhookChanged => "Webhook endpoint changed",
             EventKind::WebhookRemoved => "Webhook endpoint removed",

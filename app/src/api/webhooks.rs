@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Every event type an endpoint can receive, with what it means.
-pub const EVENT_CHOICES: [(&str, &str); 12] = [
+pub const EVENT_CHOICES: [(&str, &str); 13] = [
     ("key.created", "A key was created"),
     ("key.updated", "A key's name, scopes, expiry or controls changed"),
     ("key.rolled", "A key was rolled"),
@@ -16,6 +16,7 @@ pub const EVENT_CHOICES: [(&str, &str); 12] = [
     ("key.expiring", "A key expires in 7 days, and in 1 day"),
     ("key.expired", "A key expired"),
     ("key.leaked", "A key was found in public"),
+    ("token.revoked", "A key revoked one of its access tokens"),
     ("organisation.created", "An organisation was created"),
     ("organisation.disabled", "The operator disabled an organisation"),
     ("organisation.enabled", "The operator enabled an organisation"),

@@ -81,6 +81,16 @@ impl ApiError {
         self.status
     }
 
+    /// What it says, for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Seconds to wait before trying again, for a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -143,11 +153,12 @@ impl IntoResponse for ApiError {
 }
 
 /// Gives every error response to a `/v1` request the API's shape, including those the outer layers produce
-/// before routing (413 for a declared body over the limit, 408): the envelope, or OAuth's for `/v1/tokens`.
+/// before routing (413 for a declared body over the limit, 408): the envelope, or OAuth's for `/v1/tokens` and
+/// its introspection and revocation endpoints.
 pub async fn envelope_for_v1(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = request.uri().path();
     let is_v1 = path == "/v1" || path.starts_with("/v1/");
-    let is_token_endpoint = path == "/v1/tokens";
+    let is_token_endpoint = matches!(path, "/v1/tokens" | "/v1/tokens/introspect" | "/v1/tokens/revoke");
     let response = next.run(request).await;
     if is_token_endpoint {
         replace_stray_error(response, |status, _, message| super::tokens::stray_error(status, message).into_response())

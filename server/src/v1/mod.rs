@@ -12,6 +12,7 @@ pub mod numbers;
 pub mod organisations;
 pub mod portal;
 pub mod schema;
+pub mod token_status;
 pub mod tokens;
 pub mod unauthorized;
 pub mod verify;
@@ -19,7 +20,7 @@ pub mod webhooks;
 
 use crate::router::AppState;
 use app::domain::clock::SharedClock;
-use app::domain::jwt::{SigningKeys, TokenPolicy};
+use app::domain::jwt::{IssuedTokens, SigningKeys, TokenPolicy};
 use app::domain::keys::format::KeyPrefix;
 use app::domain::keys::manage::KeyPolicy;
 use app::domain::scopes::ScopeCatalogue;
@@ -46,6 +47,8 @@ pub struct VerificationServices {
     pub token_prefix: Arc<KeyPrefix>,
     /// The keys that sign access tokens.
     pub signing_keys: Arc<SigningKeys>,
+    /// What is known of issued access tokens: their states and the revocation list.
+    pub issued_tokens: Arc<IssuedTokens>,
 }
 
 impl VerificationServices {
@@ -70,6 +73,7 @@ impl VerificationServices {
             tokens: Arc::new(TokenCache::default()),
             token_prefix: Arc::new(token_prefix),
             signing_keys: Arc::new(SigningKeys::default()),
+            issued_tokens: Arc::new(IssuedTokens::default()),
         }
     }
 }
@@ -134,14 +138,16 @@ impl From<&AppState> for ApiState {
         title = "Latchkey API",
         description = "Verify API keys and manage them for your customers. Authenticate with \
                        `Authorization: Bearer <service token>`; errors are `{\"error\": {\"code\", \"message\"}}`. \
-                       The exception is `POST /v1/tokens`, where a customer's service presents its API key to get a \
-                       short-lived JWT and errors take OAuth 2.0's shape; `GET /.well-known/jwks.json` needs no \
-                       credentials."
+                       The exceptions speak OAuth 2.0 and answer its errors, `{\"error\", \"error_description\"}`: \
+                       `POST /v1/tokens`, where a customer's service presents its API key to get a short-lived JWT; \
+                       `POST /v1/tokens/revoke` (RFC 7009), authenticated by that key; and \
+                       `POST /v1/tokens/introspect` (RFC 7662), authenticated by a service token. \
+                       `GET /.well-known/jwks.json` needs no credentials."
     ),
     modifiers(&BearerToken),
     tags(
         (name = "verification", description = "The hot path: check a presented key"),
-        (name = "tokens", description = "Short-lived JWTs for a customer's API key, and the keys that verify them"),
+        (name = "tokens", description = "Short-lived JWTs for a customer's API key, the keys that verify them, and whether a token still works: introspection, revocation and the revocation list"),
         (name = "keys", description = "Manage customers' keys"),
         (name = "organisations", description = "Customers as organisations: create, find, change, disable"),
         (name = "portal", description = "Sign your customers into the portal from your own app"),
@@ -191,6 +197,9 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(verify::verify_key))
         .routes(routes!(tokens::issue_token))
+        .routes(routes!(token_status::introspect_token))
+        .routes(routes!(token_status::revoke_token))
+        .routes(routes!(token_status::revoked_tokens))
         .routes(routes!(jwks::jwks))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::get_key, keys::update_key))

@@ -97,17 +97,33 @@ impl OAuthRefusal {
         Self { status, body: OAuthError { error, error_description: description.into() }, retry_after: None }
     }
 
-    fn invalid_token(description: impl Into<String>) -> Self {
+    /// 401 `invalid_token`.
+    pub fn invalid_token(description: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
     }
 
-    fn invalid_request(description: impl Into<String>) -> Self {
+    /// 400 `invalid_request`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
-    fn server_error(what: &str, err: &dyn std::fmt::Display) -> Self {
+    /// 500, with the cause logged and not shown.
+    pub fn server_error(what: &str, err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{what}");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side; try again.")
+    }
+}
+
+impl OAuthRefusal {
+    /// The same refusal, telling the client to wait `seconds` (`Retry-After`).
+    #[must_use]
+    pub fn retry_after(self, seconds: Option<i64>) -> Self {
+        Self { retry_after: seconds, ..self }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 }
 
@@ -268,7 +284,7 @@ async fn issue(
 }
 
 /// The API key from `Authorization: Bearer …`.
-fn bearer(headers: &HeaderMap) -> Result<&str, OAuthRefusal> {
+pub(super) fn bearer(headers: &HeaderMap) -> Result<&str, OAuthRefusal> {
     bearer_credential(headers).map_err(|problem| {
         OAuthRefusal::invalid_token(match problem {
             BearerProblem::Missing => "Send your API key: Authorization: Bearer <key>.",

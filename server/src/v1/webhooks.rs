@@ -33,7 +33,7 @@ impl From<EndpointError> for ApiError {
 }
 
 /// The event types, as the document lists them.
-const EVENT_TYPES: [&str; 12] = [
+const EVENT_TYPES: [&str; 13] = [
     "key.created",
     "key.updated",
     "key.rolled",
@@ -41,6 +41,7 @@ const EVENT_TYPES: [&str; 12] = [
     "key.expiring",
     "key.expired",
     "key.leaked",
+    "token.revoked",
     "organisation.created",
     "organisation.disabled",
     "organisation.enabled",
@@ -93,7 +94,8 @@ impl ToSchema for WebhookUrl {}
 /// organisation (`id`, `name`, `external_id`, `disabled`); key events add `data.key` (`id`, `name`, `hint`,
 /// `scopes`, `created_at`, `expires_at`, `revoked_at`, `rolled_into` — never the key itself) and
 /// `data.actor`; `key.expiring` adds `data.expires_within` (`7d` or `1d`); `key.leaked` adds `data.leak`
-/// (`url`, `source`, `reported_at`, `revoked`); member events add `data.member` (`account_id`, `email`,
+/// (`url`, `source`, `reported_at`, `revoked`); `token.revoked` adds `data.token` (`jti`, `expires_at`);
+/// member events add `data.member` (`account_id`, `email`,
 /// `role`). `webhook.test` is sent only on request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookEvent {

@@ -17,6 +17,7 @@ mod sessions;
 #[path = "../smtp_sink/mod.rs"]
 mod smtp_sink;
 mod support;
+mod token_status;
 mod tokens;
 mod usage;
 mod v1;

@@ -364,6 +364,9 @@ async fn the_openapi_document_covers_every_v1_route() {
         ("post", "/v1/keys/{id}/revoke"),
         ("get", "/v1/keys/{id}/usage"),
         ("post", "/v1/tokens"),
+        ("post", "/v1/tokens/introspect"),
+        ("post", "/v1/tokens/revoke"),
+        ("get", "/v1/tokens/revoked"),
         ("post", "/v1/organisations"),
         ("get", "/v1/organisations"),
         ("get", "/v1/organisations/{id}"),
@@ -426,6 +429,9 @@ async fn the_openapi_document_covers_every_v1_route() {
         "TokenResponse",
         "OAuthError",
         "WebhookEvent",
+        "TokenParameter",
+        "Introspection",
+        "RevokedTokens",
     ] {
         assert!(document["components"]["schemas"][schema].is_object(), "schema {schema}");
     }

@@ -80,6 +80,26 @@ impl Drop for Deployment {
     }
 }
 
+/// The Python of the test tools' virtual environment (`end2end/.venv`, made by `.ci/tools.sh`), or
+/// `LATCHKEY_TEST_PYTHON`.
+pub fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = std::env::var_os("LATCHKEY_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("end2end/.venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run .ci/tools.sh, which installs the tests' PyPI packages",
+        python.display()
+    );
+    python
+}
+
+/// A script of `end2end/support`.
+pub fn support_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/support").join(name)
+}
+
 /// Waits up to a minute for `/healthz` to answer 200.
 pub fn wait_until_up(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -111,6 +111,7 @@ fn KeyDetail(
     let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
     let saved = move || matches!(update_value.try_get().flatten(), Some(Ok(_)));
     let rolled = move || roll_value.try_get().flatten().and_then(Result::ok);
+    let revoked = move || revoke_value.try_get().flatten().and_then(Result::ok);
     let confirming = RwSignal::new(false);
     // Controls the member's role cannot use are not shown (and the server refuses them anyway).
     let editable = key.can_change
@@ -134,8 +135,23 @@ fn KeyDetail(
             <h1 class="key-title">{key.name.clone()} " " <StatusBadge status=key.status.clone()/></h1>
             <p class="lede">
                 <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " by " {key.created_by.clone()}
+                {key.live_tokens.map(|live| view! {
+                    " · "
+                    <span data-testid="live-tokens" title="Short-lived JWTs bought with this key (POST /v1/tokens) that work now. They end when the key is revoked.">
+                        {tokens_words(live, "live")}
+                    </span>
+                })}
             </p>
         </div>
+        {move || revoked().map(|revoked| view! {
+            <p class="alert alert-success" role="status" data-testid="revoked-note">
+                {if revoked.tokens_ended == 0 {
+                    "Key revoked. It no longer works anywhere.".to_owned()
+                } else {
+                    format!("Key revoked. It also ended {} bought with it.", tokens_words(revoked.tokens_ended, "live"))
+                }}
+            </p>
+        })}
         {key.leak.clone().map(|leak| {
             let revoked = matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
             let safe_url = leak.url.starts_with("https://") || leak.url.starts_with("http://");
@@ -225,7 +241,7 @@ fn KeyDetail(
             view! {
                 <section class="card danger-zone" aria-labelledby="revoke-title">
                     <h2 id="revoke-title">"Revoke"</h2>
-                    <p>"Revoking stops the key at once, everywhere. It cannot be undone."</p>
+                    <p>"Revoking stops the key at once, everywhere, and ends the access tokens bought with it. It cannot be undone."</p>
                     <FormAlert result=revoke_result/>
                     {move || if confirming.get() {
                         let id = id.clone();
@@ -248,6 +264,11 @@ fn KeyDetail(
             }
         })}
     }
+}
+
+/// "1 live access token", "3 live access tokens".
+fn tokens_words(count: u64, what: &str) -> String {
+    format!("{count} {what} access token{}", if count == 1 { "" } else { "s" })
 }
 
 /// The key's verifications over the chosen period, its last use, and the export.
