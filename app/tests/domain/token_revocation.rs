@@ -8,7 +8,7 @@ use crate::support::{customer, svc};
 use app::domain::activity::{self, EventKind, Log};
 use app::domain::changes::{Caches, Follower};
 use app::domain::clock::Clock;
-use app::domain::jwt::{IssuedTokens, Revocation, introspect, ledger, revoke, revoked_page};
+use app::domain::jwt::{IssuedTokens, Revocation, TokenChecks, introspect, ledger, revoke, revoked_page};
 use app::domain::keys::manage::{Grace, KeyChanges, revoke_key_and_tokens, roll_key, update_key};
 use app::domain::organisations;
 use app::domain::service_tokens::TokenCache;
@@ -46,12 +46,13 @@ impl Node {
         }
     }
 
-    async fn active(&self, db: &DatabaseConnection, token: &str) -> bool {
+    fn checks(&self) -> TokenChecks<'_> {
         let i = &self.instance;
-        introspect(db, &i.verifier, &i.signing, &i.policy, &self.issued, token, i.clock.now())
-            .await
-            .expect("introspect")
-            .is_some()
+        TokenChecks { verifier: &i.verifier, signing: &i.signing, policy: &i.policy, issued: &self.issued }
+    }
+
+    async fn active(&self, db: &DatabaseConnection, token: &str) -> bool {
+        introspect(db, self.checks(), token, self.instance.clock.now()).await.expect("introspect").is_some()
     }
 
     async fn listed(&self, db: &DatabaseConnection) -> Vec<String> {
@@ -61,10 +62,7 @@ impl Node {
 
     async fn revoke_token(&self, db: &DatabaseConnection, key: &str, token: &str) -> Revocation {
         let i = &self.instance;
-        let prefix = i.keys.prefix.clone();
-        revoke(db, i.clock.as_ref(), &prefix, &i.verifier, &i.signing, &self.issued, (key, &origin()), token)
-            .await
-            .expect("revoke")
+        revoke(db, i.clock.as_ref(), &i.keys.prefix, self.checks(), (key, &origin()), token).await.expect("revoke")
     }
 }
 

@@ -10,7 +10,7 @@ use super::tokens::{OAuthError, OAuthRefusal, bearer};
 use app::api::server_context::ClientIp;
 use app::domain::activity::{Client, Origin};
 use app::domain::jwt::introspection::MAX_PAGE;
-use app::domain::jwt::{Claims, Revocation, introspect, revoke, revoked_page};
+use app::domain::jwt::{Claims, Revocation, TokenChecks, introspect, revoke, revoked_page};
 use app::domain::service_tokens::Permission;
 use axum::Extension;
 use axum::Json;
@@ -125,6 +125,17 @@ fn token_parameter(headers: &HeaderMap, body: &[u8]) -> Result<TokenParameter, O
     Ok(parameter)
 }
 
+/// This instance's token checks.
+fn checks(state: &ApiState) -> TokenChecks<'_> {
+    let verification = &state.verification;
+    TokenChecks {
+        verifier: &verification.verifier,
+        signing: &verification.signing_keys,
+        policy: &state.tokens,
+        issued: &verification.issued_tokens,
+    }
+}
+
 fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -176,18 +187,9 @@ pub async fn introspect_token(
         ));
     }
     let parameter = token_parameter(&headers, &body)?;
-    let verification = &state.verification;
-    let claims = introspect(
-        &state.db,
-        &verification.verifier,
-        &verification.signing_keys,
-        &state.tokens,
-        &verification.issued_tokens,
-        &parameter.token,
-        state.clock.now(),
-    )
-    .await
-    .map_err(|err| OAuthRefusal::server_error("introspection failed", &err))?;
+    let claims = introspect(&state.db, checks(&state), &parameter.token, state.clock.now())
+        .await
+        .map_err(|err| OAuthRefusal::server_error("introspection failed", &err))?;
     let answer = claims.map_or_else(Introspection::inactive, Introspection::active);
     Ok(no_store(Json(answer).into_response()))
 }
@@ -246,19 +248,10 @@ async fn revoke_one(
     let parameter = token_parameter(headers, body)?;
     let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).map(str::to_owned);
     let origin = Origin { actor: "the key itself (RFC 7009)".to_owned(), client: Client { ip, user_agent } };
-    let verification = &state.verification;
-    let outcome = revoke(
-        &state.db,
-        state.clock.as_ref(),
-        &state.keys.prefix,
-        &verification.verifier,
-        &verification.signing_keys,
-        &verification.issued_tokens,
-        (key, &origin),
-        &parameter.token,
-    )
-    .await
-    .map_err(|err| OAuthRefusal::server_error("token revocation failed", &err))?;
+    let outcome =
+        revoke(&state.db, state.clock.as_ref(), &state.keys.prefix, checks(state), (key, &origin), &parameter.token)
+            .await
+            .map_err(|err| OAuthRefusal::server_error("token revocation failed", &err))?;
     match outcome {
         Revocation::KeyRefused => {
             Err(OAuthRefusal::invalid_token("This API key does not work (unknown, revoked, expired or disabled)."))

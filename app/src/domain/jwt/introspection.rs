@@ -131,29 +131,40 @@ impl IssuedTokens {
     }
 }
 
+/// What checking a token takes: one instance's verification engine (for the key's state), signing keys,
+/// token policy and what it knows of issued tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenChecks<'a> {
+    /// The engine whose key cache says whether the key still works.
+    pub verifier: &'a Verifier,
+    /// The published keys a token must be signed with.
+    pub signing: &'a SigningKeys,
+    /// The issuer a token must name.
+    pub policy: &'a TokenPolicy,
+    /// The ledger's answers and the revocation list, cached.
+    pub issued: &'a IssuedTokens,
+}
+
 /// The claims of `token` if it is active at `now`; `None` if it is revoked, expired, unknown, not signed by
 /// us or not a token at all.
 pub async fn introspect(
     db: &impl ConnectionTrait,
-    verifier: &Verifier,
-    signing: &SigningKeys,
-    policy: &TokenPolicy,
-    issued: &IssuedTokens,
+    checks: TokenChecks<'_>,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Claims>, DbErr> {
     if token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
-    let Some(claims) = signing.decode(token, now) else { return Ok(None) };
+    let Some(claims) = checks.signing.decode(token, now) else { return Ok(None) };
     let at = now.timestamp();
-    if claims.iss != policy.issuer || claims.nbf > at || claims.exp <= at {
+    if claims.iss != checks.policy.issuer || claims.nbf > at || claims.exp <= at {
         return Ok(None);
     }
-    let State::Issued { key_hash, revoked: false } = issued.state(db, &claims.jti).await? else {
+    let State::Issued { key_hash, revoked: false } = checks.issued.state(db, &claims.jti).await? else {
         return Ok(None);
     };
-    let Some(key) = verifier.record(db, &key_hash).await? else { return Ok(None) };
+    let Some(key) = checks.verifier.record(db, &key_hash).await? else { return Ok(None) };
     if *key.id != *claims.key_id || !works_at(&key, now) {
         return Ok(None);
     }

@@ -17,7 +17,7 @@ pub mod revocation;
 pub mod signing_keys;
 
 pub use exchange::{AccessToken, Claims, ExchangeError, IssuedToken, TokenPolicy, TokenRequest, exchange};
-pub use introspection::{IssuedTokens, RevokedPage, introspect, revoked_page};
+pub use introspection::{IssuedTokens, RevokedPage, TokenChecks, introspect, revoked_page};
 pub use revocation::{Revocation, revoke};
 pub use signing_keys::{
     ALGORITHM, KeyState, MAX_TOKEN_TTL, RETIRED_KEY_PUBLISHED_FOR, Rotation, SigningKeyError, SigningKeyInfo,

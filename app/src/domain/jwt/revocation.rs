@@ -2,15 +2,14 @@
 //! other tokens keep working; the organisation's activity log records the revocation and webhooks hear of
 //! it as `token.revoked`.
 
-use super::introspection::{IssuedTokens, MAX_TOKEN_CHARS};
+use super::introspection::{MAX_TOKEN_CHARS, TokenChecks};
 use super::ledger;
-use super::signing_keys::SigningKeys;
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::changes::{self, Change};
 use crate::domain::clock::Clock;
 use crate::domain::keys::format::{self, KeyPrefix};
 use crate::domain::storage::api_keys;
-use crate::domain::verification::{Verifier, works_at};
+use crate::domain::verification::works_at;
 use crate::domain::webhooks::events::{self, EventType};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionSession, TransactionTrait};
 use serde_json::json;
@@ -27,28 +26,24 @@ pub enum Revocation {
     Done(bool),
 }
 
-/// Revokes `token` on behalf of the key presented as `key`, if that key bought it.
-#[allow(clippy::too_many_arguments)]
+/// Revokes `token` on behalf of the key presented as `key` (from `origin`), if that key bought it.
 pub async fn revoke(
     db: &(impl ConnectionTrait + TransactionTrait),
     clock: &dyn Clock,
     prefix: &KeyPrefix,
-    verifier: &Verifier,
-    signing: &SigningKeys,
-    issued: &IssuedTokens,
-    presented: (&str, &Origin),
+    checks: TokenChecks<'_>,
+    (key, origin): (&str, &Origin),
     token: &str,
 ) -> Result<Revocation, DbErr> {
-    let (key, origin) = presented;
     let now = clock.now();
     let Ok(parsed) = format::parse(prefix, key) else { return Ok(Revocation::KeyRefused) };
-    let Some(record) = verifier.record(db, &format::hash(&parsed)).await? else {
+    let Some(record) = checks.verifier.record(db, &format::hash(&parsed)).await? else {
         return Ok(Revocation::KeyRefused);
     };
     if !works_at(&record, now) {
         return Ok(Revocation::KeyRefused);
     }
-    let claims = (token.len() <= MAX_TOKEN_CHARS).then(|| signing.decode(token, now)).flatten();
+    let claims = (token.len() <= MAX_TOKEN_CHARS).then(|| checks.signing.decode(token, now)).flatten();
     let Some(claims) = claims else { return Ok(Revocation::Done(false)) };
     if *record.id != *claims.key_id {
         return Ok(Revocation::OtherKeys);
@@ -79,6 +74,6 @@ pub async fn revoke(
     events::key_event(&txn, now, EventType::TokenRevoked, &row, token_data, None).await?;
     changes::record(&txn, now, &[Change::Token(&claims.jti)]).await?;
     txn.commit().await?;
-    issued.forget(&claims.jti);
+    checks.issued.forget(&claims.jti);
     Ok(Revocation::Done(true))
 }
