@@ -22,7 +22,7 @@ on_both_databases!(
     a_key_revoked_through_one_instance_ends_its_tokens_on_another_after_one_catch_up,
     a_key_revokes_one_of_its_own_tokens_and_leaves_the_others_active,
     an_expired_token_is_inactive_leaves_the_list_and_is_pruned,
-    tokens_never_outlive_a_rolled_disabled_or_shortened_key,
+    tokens_never_outlive_a_rolled_disabled_shortened_or_narrowed_key,
     introspection_refuses_anything_that_is_not_a_live_token_of_ours,
 );
 
@@ -148,7 +148,7 @@ async fn an_expired_token_is_inactive_leaves_the_list_and_is_pruned(db: Database
     assert!(node.active(&db, &lasting).await, "live tokens stay");
 }
 
-async fn tokens_never_outlive_a_rolled_disabled_or_shortened_key(db: DatabaseConnection) {
+async fn tokens_never_outlive_a_rolled_disabled_shortened_or_narrowed_key(db: DatabaseConnection) {
     let node = Node::new();
     let clock = node.instance.clock.clone();
     let account = customer(&db, clock.as_ref(), "ann@example.com").await;
@@ -175,6 +175,18 @@ async fn tokens_never_outlive_a_rolled_disabled_or_shortened_key(db: DatabaseCon
     node.issued.forget_all();
     assert!(!node.active(&db, &moved_token).await);
     assert!(node.listed(&db).await.contains(&moved_claims.jti));
+
+    // A scope is taken away from the key: its tokens end, since any of them may carry that scope.
+    let (narrowed_id, narrowed) = node.instance.key(&db, &account, orders_key()).await;
+    let (narrowed_token, _) = node.instance.exchange(&db, ask(&narrowed)).await.expect("token");
+    let kept = KeyChanges { name: Some("renamed".into()), ..KeyChanges::default() };
+    update_key(&db, services, &origin(), svc(&account), &narrowed_id, &kept).await.expect("rename");
+    node.issued.forget_all();
+    assert!(node.active(&db, &narrowed_token).await, "a rename ends nothing");
+    let fewer = KeyChanges { scopes: Some(vec!["orders:read".into()]), ..KeyChanges::default() };
+    update_key(&db, services, &origin(), svc(&account), &narrowed_id, &fewer).await.expect("narrow");
+    node.issued.forget_all();
+    assert!(!node.active(&db, &narrowed_token).await, "narrowed scopes end the key's tokens");
 
     // The organisation is disabled: every token of every key ends, and enabling it does not bring them back.
     let (_, live) = node.instance.key(&db, &account, orders_key()).await;

@@ -1,7 +1,7 @@
 //! The ledger of issued access tokens: each token's `jti`, key, organisation and expiry, recorded when it
 //! is issued, so that a token can be introspected and revoked, and dies with its key. Whatever ends a key
-//! early (revocation, a roll's grace period, a shorter expiry, its organisation disabled or deleted, a leak)
-//! ends its outstanding tokens in the same transaction. Rows are pruned once their tokens have expired, so
+//! early (revocation, a roll's grace period, a shorter expiry, its organisation disabled or deleted, a leak),
+//! or takes a scope from it, ends its outstanding tokens in the same transaction. Rows are pruned once their tokens have expired, so
 //! the table holds about as many rows as tokens live × tokens issued.
 
 use super::exchange::Claims;
@@ -23,6 +23,8 @@ pub enum Ended {
     KeyRolled,
     /// Its key was given an earlier expiry.
     KeyExpiryMoved,
+    /// A scope was taken away from its key.
+    KeyScopesNarrowed,
     /// Its key was found in public and revoked.
     KeyLeaked,
     /// Its organisation was disabled.
@@ -39,6 +41,7 @@ impl Ended {
             Self::KeyRevoked => "key_revoked",
             Self::KeyRolled => "key_rolled",
             Self::KeyExpiryMoved => "key_expiry_moved",
+            Self::KeyScopesNarrowed => "key_scopes_narrowed",
             Self::KeyLeaked => "key_leaked",
             Self::OrganisationDisabled => "organisation_disabled",
             Self::OrganisationDeleted => "organisation_deleted",

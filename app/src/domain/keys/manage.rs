@@ -675,12 +675,18 @@ pub async fn update_key(
     }
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
-    // A token never outlives its key: those that would outlive a new, earlier expiry end now.
-    let ended = match updated.expires_at {
-        Some(expiry) if before.expires_at.is_none_or(|was| expiry < was) => {
-            ledger::end_tokens_of_key(&txn, now, &updated.id, expiry, Ended::KeyExpiryMoved).await?
-        }
-        _ => 0,
+    // A token never outlives its key, nor keeps a scope the key lost: those that would outlive a new,
+    // earlier expiry end now, and all of them when a scope was taken away (the ledger does not know which
+    // token carries which scope).
+    let scopes_after: Vec<String> = serde_json::from_str(&updated.scopes).unwrap_or_default();
+    let narrowed = before.scopes.iter().any(|scope| !scopes_after.contains(scope));
+    let sooner = updated.expires_at.filter(|expiry| before.expires_at.is_none_or(|was| *expiry < was));
+    let ended = if narrowed {
+        ledger::end_tokens_of_key(&txn, now, &updated.id, now, Ended::KeyScopesNarrowed).await?
+    } else if let Some(expiry) = sooner {
+        ledger::end_tokens_of_key(&txn, now, &updated.id, expiry, Ended::KeyExpiryMoved).await?
+    } else {
+        0
     };
     if ended > 0 {
         said.push(ended_words(ended));
