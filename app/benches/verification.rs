@@ -1,12 +1,13 @@
 //! In-process cost of one verification per outcome code, with the key already cached (the steady state of
-//! the hot path), and of one exchange of that key for a signed access token (the same checks plus an
-//! Ed25519 signature): `cargo bench -p app --features ssr,testing --bench verification`.
+//! the hot path), of one exchange of that key for a signed access token (the same checks, an Ed25519
+//! signature and the token's ledger row), and of one introspection of a live token with its state cached
+//! (a signature check and two cache reads): `cargo bench -p app --features ssr,testing --bench verification`.
 
 use app::domain::accounts::create_account_without_password;
 use app::domain::activity::{Client, Origin};
 use app::domain::clock::{ManualClock, SharedClock};
 use app::domain::database::{PoolSettings, connect, migrate};
-use app::domain::jwt::{SigningKeys, TokenPolicy, TokenRequest, exchange};
+use app::domain::jwt::{IssuedTokens, SigningKeys, TokenChecks, TokenPolicy, TokenRequest, exchange, introspect};
 use app::domain::keys::controls::RateLimit;
 use app::domain::keys::format::{self, KeyPrefix};
 use app::domain::keys::manage::{Caller, KeyPolicy, KeyServices, NewKey, create_key, revoke_key};
@@ -26,6 +27,7 @@ struct Bench {
     cases: Vec<(Code, String, Vec<String>, Option<IpAddr>)>,
     signing: SigningKeys,
     tokens: TokenPolicy,
+    issued: IssuedTokens,
 }
 
 fn bench() -> &'static Bench {
@@ -35,7 +37,8 @@ fn bench() -> &'static Bench {
         let (db, verifier, cases) = runtime.block_on(setup());
         let signing = SigningKeys::default();
         runtime.block_on(signing.ensure(&db, Utc::now())).expect("signing keys");
-        Bench { runtime, db, verifier, cases, signing, tokens: TokenPolicy::new("https://keys.example.com") }
+        let tokens = TokenPolicy::new("https://keys.example.com");
+        Bench { runtime, db, verifier, cases, signing, tokens, issued: IssuedTokens::default() }
     })
 }
 
@@ -111,6 +114,24 @@ fn exchange_for_token(bencher: divan::Bencher) {
         let issued = exchange(&bench.db, &bench.verifier, &bench.signing, &bench.tokens, request, Utc::now());
         bench.runtime.block_on(issued).expect("token").expires_in
     });
+}
+
+#[divan::bench]
+fn introspect_live_token(bencher: divan::Bencher) {
+    let bench = bench();
+    let (_, key, ..) = bench.cases.iter().find(|(c, ..)| *c == Code::Valid).expect("a valid key");
+    let request = TokenRequest { key, scopes: None, audience: None, ttl_seconds: None, ip: None };
+    let issued = exchange(&bench.db, &bench.verifier, &bench.signing, &bench.tokens, request, Utc::now());
+    let token = bench.runtime.block_on(issued).expect("token").token.expose().to_owned();
+    let checks = TokenChecks {
+        verifier: &bench.verifier,
+        signing: &bench.signing,
+        policy: &bench.tokens,
+        issued: &bench.issued,
+    };
+    let active = bench.runtime.block_on(introspect(&bench.db, checks, &token, Utc::now())).expect("introspect");
+    assert!(active.is_some(), "the token is live and now cached");
+    bencher.bench(|| bench.runtime.block_on(introspect(&bench.db, checks, &token, Utc::now())).expect("introspect"));
 }
 
 fn main() {

@@ -6,7 +6,7 @@
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::Caller;
-use super::tokens::{OAuthError, OAuthRefusal, bearer};
+use super::tokens::{OAuthError, OAuthRefusal, bearer, keyed};
 use app::api::server_context::ClientIp;
 use app::domain::activity::{Client, Origin};
 use app::domain::jwt::introspection::MAX_PAGE;
@@ -223,19 +223,7 @@ pub async fn revoke_token(
     body: Bytes,
 ) -> Result<Response, OAuthRefusal> {
     let ip = client.and_then(|Extension(ClientIp(ip))| ip);
-    if let Some(wait) = ip.and_then(|ip| state.unauthorized.blocked(ip)) {
-        return Err(OAuthRefusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many requests with keys that do not work came from this address; wait and try again.",
-        )
-        .retry_after(i64::try_from(wait.as_secs()).ok()));
-    }
-    revoke_one(&state, &headers, ip, &body).await.inspect_err(|refusal| {
-        if let Some(ip) = ip.filter(|_| refusal.status() == StatusCode::UNAUTHORIZED) {
-            state.unauthorized.failed(ip);
-        }
-    })
+    keyed(&state, ip, revoke_one(&state, &headers, ip, &body)).await
 }
 
 async fn revoke_one(

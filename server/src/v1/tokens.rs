@@ -120,11 +120,6 @@ impl OAuthRefusal {
     pub fn retry_after(self, seconds: Option<i64>) -> Self {
         Self { retry_after: seconds, ..self }
     }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl IntoResponse for OAuthRefusal {
@@ -218,6 +213,16 @@ pub async fn issue_token(
     body: Bytes,
 ) -> Result<Response, OAuthRefusal> {
     let ip = client.and_then(|Extension(ClientIp(ip))| ip);
+    keyed(&state, ip, issue(&state, &headers, ip, &body)).await
+}
+
+/// Answers a request authenticated by an API key from `ip` with `answer`, unless `ip` is blocked for too
+/// many 401 answers; a 401 counts towards that block.
+pub(super) async fn keyed(
+    state: &ApiState,
+    ip: Option<IpAddr>,
+    answer: impl std::future::Future<Output = Result<Response, OAuthRefusal>>,
+) -> Result<Response, OAuthRefusal> {
     if let Some(wait) = ip.and_then(|ip| state.unauthorized.blocked(ip)) {
         return Err(OAuthRefusal {
             retry_after: i64::try_from(wait.as_secs()).ok(),
@@ -228,7 +233,7 @@ pub async fn issue_token(
             )
         });
     }
-    issue(&state, &headers, ip, &body).await.inspect_err(|refusal| {
+    answer.await.inspect_err(|refusal| {
         if let Some(ip) = ip.filter(|_| refusal.status == StatusCode::UNAUTHORIZED) {
             state.unauthorized.failed(ip);
         }
