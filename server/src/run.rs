@@ -4,6 +4,7 @@ use crate::config::{Settings, redact_url};
 use crate::middleware::client_ip::TrustedProxies;
 use crate::router::{AppState, WebPolicy, app};
 use crate::v1::VerificationServices;
+use crate::v1::unauthorized::UnauthorizedLimit;
 use app::domain::accounts::password::PasswordHasher;
 use app::domain::changes::{Caches, FollowSettings, Follower, follow};
 use app::domain::clock::{SharedClock, SystemClock};
@@ -136,12 +137,15 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
             https: settings.https(),
             trusted_proxies: TrustedProxies::new(&settings.trusted_proxies),
         },
-        verification: VerificationServices::with_rate_limits(
-            settings.keys.prefix.clone(),
-            settings.service_token_prefix.clone(),
-            clock.clone(),
-            rate_limits(&settings).await?,
-        ),
+        verification: VerificationServices {
+            unauthorized: UnauthorizedLimit::allowing(settings.unauthorized_per_minute),
+            ..VerificationServices::with_rate_limits(
+                settings.keys.prefix.clone(),
+                settings.service_token_prefix.clone(),
+                clock.clone(),
+                rate_limits(&settings).await?,
+            )
+        },
         usage_retention: settings.usage_retention,
         tokens: settings.tokens.clone(),
         provider: provider_setup(&settings)?,

@@ -145,6 +145,9 @@ declare_settings! {
         networks, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For (or Forwarded) is believed";
     sign_ups_per_hour: u32 = ["10"],
         |key, value| number(key, value, 1, 100_000), "sign-ups allowed from one client address per hour, 1-100000";
+    unauthorized_per_minute: u32 = ["30"],
+        |key, value| number(key, value, 1, 1_000_000),
+        "401 answers from /v1 one client address may get in a minute; then 429 until the minute ends, 1-1000000";
     password_sign_in: bool = ["true"],
         boolean, "false turns password sign-up and sign-in off: people come through the identity provider or your app";
     portal_session_ttl: chrono::Duration = ["5m"],

@@ -62,6 +62,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Sign-ups allowed from one client address per hour.
     pub sign_ups_per_hour: u32,
+    /// 401 answers from `/v1` one client address may get in a minute before it is refused.
+    pub unauthorized_per_minute: u32,
     /// Product name, logo, links and sign-in methods, as pages show them.
     pub site: app::api::site::Site,
     /// How portal links behave.
@@ -122,6 +124,7 @@ impl fmt::Debug for Settings {
             .field("tokens", &self.tokens)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("sign_ups_per_hour", &self.sign_ups_per_hour)
+            .field("unauthorized_per_minute", &self.unauthorized_per_minute)
             .field("site", &self.site)
             .field("portal", &self.portal)
             .field("accent", &self.accent)
@@ -305,6 +308,7 @@ impl Settings {
             usage_retention,
             trusted_proxies: values.trusted_proxies,
             sign_ups_per_hour: values.sign_ups_per_hour,
+            unauthorized_per_minute: values.unauthorized_per_minute,
             site,
             portal,
             accent: values.accent_color,
@@ -571,6 +575,7 @@ mod tests {
         assert_eq!(defaults.usage_retention, Retention::default());
         assert_eq!(defaults.pool, PoolSettings::default());
         assert_eq!((defaults.trusted_proxies.len(), defaults.sign_ups_per_hour), (0, 10));
+        assert_eq!(defaults.unauthorized_per_minute, 30);
         let help = declared::help_text();
         for setting in declared::DECLARED {
             assert!(help.contains(&setting.env()), "--help lacks {}", setting.env());
@@ -655,5 +660,9 @@ mod tests {
         assert!(err.to_string().contains("LATCHKEY_TRUSTED_PROXIES") && err.to_string().contains("proxy.internal"));
         let err = from_pairs(&[("sign_ups_per_hour", string("0"))]).expect_err("refused");
         assert!(err.to_string().contains("LATCHKEY_SIGN_UPS_PER_HOUR"), "{err}");
+        let err = from_pairs(&[("unauthorized_per_minute", string("none"))]).expect_err("refused");
+        assert!(err.to_string().contains("LATCHKEY_UNAUTHORIZED_PER_MINUTE"), "{err}");
+        let raised = from_pairs(&[("unauthorized_per_minute", string("1000"))]).expect("valid");
+        assert_eq!(raised.unauthorized_per_minute, 1000);
     }
 }

@@ -49,6 +49,8 @@ pub struct VerificationServices {
     pub signing_keys: Arc<SigningKeys>,
     /// What is known of issued access tokens: their states and the revocation list.
     pub issued_tokens: Arc<IssuedTokens>,
+    /// Recent 401 answers per client address.
+    pub unauthorized: unauthorized::UnauthorizedLimit,
 }
 
 impl VerificationServices {
@@ -74,6 +76,7 @@ impl VerificationServices {
             token_prefix: Arc::new(token_prefix),
             signing_keys: Arc::new(SigningKeys::default()),
             issued_tokens: Arc::new(IssuedTokens::default()),
+            unauthorized: unauthorized::UnauthorizedLimit::new(),
         }
     }
 }
@@ -124,7 +127,7 @@ impl From<&AppState> for ApiState {
             scopes: state.scopes.clone(),
             verification: state.verification.clone(),
             tokens: state.tokens.clone(),
-            unauthorized: unauthorized::UnauthorizedLimit::new(),
+            unauthorized: state.verification.unauthorized.clone(),
             portal: state.provider.portal.clone(),
             sealer: state.account_security.sealer.clone(),
             events: state.events.clone(),

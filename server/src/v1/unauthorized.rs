@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// 401 answers one client address may get in [`WINDOW`] before it is refused outright.
+/// 401 answers one client address may get in [`WINDOW`] before it is refused outright, by default
+/// (`LATCHKEY_UNAUTHORIZED_PER_MINUTE`).
 pub const UNAUTHORIZED_PER_WINDOW: u32 = 30;
 /// The counting window.
 pub const WINDOW: Duration = Duration::from_secs(60);
@@ -26,6 +27,7 @@ pub struct UnauthorizedLimit {
     /// verification hot path among them) costs one atomic read here, not a cache lookup.
     blocks_end: Arc<AtomicU64>,
     since: Instant,
+    allowed: u32,
 }
 
 impl Default for UnauthorizedLimit {
@@ -35,14 +37,20 @@ impl Default for UnauthorizedLimit {
             blocked: Arc::new(quick_cache::sync::Cache::new(MAX_TRACKED)),
             blocks_end: Arc::default(),
             since: Instant::now(),
+            allowed: UNAUTHORIZED_PER_WINDOW,
         }
     }
 }
 
 impl UnauthorizedLimit {
-    /// A fresh limit.
+    /// A fresh limit of [`UNAUTHORIZED_PER_WINDOW`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fresh limit of `allowed` 401 answers per address and window (at least 1).
+    pub fn allowing(allowed: u32) -> Self {
+        Self { allowed: allowed.max(1), ..Self::default() }
     }
 
     /// How long `ip` is still refused, if it is.
@@ -76,7 +84,7 @@ impl UnauthorizedLimit {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        if entry.1 >= UNAUTHORIZED_PER_WINDOW {
+        if entry.1 >= self.allowed {
             let until = entry.0 + WINDOW;
             self.blocked.insert(ip, until);
             self.blocks_end.fetch_max(self.millis(until) + 1, Ordering::Relaxed);
@@ -105,5 +113,17 @@ mod tests {
         assert_eq!(limit.blocked_for(ip, start), Some(WINDOW));
         assert_eq!(limit.blocked_for(other, start), None, "only the address that failed");
         assert_eq!(limit.blocked_for(ip, start + WINDOW), None, "and only until its window ends");
+    }
+
+    #[test]
+    fn the_operator_sets_the_allowance() {
+        let limit = UnauthorizedLimit::allowing(3);
+        let ip: IpAddr = "203.0.113.9".parse().expect("ip");
+        let start = Instant::now();
+        limit.count(ip, start);
+        limit.count(ip, start);
+        assert_eq!(limit.blocked_for(ip, start), None);
+        limit.count(ip, start);
+        assert_eq!(limit.blocked_for(ip, start), Some(WINDOW));
     }
 }
