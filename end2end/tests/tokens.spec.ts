@@ -72,7 +72,7 @@ test('the key page counts live tokens, and revoking the key says how many it end
   await page.getByRole('button', { name: 'Revoke key' }).click();
   await page.getByRole('button', { name: 'Yes, revoke' }).click();
   await expect(page.getByTestId('revoked-note')).toHaveText('Key revoked. It also ended 2 live access tokens bought with it.');
-  await expect(page.getByTestId('live-tokens')).toHaveText('0 live access tokens');
+  await expect(page.getByTestId('live-tokens')).toHaveCount(0);
   await shoot(page, 'key-revoked-tokens');
   for (const token of tokens) expect(await introspect(token)).toEqual({ active: false });
 

@@ -135,7 +135,8 @@ fn KeyDetail(
             <h1 class="key-title">{key.name.clone()} " " <StatusBadge status=key.status.clone()/></h1>
             <p class="lede">
                 <code>{key.hint.clone()}</code> " · created " {key.created.clone()} " by " {key.created_by.clone()}
-                {key.live_tokens.map(|live| view! {
+                // A revoked key has none, and its badge says so already.
+                {key.live_tokens.filter(|_| key.status.is_live()).map(|live| view! {
                     " · "
                     <span data-testid="live-tokens" title="Short-lived JWTs bought with this key (POST /v1/tokens) that work now. They end when the key is revoked.">
                         {tokens_words(live, "live")}
@@ -144,7 +145,7 @@ fn KeyDetail(
             </p>
         </div>
         {move || revoked().map(|revoked| view! {
-            <p class="alert alert-success" role="status" data-testid="revoked-note">
+            <p class="alert alert-success key-note" role="status" data-testid="revoked-note">
                 {if revoked.tokens_ended == 0 {
                     "Key revoked. It no longer works anywhere.".to_owned()
                 } else {
