@@ -24,8 +24,8 @@ use std::net::IpAddr;
 use utoipa::{IntoParams, ToSchema};
 
 /// The parameters of an introspection or revocation request, form-encoded as the RFCs say (JSON works
-/// too). Other parameters are ignored.
-#[derive(Debug, Deserialize, ToSchema)]
+/// too). Other parameters are ignored. The token is a bearer credential: `Debug` leaves it out.
+#[derive(Deserialize, ToSchema)]
 pub struct TokenParameter {
     /// The access token (the JWT from `POST /v1/tokens`).
     #[schema(example = "eyJhbGciOiJFZERTQSIs…", min_length = 1)]
@@ -33,6 +33,15 @@ pub struct TokenParameter {
     /// `access_token` (the only kind there is); accepted and ignored, as RFC 7009 and RFC 7662 allow.
     #[schema(example = "access_token", nullable = false)]
     pub token_type_hint: Option<String>,
+}
+
+impl std::fmt::Debug for TokenParameter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenParameter")
+            .field("token", &"<redacted>")
+            .field("token_type_hint", &self.token_type_hint)
+            .finish()
+    }
 }
 
 /// What a token is, if it is active (RFC 7662 §2.2). An inactive token is exactly `{"active": false}`.
@@ -372,6 +381,12 @@ mod tests {
         assert!(matches_etag(&headers("*"), "\"a\""));
         assert!(!matches_etag(&headers("\"b\""), "\"a\""));
         assert!(!matches_etag(&HeaderMap::new(), "\"a\""));
+    }
+
+    #[test]
+    fn the_token_never_reaches_debug_output() {
+        let parameter = token_parameter(&HeaderMap::new(), b"token=eyJsecret.part.here").expect("form");
+        assert!(!format!("{parameter:?}").contains("eyJsecret"), "{parameter:?}");
     }
 
     #[test]

@@ -125,6 +125,7 @@ impl Caches {
         self.tokens.clear();
         self.signing_keys.mark_stale();
         self.issued_tokens.forget_all();
+        self.issued_tokens.forget_signatures();
     }
 }
 
@@ -182,7 +183,10 @@ impl Follower {
                 match (row.kind.as_str(), row.key_hash, row.token_id) {
                     ("key", Some(hash), _) => self.caches.keys.invalidate(&KeyHash::from_stored(hash)),
                     ("service_tokens", ..) => self.caches.tokens.clear(),
-                    ("signing_keys", ..) => self.caches.signing_keys.mark_stale(),
+                    ("signing_keys", ..) => {
+                        self.caches.signing_keys.mark_stale();
+                        self.caches.issued_tokens.forget_signatures();
+                    }
                     ("token", _, Some(jti)) => self.caches.issued_tokens.forget(&jti),
                     ("tokens", ..) => self.caches.issued_tokens.forget_all(),
                     // `all_keys`, and anything a newer version records that this one does not know.
