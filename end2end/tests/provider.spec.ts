@@ -121,7 +121,7 @@ test('the callback refuses a wrong state, a replayed code, a wrong nonce and an 
     let back = await throughProvider(api, await start(api), email());
     back.searchParams.set('state', 'forged-state');
     expect(await callback(api, back)).toBe('/sign-in?error=failed');
-    expect(serverLog()).toContain('state does not match');
+    await expect.poll(serverLog).toContain('state does not match');
 
     // A code used once works; replayed with a fresh state, the identity provider refuses it.
     const person = email();
@@ -133,14 +133,14 @@ test('the callback refuses a wrong state, a replayed code, a wrong nonce and an 
     replay.searchParams.set('state', fresh.searchParams.get('state') ?? '');
     replay.searchParams.set('code', code);
     expect(await callback(api, replay)).toBe('/sign-in?error=failed');
-    expect(serverLog()).toMatch(/code exchange: .*invalid_grant/);
+    await expect.poll(serverLog).toMatch(/code exchange: .*invalid_grant/);
 
     // A nonce other than the one this session sent.
     const authorization = await start(api);
     authorization.searchParams.set('nonce', 'not-the-session-nonce');
     back = await throughProvider(api, authorization, email());
     expect(await callback(api, back)).toBe('/sign-in?error=failed');
-    expect(serverLog()).toContain('Invalid nonce');
+    await expect.poll(serverLog).toContain('Invalid nonce');
 
     // An ID token that expired an hour ago: the provider's clock is two hours behind when it issues it.
     back = await throughProvider(api, await start(api), email());
@@ -150,7 +150,7 @@ test('the callback refuses a wrong state, a replayed code, a wrong nonce and an 
     } finally {
       await fetch(`${issuer()}/__clock?offset=0`, { method: 'POST' });
     }
-    expect(serverLog()).toContain('Expired');
+    await expect.poll(serverLog).toContain('Expired');
   } finally {
     await api.dispose();
   }
@@ -167,7 +167,7 @@ test('after the identity provider rotates its signing key, the unknown kid makes
     } finally {
       await other.dispose();
     }
-    expect(serverLog()).toContain('fetching the identity provider');
+    await expect.poll(serverLog).toContain('fetching the identity provider');
   } finally {
     await api.dispose();
   }
