@@ -280,3 +280,16 @@ pub async fn resend_webhook(org: String, id: String, event_id: String) -> Result
         .ok_or_else(|| reject(ApiError::NotFound))?;
     Ok(format!("Event {event_id} queued again."))
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::EVENT_CHOICES;
+    use crate::domain::webhooks::events::EventType;
+
+    #[test]
+    fn the_portal_offers_exactly_the_event_types_an_endpoint_can_receive() {
+        let offered: Vec<&str> = EVENT_CHOICES.iter().map(|(name, _)| *name).collect();
+        let receivable: Vec<&str> = EventType::SUBSCRIBABLE.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(offered, receivable);
+    }
+}

@@ -9,6 +9,7 @@ use super::verify::rfc3339;
 use app::domain::service_tokens::Permission;
 use app::domain::webhooks::deliveries::{self, Attempt};
 use app::domain::webhooks::endpoints::{self, EndpointChanges, Owner};
+use app::domain::webhooks::events::EventType;
 use app::domain::webhooks::{Endpoint, EndpointError, NewEndpoint};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -32,23 +33,6 @@ impl From<EndpointError> for ApiError {
     }
 }
 
-/// The event types, as the document lists them.
-const EVENT_TYPES: [&str; 13] = [
-    "key.created",
-    "key.updated",
-    "key.rolled",
-    "key.revoked",
-    "key.expiring",
-    "key.expired",
-    "key.leaked",
-    "token.revoked",
-    "organisation.created",
-    "organisation.disabled",
-    "organisation.enabled",
-    "member.added",
-    "member.removed",
-];
-
 /// One event type an endpoint can receive.
 pub struct EventTypeName;
 
@@ -56,7 +40,7 @@ impl PartialSchema for EventTypeName {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(EVENT_TYPES))
+            .enum_values(Some(EventType::SUBSCRIBABLE.map(EventType::as_str)))
             .description(Some("An event type"))
             .into()
     }
