@@ -52,6 +52,9 @@ async function join(browser: Browser, link: string, email: string): Promise<Page
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.waitForURL(/\/invitations\//);
   await hydrated(page);
+  // The form sits in a Suspense that hydrates a moment after the page: once, under load, the click came
+  // first and the browser posted the bare form (the invitation was accepted, but the page stayed put).
+  await page.waitForLoadState('networkidle');
   await page.getByRole('button', { name: 'Accept invitation' }).click();
   await page.waitForURL(HOME);
   await hydrated(page);
