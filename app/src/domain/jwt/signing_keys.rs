@@ -125,10 +125,9 @@ impl Signer {
 #[derive(Debug, Default)]
 struct KeyRing {
     signer: Option<Arc<Signer>>,
-    /// Public keys with the time each leaves the JWKS (none for the current and next keys).
-    published: Vec<(Jwk, Option<DateTime<Utc>>)>,
-    /// The same keys, ready to check signatures, by `kid`.
-    checking: Vec<(String, DecodingKey, Option<DateTime<Utc>>)>,
+    /// Public keys, each also ready to check signatures, with the time it leaves the JWKS (none for the
+    /// current and next keys).
+    published: Vec<(Jwk, DecodingKey, Option<DateTime<Utc>>)>,
 }
 
 /// One instance's copy of the signing keys: what it signs with and what its JWKS publishes. Loaded from the
@@ -165,8 +164,7 @@ impl SigningKeys {
             let until = row.retired_at.map(|at| at + RETIRED_KEY_PUBLISHED_FOR);
             let checking = DecodingKey::from_jwk(&jwk)
                 .map_err(|err| SigningKeyError::Corrupt { kid: row.kid.clone(), reason: err.to_string() })?;
-            ring.checking.push((row.kid.clone(), checking, until));
-            ring.published.push((jwk, until));
+            ring.published.push((jwk, checking, until));
             if row.retired_at.is_none() && row.activated_at.is_some() && row.private_key.is_some() {
                 // Two current keys cannot happen under the lock; if they did, the newer one wins.
                 if current.is_none_or(|other| other.activated_at < row.activated_at) {
@@ -243,8 +241,8 @@ impl SigningKeys {
             keys: ring
                 .published
                 .iter()
-                .filter(|(_, until)| until.is_none_or(|until| now < until))
-                .map(|(jwk, _)| jwk.clone())
+                .filter(|(.., until)| until.is_none_or(|until| now < until))
+                .map(|(jwk, ..)| jwk.clone())
                 .collect(),
         }
     }
@@ -263,8 +261,9 @@ impl SigningKeys {
     pub fn decode(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let ring = self.ring();
-        let (_, key, _) =
-            ring.checking.iter().find(|(known, _, until)| *known == kid && until.is_none_or(|until| now < until))?;
+        let (_, key, _) = ring.published.iter().find(|(jwk, _, until)| {
+            jwk.common.key_id.as_deref() == Some(kid.as_str()) && until.is_none_or(|until| now < until)
+        })?;
         let mut validation = Validation::new(ALGORITHM);
         validation.validate_exp = false;
         validation.validate_nbf = false;
