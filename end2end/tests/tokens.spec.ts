@@ -79,4 +79,5 @@ test('the key page counts live tokens, and revoking the key says how many it end
   await open(page, '/activity');
   await expect(page.getByRole('row', { name: /Access token revoked/ })).toBeVisible();
   await expect(page.getByRole('row', { name: /Key revoked/ })).toContainText('ended 2 access tokens');
+  await shoot(page, 'activity-tokens');
 });

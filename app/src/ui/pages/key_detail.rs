@@ -139,7 +139,7 @@ fn KeyDetail(
                 {key.live_tokens.filter(|_| key.status.is_live()).map(|live| view! {
                     " · "
                     <span data-testid="live-tokens" title="Short-lived JWTs bought with this key (POST /v1/tokens) that work now. They end when the key is revoked.">
-                        {tokens_words(live, "live")}
+                        {tokens_words(live)}
                     </span>
                 })}
             </p>
@@ -149,7 +149,7 @@ fn KeyDetail(
                 {if revoked.tokens_ended == 0 {
                     "Key revoked. It no longer works anywhere.".to_owned()
                 } else {
-                    format!("Key revoked. It also ended {} bought with it.", tokens_words(revoked.tokens_ended, "live"))
+                    format!("Key revoked. It also ended {} bought with it.", tokens_words(revoked.tokens_ended))
                 }}
             </p>
         })}
@@ -268,8 +268,8 @@ fn KeyDetail(
 }
 
 /// "1 live access token", "3 live access tokens".
-fn tokens_words(count: u64, what: &str) -> String {
-    format!("{count} {what} access token{}", if count == 1 { "" } else { "s" })
+fn tokens_words(count: u64) -> String {
+    format!("{count} live access token{}", if count == 1 { "" } else { "s" })
 }
 
 /// The key's verifications over the chosen period, its last use, and the export.
