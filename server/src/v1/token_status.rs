@@ -250,9 +250,10 @@ async fn revoke_one(
             .await
             .map_err(|err| OAuthRefusal::server_error("token revocation failed", &err))?;
     match outcome {
-        Revocation::KeyRefused => {
-            Err(OAuthRefusal::invalid_token("This API key does not work (unknown, revoked, expired or disabled)."))
-        }
+        Revocation::KeyRefused => Err(OAuthRefusal::invalid_token(
+            "This API key does not work (unknown, revoked, expired or disabled): send the key that bought the \
+                 token. A revoked or expired key's tokens have already ended.",
+        )),
         Revocation::OtherKeys => Err(OAuthRefusal::new(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",

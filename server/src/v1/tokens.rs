@@ -202,7 +202,7 @@ fn refusal(code: Code) -> String {
         (status = 200, description = "The token", body = TokenResponse<'static>),
         (status = 400, description = "`invalid_request` (a bad field) or `invalid_scope` (scopes the key lacks)", body = OAuthError),
         (status = 401, description = "`invalid_token`: no key, or a key that is unknown, revoked, expired, disabled or not allowed from this address", body = OAuthError),
-        (status = 429, description = "`rate_limited`: the key is over its rate limit (see `Retry-After`)", body = OAuthError),
+        (status = 429, description = "`rate_limited`: the key is over its rate limit, or this client address got too many 401 answers in the last minute (see `Retry-After`)", body = OAuthError),
     ),
     security(("api_key" = []))
 )]
