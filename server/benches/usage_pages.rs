@@ -9,18 +9,17 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+mod support;
+
 use app::domain::accounts::create_account;
-use app::domain::accounts::password::{Password, PasswordHasher};
+use app::domain::accounts::password::Password;
 use app::domain::activity::{Client, Origin};
 use app::domain::clock::{Clock, ManualClock, SharedClock};
 use app::domain::database::{PoolSettings, connect, migrate};
-use app::domain::keys::format::KeyPrefix;
-use app::domain::keys::manage::{Caller, KeyPolicy, KeyServices, NewKey, create_key};
+use app::domain::keys::manage::{Caller, KeyServices, NewKey, create_key};
 use app::domain::scopes::ScopeCatalogue;
-use app::domain::sessions::SessionPolicy;
 use app::domain::storage::key_usage;
 use app::domain::testing::{POSTGRES_URL_VAR, create_postgres_database};
-use app::domain::throttle::ThrottlePolicy;
 use app::domain::usage::{Retention, hour_of, roll_up};
 use app::domain::verification::Code;
 use axum::Router;
@@ -29,9 +28,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
 use http_body_util::BodyExt;
-use latchkey_server::router::{AppState, WebPolicy, app};
-use latchkey_server::run::leptos_options;
-use latchkey_server::v1::VerificationServices;
+use latchkey_server::router::app;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,7 +36,6 @@ use std::time::Instant;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery staple";
-const HOST: &str = "127.0.0.1:3000";
 const TARGET_MS: f64 = 50.0;
 
 fn setting(name: &str, default: usize) -> usize {
@@ -74,27 +70,8 @@ async fn main() {
 async fn run(label: &str, db: DatabaseConnection, keys: usize, days: usize, requests: usize) {
     let clock = Arc::new(ManualClock::at(Utc::now()));
     let shared: SharedClock = clock.clone();
-    let hasher = Arc::new(PasswordHasher::new(1).unwrap());
-    let policy = KeyPolicy { max_keys_per_organisation: 100_000, ..KeyPolicy::default() };
-    let verification =
-        VerificationServices::new(policy.prefix.clone(), KeyPrefix::new("lksvc").unwrap(), shared.clone());
-    let state = AppState {
-        leptos_options: leptos_options(HOST.parse().unwrap()),
-        db: db.clone(),
-        hasher: hasher.clone(),
-        clock: shared.clone(),
-        sessions: SessionPolicy::default(),
-        throttle: ThrottlePolicy::default(),
-        keys: policy.clone(),
-        scopes: ScopeCatalogue::example(),
-        web: WebPolicy::default(),
-        verification: verification.clone(),
-        usage_retention: Retention::default(),
-        tokens: app::domain::jwt::TokenPolicy::new("http://127.0.0.1:3000"),
-        provider: Default::default(),
-        account_security: Default::default(),
-        events: Default::default(),
-    };
+    let state = support::state(db.clone(), shared, 100_000);
+    let (hasher, policy, verification) = (state.hasher.clone(), state.keys.clone(), state.verification.clone());
     let router = app(state);
 
     let seeding = Instant::now();
@@ -259,8 +236,8 @@ async fn seed_usage(
 async fn sign_in(router: &Router) -> String {
     let body = format!("email=big%40example.com&password={}&next=", PASSWORD.replace(' ', "+"));
     let request = Request::post("/api/sign_in")
-        .header(header::HOST, HOST)
-        .header(header::ORIGIN, format!("http://{HOST}"))
+        .header(header::HOST, support::HOST)
+        .header(header::ORIGIN, format!("http://{}", support::HOST))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body))
         .unwrap();
@@ -281,7 +258,7 @@ async fn measure(router: &Router, path: &str, cookie: &str, requests: usize) -> 
     let mut bytes = 0;
     for i in 0..requests + 3 {
         let request = Request::get(path)
-            .header(header::HOST, HOST)
+            .header(header::HOST, support::HOST)
             .header(header::ACCEPT, "text/html")
             .header(header::COOKIE, cookie)
             .body(Body::empty())

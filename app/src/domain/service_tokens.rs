@@ -175,7 +175,7 @@ pub async fn create(
     let row = ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         name: Set(name.to_owned()),
-        token_hash: Set(format::hash(&plaintext).as_hex().to_owned()),
+        token_hash: Set(format::hash(&plaintext).to_hex()),
         hint: Set(format::hint(&plaintext)),
         permissions: Set(serde_json::to_string(&names).map_err(|err| DbErr::Custom(err.to_string()))?),
         created_at: Set(clock.now()),
@@ -222,13 +222,14 @@ pub async fn authenticate(
     prefix: &KeyPrefix,
     presented: &str,
 ) -> Result<ServiceToken, AuthenticateError> {
-    let token = format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
-    find_by_hash(db, &format::hash(&token)).await
+    let hash = format::hash_presented(prefix, presented)
+        .map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
+    find_by_hash(db, &hash).await
 }
 
 async fn find_by_hash(db: &impl ConnectionTrait, hash: &format::KeyHash) -> Result<ServiceToken, AuthenticateError> {
     let row = Entity::find()
-        .filter(Column::TokenHash.eq(hash.as_hex()))
+        .filter(Column::TokenHash.eq(hash.to_hex()))
         .one(db)
         .await?
         .ok_or(AuthenticateError::Rejected(TokenRejection::Unknown))?;
@@ -284,9 +285,8 @@ impl TokenCache {
         prefix: &KeyPrefix,
         presented: &str,
     ) -> Result<std::sync::Arc<ServiceToken>, AuthenticateError> {
-        let token =
-            format::parse(prefix, presented).map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
-        let hash = format::hash(&token);
+        let hash = format::hash_presented(prefix, presented)
+            .map_err(|_| AuthenticateError::Rejected(TokenRejection::Malformed))?;
         if let Some((result, at)) = self.known.get(&hash)
             && at.elapsed() < AUTHENTICATION_TTL
         {

@@ -96,7 +96,7 @@ async fn a_new_key_is_returned_once_and_only_its_hash_is_stored(db: DatabaseConn
 
     let rows = api_keys::Entity::find().all(&db).await.expect("rows");
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].key_hash, format::hash(&plaintext).as_hex());
+    assert_eq!(rows[0].key_hash, format::hash(&plaintext).to_hex());
     let body = &plaintext.expose()[3..];
     assert!(!format!("{:?}", rows[0]).contains(body), "the plaintext key reached the database");
 }

@@ -64,7 +64,7 @@ async fn each_account_gets_an_organisation_with_its_keys_usage_and_log_and_keys_
             &[
                 ("id", id.into()),
                 ("account_id", account.into()),
-                ("key_hash", format::hash(key).as_hex().into()),
+                ("key_hash", format::hash(key).to_hex().into()),
                 ("hint", format::hint(key).into()),
                 ("name", format!("{id} name").into()),
                 ("scopes", r#"["orders:read"]"#.into()),

@@ -82,7 +82,7 @@ pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, changes: &[Ch
         seq: sea_orm::NotSet,
         kind: Set(change.kind().to_owned()),
         key_hash: Set(match change {
-            Change::Key(hash) => Some(hash.as_hex().to_owned()),
+            Change::Key(hash) => Some(hash.to_hex()),
             _ => None,
         }),
         token_id: Set(match change {
@@ -181,7 +181,7 @@ impl Follower {
             let full = rows.len() as u64 == BATCH;
             for row in rows {
                 match (row.kind.as_str(), row.key_hash, row.token_id) {
-                    ("key", Some(hash), _) => self.caches.keys.invalidate(&KeyHash::from_stored(hash)),
+                    ("key", Some(hash), _) => self.caches.keys.invalidate(&KeyHash::from_stored(&hash)),
                     ("service_tokens", ..) => self.caches.tokens.clear(),
                     ("signing_keys", ..) => {
                         self.caches.signing_keys.mark_stale();

@@ -133,7 +133,7 @@ impl IssuedTokens {
         let state = match ledger::find(db, jti).await? {
             Some(row) => match api_keys::Entity::find_by_id(row.key_id).one(db).await? {
                 Some(key) => {
-                    State::Issued { key_hash: KeyHash::from_stored(key.key_hash), revoked: row.revoked_at.is_some() }
+                    State::Issued { key_hash: KeyHash::from_stored(&key.key_hash), revoked: row.revoked_at.is_some() }
                 }
                 None => State::Unknown,
             },

@@ -36,8 +36,8 @@ pub async fn revoke(
     token: &str,
 ) -> Result<Revocation, DbErr> {
     let now = clock.now();
-    let Ok(parsed) = format::parse(prefix, key) else { return Ok(Revocation::KeyRefused) };
-    let Some(record) = checks.verifier.record(db, &format::hash(&parsed)).await? else {
+    let Ok(hash) = format::hash_presented(prefix, key) else { return Ok(Revocation::KeyRefused) };
+    let Some(record) = checks.verifier.record(db, &hash).await? else {
         return Ok(Revocation::KeyRefused);
     };
     if !works_at(&record, now) {

@@ -70,19 +70,27 @@ impl PlaintextKey {
     }
 }
 
-/// The SHA-256 of a whole key, as stored and looked up. Not secret, but there is no reason to print it.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct KeyHash(String);
+/// The SHA-256 of a whole key, as looked up. Not secret, but there is no reason to print it. Kept as the 32
+/// bytes themselves: the caches hash and compare it on every verification, and copying it allocates nothing.
+/// The database stores it as lower-case hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyHash([u8; 32]);
 
 impl KeyHash {
-    /// Lower-case hex, 64 characters.
-    pub fn as_hex(&self) -> &str {
-        &self.0
+    /// Lower-case hex, 64 characters, as in the `key_hash` and `token_hash` columns.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
     }
 
-    /// The hash as read back from the `key_hash` column.
-    pub fn from_stored(hex: String) -> Self {
-        Self(hex)
+    /// The hash as read back from a `key_hash` column. Every stored hash was written by [`KeyHash::to_hex`];
+    /// a value that is not 64 hex digits (a hand-edited row) can match no presented key, so nothing is ever
+    /// cached under it, and it reads as the all-zero hash, which no key has either.
+    pub fn from_stored(hex: &str) -> Self {
+        let mut bytes = [0; 32];
+        if hex::decode_to_slice(hex, &mut bytes).is_err() {
+            bytes = [0; 32];
+        }
+        Self(bytes)
     }
 }
 
@@ -141,6 +149,16 @@ pub fn generate(prefix: &KeyPrefix) -> Result<PlaintextKey, RandomError> {
 
 /// Checks a presented key's prefix, length, alphabet and checksum, in that order.
 pub fn parse(prefix: &KeyPrefix, presented: &str) -> Result<PlaintextKey, FormatError> {
+    check(prefix, presented).map(|()| PlaintextKey::presented(presented))
+}
+
+/// The hash of a presented key, if it passes [`parse`]'s checks: what the hot paths look up, without a copy
+/// of the key.
+pub fn hash_presented(prefix: &KeyPrefix, presented: &str) -> Result<KeyHash, FormatError> {
+    check(prefix, presented).map(|()| hash_text(presented))
+}
+
+fn check(prefix: &KeyPrefix, presented: &str) -> Result<(), FormatError> {
     let rest =
         presented.strip_prefix(prefix.as_str()).and_then(|rest| rest.strip_prefix('_')).ok_or(FormatError::Prefix)?;
     if rest.len() != BODY_LEN + CHECK_LEN {
@@ -153,12 +171,16 @@ pub fn parse(prefix: &KeyPrefix, presented: &str) -> Result<PlaintextKey, Format
     if !check_matches(crc(prefix.as_str(), body), check) {
         return Err(FormatError::Checksum);
     }
-    Ok(PlaintextKey::presented(presented))
+    Ok(())
 }
 
 /// The hash under which `key` is stored.
 pub fn hash(key: &PlaintextKey) -> KeyHash {
-    KeyHash(hex::encode(Sha256::digest(key.0.as_bytes())))
+    hash_text(&key.0)
+}
+
+fn hash_text(key: &str) -> KeyHash {
+    KeyHash(Sha256::digest(key.as_bytes()).into())
 }
 
 /// What people see of a key: its prefix and the first characters of its body, e.g. `lk_3Fa9…`.
@@ -183,7 +205,9 @@ mod tests {
         assert!(default_key_shape(key.expose()), "{}", key.expose());
         assert_eq!(hint(&key).chars().count(), "lk_".len() + 4 + 1);
         assert!(key.expose().starts_with(hint(&key).trim_end_matches('…')));
-        assert_eq!(hash(&key).as_hex().len(), 64);
+        assert_eq!(hash(&key).to_hex().len(), 64);
+        assert_eq!(KeyHash::from_stored(&hash(&key).to_hex()), hash(&key));
+        assert_eq!(hash_presented(&KeyPrefix::default(), key.expose()), Ok(hash(&key)));
     }
 
     #[test]
@@ -222,7 +246,7 @@ mod tests {
     fn debug_never_shows_a_key() {
         let key = generate(&KeyPrefix::default()).expect("random");
         assert!(!format!("{key:?}").contains(&key.expose()[3..]));
-        assert!(!format!("{:?}", hash(&key)).contains(hash(&key).as_hex()));
+        assert!(!format!("{:?}", hash(&key)).contains(&hash(&key).to_hex()));
     }
 
     proptest! {

@@ -77,7 +77,7 @@ pub async fn report(
     };
     let now = services.clock.now();
     let txn = crate::domain::database::begin_write(db).await?;
-    let mut select = Entity::find().filter(Column::KeyHash.eq(hash.as_hex()));
+    let mut select = Entity::find().filter(Column::KeyHash.eq(hash.to_hex()));
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         select = select.lock_exclusive();
     }
@@ -129,7 +129,7 @@ pub async fn report(
     let key = crate::domain::notices::key_ref(&txn, &row).await?;
     let mail = Mail::KeyLeaked { key, url, source, revoked: revoke };
     crate::domain::notices::tell_owners_and_admins(&txn, now, &organisation_id, &mail).await?;
-    let hash = KeyHash::from_stored(row.key_hash.clone());
+    let hash = KeyHash::from_stored(&row.key_hash);
     if revoke {
         record_change(&txn, now, &with_tokens(&[Change::Key(&hash)], ended)).await?;
     }
@@ -142,7 +142,7 @@ pub async fn report(
 
 /// The hash of `token` when it has our keys' shape and checksum; a scanner's false match costs no lookup.
 fn hash_if_ours(prefix: &KeyPrefix, token: &str) -> Option<KeyHash> {
-    format::parse(prefix, token.trim()).ok().map(|key| format::hash(&key))
+    format::hash_presented(prefix, token.trim()).ok()
 }
 
 /// The regular expression a scanner uses to find keys with `prefix`: the prefix, an underscore and 49

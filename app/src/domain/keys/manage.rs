@@ -515,7 +515,7 @@ async fn insert_key(
         organisation_id: Set(organisation_id.to_owned()),
         created_by: Set(creator.label.chars().take(300).collect()),
         created_by_account_id: Set(creator.account_id.map(str::to_owned)),
-        key_hash: Set(format::hash(&plaintext).as_hex().to_owned()),
+        key_hash: Set(format::hash(&plaintext).to_hex()),
         hint: Set(format::hint(&plaintext)),
         name: Set(row.name.to_owned()),
         scopes: Set(scopes_json(row.scopes)?),
@@ -698,7 +698,7 @@ pub async fn update_key(
         detail: Some(said.join("; ")),
     };
     activity::record(&txn, services.clock, origin, event).await?;
-    let hash = KeyHash::from_stored(updated.key_hash.clone());
+    let hash = KeyHash::from_stored(&updated.key_hash);
     record_change(&txn, now, &with_tokens(&[Change::Key(&hash)], ended)).await?;
     txn.commit().await?;
     services.cache.invalidate(&hash);
@@ -780,7 +780,7 @@ pub async fn roll_key(
         detail: Some(detail),
     };
     activity::record(&txn, services.clock, origin, event).await?;
-    let (old_hash, new_hash) = (KeyHash::from_stored(rolled.key_hash), format::hash(&plaintext));
+    let (old_hash, new_hash) = (KeyHash::from_stored(&rolled.key_hash), format::hash(&plaintext));
     record_change(&txn, now, &with_tokens(&[Change::Key(&old_hash), Change::Key(&new_hash)], ended)).await?;
     txn.commit().await?;
     services.cache.invalidate(&old_hash);
@@ -836,7 +836,7 @@ pub async fn revoke_key_and_tokens(
         detail: (ended > 0).then(|| ended_words(ended)),
     };
     activity::record(&txn, clock, origin, event).await?;
-    let hash = KeyHash::from_stored(revoked.key_hash.clone());
+    let hash = KeyHash::from_stored(&revoked.key_hash);
     record_change(&txn, now, &with_tokens(&[Change::Key(&hash)], ended)).await?;
     txn.commit().await?;
     services.cache.invalidate(&hash);

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Rows per insert statement; keeps every statement far below SQLite's and PostgreSQL's parameter limits.
@@ -23,82 +24,162 @@ struct LastUse {
     ip: Option<IpAddr>,
 }
 
+impl LastUse {
+    /// Takes `used` in: the newest time wins, and an address is kept unless a newer one was given.
+    fn update(&mut self, used: LastUse) {
+        if used.at >= self.at {
+            *self = LastUse { at: used.at, ip: used.ip.or(self.ip) };
+        } else if self.ip.is_none() {
+            self.ip = used.ip;
+        }
+    }
+}
+
+/// One key's verifications since the last flush: counts by hour and outcome (nearly always one or two
+/// entries, so a list beats a map) and its last use.
+#[derive(Debug)]
+struct Tally {
+    counts: Vec<(DateTime<Utc>, Code, u64)>,
+    last: LastUse,
+}
+
+impl Tally {
+    fn add(&mut self, hour: DateTime<Utc>, code: Code, count: u64) {
+        match self.counts.iter_mut().find(|(h, c, _)| *h == hour && *c == code) {
+            Some((_, _, total)) => *total += count,
+            None => self.counts.push((hour, code, count)),
+        }
+    }
+}
+
+// Key ids are made by Latchkey, never by callers, so a fast hash without flood resistance is safe here.
+type ByKey = HashMap<Arc<str>, Tally, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Pending {
-    counts: HashMap<(Arc<str>, DateTime<Utc>, Code), u64>,
-    last_used: HashMap<Arc<str>, LastUse>,
+    keys: ByKey,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.last_used.is_empty()
+        self.keys.is_empty()
+    }
+
+    fn total(&self) -> u64 {
+        self.keys.values().flat_map(|tally| &tally.counts).map(|(_, _, count)| count).sum()
     }
 
     fn add(&mut self, key_id: &Arc<str>, hour: DateTime<Utc>, code: Code, count: u64, used: LastUse) {
-        *self.counts.entry((key_id.clone(), hour, code)).or_default() += count;
-        let last = self.last_used.entry(key_id.clone()).or_insert(used);
-        if used.at >= last.at {
-            last.at = used.at;
-            last.ip = used.ip.or(last.ip);
-        } else if last.ip.is_none() {
-            last.ip = used.ip;
+        // One lookup, and no clone of the id unless the key is new since the last flush.
+        if let Some(tally) = self.keys.get_mut(key_id) {
+            tally.add(hour, code, count);
+            tally.last.update(used);
+        } else {
+            self.keys.insert(key_id.clone(), Tally { counts: vec![(hour, code, count)], last: used });
         }
     }
 
     fn merge(&mut self, other: Pending) {
-        for ((key_id, hour, code), count) in other.counts {
-            *self.counts.entry((key_id, hour, code)).or_default() += count;
-        }
-        for (key_id, used) in other.last_used {
-            let last = self.last_used.entry(key_id).or_insert(used);
-            if used.at >= last.at {
-                *last = LastUse { at: used.at, ip: used.ip.or(last.ip) };
+        for (key_id, tally) in other.keys {
+            match self.keys.get_mut(&key_id) {
+                Some(mine) => {
+                    for (hour, code, count) in tally.counts {
+                        mine.add(hour, code, count);
+                    }
+                    mine.last.update(tally.last);
+                }
+                None => {
+                    self.keys.insert(key_id, tally);
+                }
             }
         }
+    }
+
+    /// Empties this, keeping its room: the next second sees about as many keys as this one.
+    fn take(&mut self) -> Pending {
+        let room = self.keys.len();
+        std::mem::replace(self, Pending { keys: ByKey::with_capacity_and_hasher(room, Default::default()) })
+    }
+}
+
+/// One shard, on a cache line of its own so that two threads counting into neighbouring shards do not
+/// slow each other down.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard(Mutex<Pending>);
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// Counts verifications in memory until the next flush.
-#[derive(Debug, Default)]
+///
+/// Every verification, refusals included, is counted here, so one lock for the whole process would make
+/// the threads serving verifications queue behind each other. Each thread counts into a shard of its own
+/// (threads beyond the number of shards share), and a flush gathers all shards.
+#[derive(Debug)]
 pub struct UsageCounter {
-    pending: Mutex<Pending>,
+    shards: Box<[Shard]>,
+}
+
+impl Default for UsageCounter {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(4, std::num::NonZeroUsize::get);
+        Self::with_shards(threads * 2)
+    }
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed);
 }
 
 impl UsageCounter {
-    fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A counter with `shards` shards (at least one).
+    pub fn with_shards(shards: usize) -> Self {
+        Self { shards: (0..shards.clamp(1, 256)).map(|_| Shard::default()).collect() }
+    }
+
+    fn this_threads_shard(&self) -> &Shard {
+        let index = SHARD.with(|index| *index) % self.shards.len();
+        &self.shards[index]
     }
 
     /// Counts one verification of `key_id` with outcome `code` at `at`, from client `ip` if given.
     pub fn record(&self, key_id: &Arc<str>, at: DateTime<Utc>, code: Code, ip: Option<IpAddr>) {
-        self.lock().add(key_id, hour_of(at), code, 1, LastUse { at, ip });
+        self.this_threads_shard().lock().add(key_id, hour_of(at), code, 1, LastUse { at, ip });
     }
 
     /// How many verifications are counted but not yet written.
     pub fn unwritten(&self) -> u64 {
-        self.lock().counts.values().sum()
+        self.shards.iter().map(|shard| shard.lock().total()).sum()
+    }
+
+    /// Everything counted so far, leaving the shards empty.
+    fn take_all(&self) -> Pending {
+        let mut batch = Pending::default();
+        for shard in &self.shards {
+            let taken = shard.lock().take();
+            batch.merge(taken);
+        }
+        batch
     }
 
     /// Writes everything counted so far in one transaction and returns how many verifications that was.
     /// On failure nothing is lost: the counts go back and the next flush tries again. Counts for keys
     /// deleted in the meantime are dropped.
     pub async fn flush(&self, db: &impl TransactionTrait) -> Result<u64, DbErr> {
-        let batch = {
-            let mut pending = self.lock();
-            // The next second sees about as many keys as this one: keep the room instead of regrowing.
-            let room = (pending.counts.len(), pending.last_used.len());
-            std::mem::replace(
-                &mut *pending,
-                Pending { counts: HashMap::with_capacity(room.0), last_used: HashMap::with_capacity(room.1) },
-            )
-        };
+        let batch = self.take_all();
         if batch.is_empty() {
             return Ok(0);
         }
         match write(db, &batch).await {
-            Ok(()) => Ok(batch.counts.values().sum()),
+            Ok(()) => Ok(batch.total()),
             Err(err) => {
-                self.lock().merge(batch);
+                self.shards[0].lock().merge(batch);
                 Err(err)
             }
         }
@@ -107,7 +188,7 @@ impl UsageCounter {
 
 async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
     let txn = crate::domain::database::begin_write(db).await?;
-    let ids: Vec<&str> = batch.last_used.keys().map(|id| id.as_ref()).collect();
+    let ids: Vec<&str> = batch.keys.keys().map(|id| id.as_ref()).collect();
     // Key id → organisation id; keys deleted since they were counted are missing, and their counts are dropped.
     let mut existing: HashMap<String, String> = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
@@ -126,11 +207,14 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     // lock makes a concurrent rollup wait for this flush, or this flush wait for it.
     let rolled_until = rollup::rolled_until(&txn, Some(LockType::Share)).await?;
     let counted = || {
-        batch.counts.iter().filter_map(|((key_id, hour, code), count)| {
-            existing
-                .get(key_id.as_ref())
-                .map(|organisation| ((key_id.as_ref(), organisation.as_str(), *hour, *code), *count))
-        })
+        batch.keys.iter().filter_map(|(key_id, tally)| Some((key_id, existing.get(key_id.as_ref())?, tally))).flat_map(
+            |(key_id, organisation, tally)| {
+                tally
+                    .counts
+                    .iter()
+                    .map(move |(hour, code, count)| ((key_id.as_ref(), organisation.as_str(), *hour, *code), *count))
+            },
+        )
     };
     let rows: Vec<key_usage::ActiveModel> = counted()
         .map(|((key_id, organisation_id, hour, code), count)| key_usage::ActiveModel {
@@ -161,7 +245,12 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         late.into_iter().map(|((key, organisation, day, code), count)| (key, organisation, day, code, count)),
     )
     .await?;
-    for (key_id, used) in batch.last_used.iter().filter(|(key_id, _)| existing.contains_key(key_id.as_ref())) {
+    for (key_id, used) in batch
+        .keys
+        .iter()
+        .filter(|(key_id, _)| existing.contains_key(key_id.as_ref()))
+        .map(|(key_id, tally)| (key_id, tally.last))
+    {
         let mut update = api_keys::Entity::update_many().col_expr(api_keys::Column::LastUsedAt, Expr::value(used.at));
         if let Some(ip) = used.ip {
             update = update.col_expr(api_keys::Column::LastUsedIp, Expr::value(ip.to_string()));
@@ -194,9 +283,33 @@ mod tests {
         counter.record(&key, at + Duration::seconds(1), Code::Valid, None);
         counter.record(&key, at + Duration::seconds(2), Code::RateLimited, None);
         assert_eq!(counter.unwritten(), 3);
-        let pending = counter.lock();
-        assert_eq!(pending.counts.get(&(key.clone(), at, Code::Valid)), Some(&2));
-        let last = pending.last_used.get(&key).expect("used");
-        assert_eq!((last.at, last.ip), (at + Duration::seconds(2), Some(ip)));
+        let pending = counter.take_all();
+        let tally = pending.keys.get(&key).expect("used");
+        assert_eq!(tally.counts, vec![(at, Code::Valid, 2), (at, Code::RateLimited, 1)]);
+        assert_eq!((tally.last.at, tally.last.ip), (at + Duration::seconds(2), Some(ip)));
+        assert_eq!(counter.unwritten(), 0);
+    }
+
+    #[test]
+    fn counts_from_many_threads_all_reach_the_flush() {
+        let counter = Arc::new(UsageCounter::with_shards(3));
+        let key: Arc<str> = Arc::from("k");
+        let at = DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").expect("valid").to_utc();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (counter, key) = (counter.clone(), key.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..1_000 {
+                        counter.record(&key, at, Code::Valid, None);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("thread");
+        }
+        assert_eq!(counter.unwritten(), 8_000);
+        let pending = counter.take_all();
+        assert_eq!(pending.keys.get(&key).expect("used").counts, vec![(at, Code::Valid, 8_000)]);
     }
 }

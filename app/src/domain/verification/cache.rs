@@ -125,10 +125,10 @@ mod tests {
         let read_began = cache.generation();
         // The key is revoked while the (stale) read is in flight.
         cache.invalidate(&hash);
-        cache.fill(hash.clone(), Cached::Key(record()), read_began);
+        cache.fill(hash, Cached::Key(record()), read_began);
         assert!(cache.get(&hash).is_none(), "the stale row must not be served from the cache");
         let read_began = cache.generation();
-        cache.fill(hash.clone(), Cached::Key(record()), read_began);
+        cache.fill(hash, Cached::Key(record()), read_began);
         assert!(matches!(cache.get(&hash), Some(Cached::Key(_))));
     }
 
@@ -136,7 +136,7 @@ mod tests {
     fn creating_a_key_forgets_that_its_hash_was_unknown() {
         let cache = KeyCache::default();
         let hash = some_hash();
-        cache.fill(hash.clone(), Cached::Unknown, cache.generation());
+        cache.fill(hash, Cached::Unknown, cache.generation());
         assert!(matches!(cache.get(&hash), Some(Cached::Unknown)));
         cache.invalidate(&hash);
         assert!(cache.get(&hash).is_none());

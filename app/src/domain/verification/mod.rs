@@ -141,22 +141,21 @@ impl Verifier {
         }
         let read_began = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        let row = Entity::find().filter(Column::KeyHash.eq(hash.as_hex())).one(db).await?;
+        let row = Entity::find().filter(Column::KeyHash.eq(hash.to_hex())).one(db).await?;
         let Some(row) = row else {
-            self.cache.fill(hash.clone(), Cached::Unknown, read_began);
+            self.cache.fill(*hash, Cached::Unknown, read_began);
             return Ok(None);
         };
         let organisation = organisations::Entity::find_by_id(row.organisation_id.clone()).one(db).await?;
         let record = Arc::new(KeyRecord::new(row, organisation));
-        self.cache.fill(hash.clone(), Cached::Key(record.clone()), read_began);
+        self.cache.fill(*hash, Cached::Key(record.clone()), read_began);
         Ok(Some(record))
     }
 
     async fn check(&self, db: &impl ConnectionTrait, request: Request<'_>, purpose: Purpose) -> Result<Verdict, DbErr> {
-        let Ok(key) = format::parse(&self.prefix, request.key) else {
+        let Ok(hash) = format::hash_presented(&self.prefix, request.key) else {
             return Ok(Verdict::bare(Code::Malformed));
         };
-        let hash = format::hash(&key);
         let Some(record) = self.record(db, &hash).await? else {
             return Ok(Verdict::bare(Code::NotFound));
         };
