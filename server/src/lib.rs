@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod export;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod router;
 pub mod run;

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(err) => return fail(&err),
     };
-    run::init_tracing(&settings.log);
+    run::init_tracing(&settings.log, settings.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => return fail(&err),

@@ -4,6 +4,8 @@ use crate::assets;
 use crate::health;
 use crate::middleware::client_ip::{TrustedProxies, record_client_ip};
 use crate::middleware::origin::{OriginPolicy, refuse_cross_site};
+use crate::middleware::request_id::NextRequestId;
+use crate::middleware::request_metrics::count_answers;
 use crate::middleware::security_headers::{HeaderPolicy, add_security_headers};
 use crate::v1::{self, ApiState, VerificationServices};
 use app::domain::accounts::password::PasswordHasher;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
@@ -74,6 +77,8 @@ pub struct AppState {
     pub account_security: app::domain::accounts::security::AccountSecurity,
     /// Webhook targets, the leak policy and GitHub's keys.
     pub events: EventsSetup,
+    /// Counters and histograms for the operator.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// What the provider set up around the portal. The default is none of it: Latchkey's own look, passwords,
@@ -200,17 +205,25 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
-    with_error_shapes(routes).layer(
-        // Method and path only: query strings, headers and bodies may carry secrets; so may the path of
-        // an invitation link, which is cut.
-        TraceLayer::new_for_http()
-            .make_span_with(|request: &Request<Body>| {
-                let path = loggable_path(request.uri().path());
-                tracing::info_span!("request", method = %request.method(), path = %path)
-            })
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
-    )
+    with_error_shapes(routes)
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), count_answers))
+        .layer(
+            // Method and path only: query strings, headers and bodies may carry secrets; so may the path of
+            // an invitation link, which is cut.
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    let path = loggable_path(request.uri().path());
+                    let id = request.headers().get(REQUEST_ID).and_then(|id| id.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, NextRequestId::new()))
 }
+
+/// The header that carries a request's id, in and out.
+pub const REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 /// `path` as it may be logged: the secret in an invitation link (`/invitations/{secret}`) or a portal link
 /// (`/portal/{secret}`) is cut.

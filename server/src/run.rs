@@ -1,6 +1,8 @@
 //! Start-up, background tasks and graceful shutdown.
 
-use crate::config::{Settings, redact_url};
+use crate::config::{LogFormat, Settings, redact_url};
+use crate::metrics::Metrics;
+use crate::metrics::scrape::{self, Sources};
 use crate::middleware::client_ip::TrustedProxies;
 use crate::router::{AppState, WebPolicy, app};
 use crate::v1::VerificationServices;
@@ -70,16 +72,16 @@ pub enum RunError {
 }
 
 /// Installs the log subscriber; `filter` was checked when the settings were loaded. Logs go to stderr:
-/// stdout is for values commands print, so that scripts can capture them.
-pub fn init_tracing(filter: &str) {
+/// stdout is for values commands print, so that scripts can capture them. In JSON each line is one object,
+/// and an event inside a request carries the request's fields (its id among them) under `span`.
+pub fn init_tracing(filter: &str, format: LogFormat) {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+    }
 }
 
 pub(crate) async fn open_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
@@ -151,6 +153,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         provider: provider_setup(&settings)?,
         account_security: settings.account_security.clone(),
         events: events_setup(&settings)?,
+        metrics: Arc::new(Metrics::new()),
     };
     state.verification.signing_keys.ensure(&db, clock.now()).await.map_err(|err| RunError::Database {
         url: redact_url(&settings.database_url),
@@ -182,9 +185,19 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         poll_interval: settings.change_poll_interval,
         listen_url: (postgres && settings.database_listen).then(|| settings.database_url.clone()),
     };
+    let feed = follower.status();
     let changes = tokio::spawn(follow(db.clone(), follower, follow_settings));
     let (stop_flushing, stop) = tokio::sync::oneshot::channel();
-    let flusher = tokio::spawn(flush_usage(state.verification.verifier.usage().clone(), db.clone(), stop));
+    let flusher =
+        tokio::spawn(flush_usage(state.verification.verifier.usage().clone(), db.clone(), state.metrics.clone(), stop));
+    let metrics = match settings.metrics_addr {
+        Some(addr) => {
+            let sources =
+                Sources { db: db.clone(), verification: state.verification.clone(), feed, clock: state.clock.clone() };
+            Some(serve_metrics(addr, scrape::router(state.metrics.clone(), sources)).await?)
+        }
+        None => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -199,6 +212,9 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
 
     cleanup.abort();
     notices.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     // A message being handed to the mail server finishes; the next round does not start.
     let _ = stop_mail.send(true);
     if tokio::time::timeout(Duration::from_secs(10), mail).await.is_err() {
@@ -218,6 +234,17 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let _ = db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `/metrics` on `addr` until aborted.
+async fn serve_metrics(addr: SocketAddr, router: axum::Router) -> Result<tokio::task::JoinHandle<()>, RunError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| RunError::Listen { addr, source })?;
+    tracing::info!(%addr, "metrics are served at http://{addr}/metrics");
+    Ok(tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    }))
 }
 
 /// The brand, portal sessions and identity provider from the settings.
@@ -404,13 +431,21 @@ pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Writes usage counts every [`USAGE_FLUSH_INTERVAL`] until told to stop, then once more. A failed write
 /// keeps the counts for the next attempt.
-async fn flush_usage(usage: Arc<UsageCounter>, db: DatabaseConnection, mut stop: tokio::sync::oneshot::Receiver<()>) {
+async fn flush_usage(
+    usage: Arc<UsageCounter>,
+    db: DatabaseConnection,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let mut every = tokio::time::interval(USAGE_FLUSH_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = every.tick() => {
-                if let Err(err) = usage.flush(&db).await {
+                let started = std::time::Instant::now();
+                let flushed = usage.flush(&db).await;
+                metrics.usage_flushed(started.elapsed(), flushed.is_ok());
+                if let Err(err) = flushed {
                     tracing::warn!(error = %err, unwritten = usage.unwritten(), "could not write usage counts; will retry");
                 }
             }

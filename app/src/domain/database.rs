@@ -137,3 +137,30 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Tran
     };
     db.begin_with_options(options).await
 }
+
+/// How busy the connection pool is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open, idle or lent out.
+    pub open: u32,
+    /// Open connections not lent out.
+    pub idle: u32,
+    /// Most connections the pool opens.
+    pub max: u32,
+}
+
+/// The pool's use now; `None` for a connection that is not a pool (a mock, a proxy).
+pub fn pool_use(db: &DatabaseConnection) -> Option<PoolUse> {
+    let (open, idle, max) = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => return None,
+    };
+    Some(PoolUse { open, idle: u32::try_from(idle).unwrap_or(u32::MAX), max })
+}

@@ -4,6 +4,7 @@
 pub mod account_links;
 pub mod accounts;
 pub mod activity;
+pub mod backlog;
 pub mod bounds;
 pub mod changes;
 pub mod clock;

@@ -83,7 +83,7 @@ async fn a_change_recorded_anywhere_reaches_every_follower_once(db: DatabaseConn
     let (changed, untouched) = (some_hash(), some_hash());
     for cache in [&a.keys, &b.keys] {
         for hash in [&changed, &untouched] {
-            cache.fill(hash.clone(), Cached::Unknown, cache.generation());
+            cache.fill(*hash, Cached::Unknown, cache.generation());
         }
     }
     record(&db, Utc::now(), &[Change::Key(&changed)]).await.expect("record");

@@ -38,5 +38,6 @@ pub fn state(db: DatabaseConnection, clock: SharedClock, max_keys: u64) -> AppSt
         provider: Default::default(),
         account_security: Default::default(),
         events: Default::default(),
+        metrics: Default::default(),
     }
 }

@@ -103,6 +103,11 @@ declare_settings! {
         "the origin browsers use, e.g. https://keys.example.com; required unless addr is a loopback address";
     log: String = ["info"],
         log_filter, "a tracing filter, e.g. debug or info,latchkey_server=debug";
+    log_format: super::LogFormat = ["text"],
+        log_format, "text (for people) or json (one object per line, each request's with its request id)";
+    metrics_addr: Option<SocketAddr> = [] shown "none: off",
+        |key, value| socket_addr(key, value).map(Some),
+        "where GET /metrics answers in Prometheus' text format, e.g. 127.0.0.1:9100; keep it off the public network";
     session_idle_timeout: chrono::Duration = ["12h"],
         duration, "a session unused this long ends (30m, 12h, or seconds)";
     session_lifetime: chrono::Duration = ["7d"],

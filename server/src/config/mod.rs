@@ -38,6 +38,10 @@ pub struct Settings {
     pub public_origin: Option<PublicOrigin>,
     /// The tracing filter.
     pub log: String,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     /// How long sessions last.
     pub sessions: SessionPolicy,
     /// Key prefix and limits.
@@ -96,6 +100,16 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct GithubKeyFile(pub std::collections::HashMap<String, p256::ecdsa::VerifyingKey>);
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
 /// The external origin of the portal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicOrigin {
@@ -112,6 +126,8 @@ impl fmt::Debug for Settings {
             .field("addr", &self.addr)
             .field("public_origin", &self.public_origin)
             .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("metrics_addr", &self.metrics_addr)
             .field("sessions", &self.sessions)
             .field("keys", &self.keys)
             .field("scopes", &self.scopes)
@@ -219,6 +235,17 @@ impl Settings {
                 ),
             ));
         }
+        if let Some(metrics) = values.metrics_addr
+            && (metrics == addr
+                || (metrics.port() == addr.port() && (metrics.ip().is_unspecified() || addr.ip().is_unspecified())))
+        {
+            return Err(invalid(
+                "metrics_addr",
+                format!(
+                    "{metrics} is where the portal listens (LATCHKEY_ADDR {addr}): give metrics a port of their own"
+                ),
+            ));
+        }
         let sessions =
             SessionPolicy { idle_timeout: values.session_idle_timeout, absolute_lifetime: values.session_lifetime };
         let keys = KeyPolicy {
@@ -301,6 +328,8 @@ impl Settings {
             addr,
             public_origin,
             log: values.log,
+            log_format: values.log_format,
+            metrics_addr: values.metrics_addr,
             sessions,
             keys,
             scopes,
@@ -413,6 +442,21 @@ mod tests {
         assert!(!settings.database_listen);
         assert_eq!(settings.change_poll_interval, std::time::Duration::from_millis(250));
         assert!(!format!("{settings:?}").contains("secret"), "the Redis password stays out of Debug");
+    }
+
+    #[test]
+    fn metrics_need_a_port_of_their_own_and_logs_a_known_format() {
+        let settings =
+            from_pairs(&[("metrics_addr", string("127.0.0.1:9100")), ("log_format", string("json"))]).expect("valid");
+        assert_eq!(settings.metrics_addr, Some("127.0.0.1:9100".parse().expect("address")));
+        assert_eq!(settings.log_format, LogFormat::Json);
+        assert_eq!(from_pairs(&[]).expect("defaults").metrics_addr, None, "metrics are off unless asked for");
+        let err = from_pairs(&[("metrics_addr", string("127.0.0.1:3000"))]).expect_err("the portal's own port");
+        assert!(err.to_string().contains("LATCHKEY_METRICS_ADDR"), "{err}");
+        let err = from_pairs(&[("metrics_addr", string("localhost"))]).expect_err("no port");
+        assert!(err.to_string().contains("LATCHKEY_METRICS_ADDR"), "{err}");
+        let err = from_pairs(&[("log_format", string("xml"))]).expect_err("unknown format");
+        assert!(err.to_string().contains("neither text nor json"), "{err}");
     }
 
     #[test]

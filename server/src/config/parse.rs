@@ -52,6 +52,15 @@ pub fn log_filter(key: &'static str, value: Value) -> Result<String, ConfigError
     Ok(log)
 }
 
+/// `text` or `json`.
+pub fn log_format(key: &'static str, value: Value) -> Result<super::LogFormat, ConfigError> {
+    match text(key, value)?.trim() {
+        "text" => Ok(super::LogFormat::Text),
+        "json" => Ok(super::LogFormat::Json),
+        other => Err(invalid(key, format!("'{other}' is neither text nor json"))),
+    }
+}
+
 /// A whole number from `min` to `max`.
 pub fn number<T: TryFrom<u64>>(key: &'static str, value: Value, min: u64, max: u64) -> Result<T, ConfigError> {
     let raw = text(key, value)?;

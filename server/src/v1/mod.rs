@@ -108,6 +108,8 @@ pub struct ApiServices {
     pub sealer: app::domain::sealing::Sealer,
     /// Webhook targets, the leak policy and GitHub's keys.
     pub events: crate::router::EventsSetup,
+    /// Counters and histograms for the operator.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::ops::Deref for ApiState {
@@ -131,6 +133,7 @@ impl From<&AppState> for ApiState {
             portal: state.provider.portal.clone(),
             sealer: state.account_security.sealer.clone(),
             events: state.events.clone(),
+            metrics: state.metrics.clone(),
         }))
     }
 }

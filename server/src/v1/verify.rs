@@ -163,6 +163,7 @@ impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
     security(("service_token" = []))
 )]
 pub async fn verify_key(State(state): State<ApiState>, caller: Caller, body: JsonBytes) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
     let request: VerifyRequest<'_> = body.parse()?;
     caller.require(Permission::Verify)?;
     let ip = match request.ip.as_deref().map(str::trim).filter(|ip| !ip.is_empty()) {
@@ -177,6 +178,7 @@ pub async fn verify_key(State(state): State<ApiState>, caller: Caller, body: Jso
         .verifier
         .verify(&state.db, Request { key: &request.key.0, scopes: &request.scopes, ip })
         .await?;
+    state.metrics.verified(verdict.code, started.elapsed());
     // A full answer is about 400 bytes: one allocation of this size instead of doubling from serde_json's 128.
     let mut body = Vec::with_capacity(512);
     serde_json::to_writer(&mut body, &VerifyResponse::from(&verdict))

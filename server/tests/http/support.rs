@@ -156,6 +156,7 @@ impl TestApp {
             provider,
             account_security: Default::default(),
             events: Default::default(),
+            metrics: Default::default(),
         };
         Self { router: app(state.clone()), db, clock, verification, state }
     }

@@ -20,6 +20,7 @@ use sea_orm::{
     Statement,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The PostgreSQL notification channel followers listen on.
@@ -138,19 +139,53 @@ pub struct CatchUp {
     pub forgot_everything: bool,
 }
 
+/// When an instance last read the feed to its end: how far behind its caches may be, for the operator's
+/// metrics. Shared between the follower and whoever reports it.
+#[derive(Debug, Clone)]
+pub struct FeedStatus(Arc<AtomicI64>);
+
+impl FeedStatus {
+    fn new(now: DateTime<Utc>) -> Self {
+        Self(Arc::new(AtomicI64::new(now.timestamp_millis())))
+    }
+
+    fn caught_up(&self, at: DateTime<Utc>) {
+        self.0.store(at.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// How long ago the feed was last read to its end: a change made elsewhere since may not have reached
+    /// this instance's caches yet. Near the poll interval when all is well; growing when the database is out
+    /// of reach.
+    pub fn lag(&self, now: DateTime<Utc>) -> std::time::Duration {
+        let millis = now.timestamp_millis().saturating_sub(self.0.load(Ordering::Relaxed));
+        std::time::Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+    }
+}
+
 /// Follows the feed for one instance's caches.
 #[derive(Debug)]
 pub struct Follower {
     caches: Caches,
     last_seq: i64,
     last_read: Instant,
+    status: FeedStatus,
 }
 
 impl Follower {
     /// Starts following at the feed's current end: what the caches hold was read after it.
     pub async fn start(db: &impl ConnectionTrait, caches: Caches) -> Result<Self, DbErr> {
         let last = Entity::find().order_by_desc(Column::Seq).one(db).await?;
-        Ok(Self { caches, last_seq: last.map_or(0, |row| row.seq), last_read: Instant::now() })
+        Ok(Self {
+            caches,
+            last_seq: last.map_or(0, |row| row.seq),
+            last_read: Instant::now(),
+            status: FeedStatus::new(Utc::now()),
+        })
+    }
+
+    /// When this follower last read the feed to its end.
+    pub fn status(&self) -> FeedStatus {
+        self.status.clone()
     }
 
     /// The caches followed.
@@ -207,6 +242,7 @@ impl Follower {
             other => DbErr::Custom(other.to_string()),
         })?;
         self.last_read = Instant::now();
+        self.status.caught_up(Utc::now());
         Ok(done)
     }
 }

@@ -10,7 +10,7 @@ mod rate_limit;
 
 pub use cache::{Cached, Generation, KeyCache};
 pub use decision::{Ask, Code, KeyRecord, Owner, decide, works_at};
-pub use rate_limit::{LocalLimits, RateLimitState, RateLimits, SharedLimits, SharedLimitsError};
+pub use rate_limit::{LimitsBackend, LocalLimits, RateLimitState, RateLimits, SharedLimits, SharedLimitsError};
 
 use crate::domain::clock::SharedClock;
 use crate::domain::keys::format::{self, KeyHash, KeyPrefix};
@@ -84,6 +84,7 @@ pub struct Verifier {
     cache: Arc<KeyCache>,
     limits: RateLimits,
     usage: Arc<UsageCounter>,
+    hits: AtomicU64,
     lookups: AtomicU64,
 }
 
@@ -96,7 +97,15 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// An engine for keys with `prefix`, reading and filling `cache` and counting into `usage`.
     pub fn new(prefix: KeyPrefix, clock: SharedClock, cache: Arc<KeyCache>, usage: Arc<UsageCounter>) -> Self {
-        Self { prefix, clock, cache, limits: RateLimits::default(), usage, lookups: AtomicU64::new(0) }
+        Self {
+            prefix,
+            clock,
+            cache,
+            limits: RateLimits::default(),
+            usage,
+            hits: AtomicU64::new(0),
+            lookups: AtomicU64::new(0),
+        }
     }
 
     /// The engine with `limits` instead of limits kept in this instance only.
@@ -111,6 +120,11 @@ impl Verifier {
         &self.cache
     }
 
+    /// The rate limits this engine enforces.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
     /// The usage counter this engine counts into.
     pub fn usage(&self) -> &Arc<UsageCounter> {
         &self.usage
@@ -119,6 +133,11 @@ impl Verifier {
     /// How many times a key was read from the database (cache misses).
     pub fn database_lookups(&self) -> u64 {
         self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// How many times a hash was answered from the cache, as a key or as known to match none.
+    pub fn cache_hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
     /// Verifies a presented key.
@@ -134,10 +153,12 @@ impl Verifier {
 
     /// The key with this hash, from the cache or else the database (then cached); `None` if there is none.
     pub async fn record(&self, db: &impl ConnectionTrait, hash: &KeyHash) -> Result<Option<Arc<KeyRecord>>, DbErr> {
-        match self.cache.get(hash) {
-            Some(Cached::Key(record)) => return Ok(Some(record)),
-            Some(Cached::Unknown) => return Ok(None),
-            None => {}
+        if let Some(cached) = self.cache.get(hash) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(match cached {
+                Cached::Key(record) => Some(record),
+                Cached::Unknown => None,
+            });
         }
         let read_began = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);

@@ -62,6 +62,28 @@ impl RateLimits {
     }
 }
 
+/// Which store the limits are kept in, as the operator's metrics show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitsBackend {
+    /// This instance's memory: nothing to fail.
+    Local,
+    /// Redis, and whether its last answer came (limits fall back to the instance's own while it does not).
+    Redis {
+        /// The last request to Redis was answered.
+        answering: bool,
+    },
+}
+
+impl RateLimits {
+    /// Where limits are kept and, for Redis, whether it is answering.
+    pub fn backend(&self) -> LimitsBackend {
+        match &self.shared {
+            None => LimitsBackend::Local,
+            Some(shared) => LimitsBackend::Redis { answering: shared.answering() },
+        }
+    }
+}
+
 /// The time between two requests at a steady `rate`.
 fn period(rate: RateLimit) -> Duration {
     Duration::from_secs(u64::from(rate.window_seconds)) / rate.limit.max(1)

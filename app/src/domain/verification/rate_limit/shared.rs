@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 /// GCRA ("generic cell rate algorithm"): the key's state is its theoretical arrival time (TAT), in
@@ -46,6 +46,7 @@ pub struct SharedLimits {
     connection: ConnectionManager,
     namespace: Arc<str>,
     last_warning: Arc<AtomicI64>,
+    answering: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SharedLimits {
@@ -65,7 +66,12 @@ impl SharedLimits {
             .set_number_of_retries(1);
         let mut connection = ConnectionManager::new_with_config(client, config).await?;
         redis::cmd("PING").query_async::<()>(&mut connection).await?;
-        Ok(Self { connection, namespace: Arc::from(namespace), last_warning: Arc::new(AtomicI64::new(0)) })
+        Ok(Self {
+            connection,
+            namespace: Arc::from(namespace),
+            last_warning: Arc::new(AtomicI64::new(0)),
+            answering: Arc::new(AtomicBool::new(true)),
+        })
     }
 
     /// Takes one request from `key_id`'s allowance in Redis. The outer `Err` is Redis failing.
@@ -78,12 +84,21 @@ impl SharedLimits {
         let interval = u64::try_from(period(rate).as_micros()).unwrap_or(u64::MAX).max(1);
         // A changed limit starts afresh, as it does in memory.
         let key = format!("{}:{key_id}:{}:{}", self.namespace, rate.limit, rate.window_seconds);
-        let (allowed, remaining, reset_after): (i64, i64, i64) =
-            SCRIPT.key(key).arg(interval).arg(rate.limit).invoke_async(&mut self.connection.clone()).await?;
+        let answer = SCRIPT.key(key).arg(interval).arg(rate.limit).invoke_async(&mut self.connection.clone()).await;
+        // Written only when it changes: every instance thread reads this cache line.
+        if self.answering.load(Ordering::Relaxed) != answer.is_ok() {
+            self.answering.store(answer.is_ok(), Ordering::Relaxed);
+        }
+        let (allowed, remaining, reset_after): (i64, i64, i64) = answer?;
         let reset_at = later(now, Duration::from_micros(u64::try_from(reset_after).unwrap_or(0)));
         let remaining = u32::try_from(remaining).unwrap_or(0).min(rate.limit);
         let state = RateLimitState { limit: rate.limit, remaining, reset_at };
         Ok(if allowed == 1 { Ok(state) } else { Err(state) })
+    }
+
+    /// Whether the last request to Redis was answered.
+    pub fn answering(&self) -> bool {
+        self.answering.load(Ordering::Relaxed)
     }
 
     /// Says, at most every ten seconds, that limits are per instance until Redis answers again.
