@@ -3,8 +3,11 @@
 # and a throwaway PostgreSQL database when the server is reachable) starts it, creates a service token and
 # a key, and drives GET /healthz and POST /v1/keys/verify with the same wrk settings, alternating, for
 # several rounds. Prints requests/s, p50, p99 and server CPU µs per request for each, and per database the
-# verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms).
+# verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms). Then, at each fixed rate, oha
+# (which holds the rate and corrects for coordinated omission) drives both endpoints in turn: p50, p99 and
+# CPU µs per request, and the verify/healthz ratios of p99 (target ≤ 1.5) and of CPU per request (≤ 1.15).
 #   BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
+#   BENCH_RATES ("10000 30000"; empty skips the fixed-rate runs),
 #   BENCH_DATABASES ("sqlite postgres"), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,12 +17,17 @@ rounds="${BENCH_ROUNDS:-2}"
 connections="${BENCH_CONNECTIONS:-64}"
 threads="${BENCH_THREADS:-1}"
 databases="${BENCH_DATABASES:-sqlite postgres}"
+rates="${BENCH_RATES-10000 30000}"
 postgres_server="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 source .ci/tools.sh
 if ! command -v wrk >/dev/null; then
   echo "==> installing Debian's wrk" >&2
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi
+fi
+if [ -n "$rates" ] && ! command -v oha >/dev/null; then
+  echo "==> installing oha 1.16.0 (the fixed-rate load generator) with cargo" >&2
+  cargo install oha --locked --version 1.16.0
 fi
 make --no-print-directory build >&2
 
@@ -56,6 +64,26 @@ bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 errors = re.search(r"Socket errors: (.*)", out)
 cpu_us = (after - before) * 1e6 / hz / max(total, 1)
 print(f"{rps:.0f} {ms('50'):.3f} {ms('99'):.3f} {cpu_us:.1f} {int(bad.group(1)) if bad else 0}{' socket-errors' if errors else ''}")
+PY
+}
+
+# One oha run at a fixed rate: prints "requests_per_second p50_ms p99_ms cpu_us_per_request non_2xx".
+measure_rate() {
+  local rate="$1" url="$2"; shift 2
+  local before after out
+  before="$(cpu_ticks)"
+  out="$(oha --no-tui --output-format json -q "$rate" --latency-correction -w -c "$connections" -z "${seconds}s" "$@" "$url")"
+  after="$(cpu_ticks)"
+  python3 - "$before" "$after" "$ticks_per_second" "$out" <<'PY'
+import json, sys
+before, after, hz = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+out = json.loads(sys.argv[4])
+codes = out.get("statusCodeDistribution", {})
+total = sum(codes.values())
+bad = total - codes.get("200", 0) + sum(out.get("errorDistribution", {}).values())
+p = out["latencyPercentiles"]
+cpu_us = (after - before) * 1e6 / hz / max(total, 1)
+print(f"{out['summary']['requestsPerSec']:.0f} {p['p50'] * 1000:.3f} {p['p99'] * 1000:.3f} {cpu_us:.1f} {bad}")
 PY
 }
 
@@ -101,6 +129,24 @@ LUA
       echo "$label $endpoint $rps $p50 $p99 $cpu" >>"$work/results"
     done
   done
+  if [ -n "$rates" ]; then
+    echo
+    echo "$label: oha -c$connections at fixed rates, ${seconds}s per run, latency corrected for coordinated omission"
+    printf '%-8s %-22s %12s %9s %9s %14s\n' rate endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
+    for rate in $rates; do
+      for endpoint in healthz verify; do
+        if [ "$endpoint" = healthz ]; then
+          line="$(measure_rate "$rate" "$base/healthz")"
+        else
+          line="$(measure_rate "$rate" "$base/v1/keys/verify" -m POST -T application/json -H "Authorization: Bearer $token" -d "$body")"
+        fi
+        read -r rps p50 p99 cpu bad <<<"$line"
+        [ "$bad" = 0 ] || { echo "$endpoint at $rate/s: $bad requests failed or were not 200" >&2; exit 1; }
+        printf '%-8s %-22s %12s %9s %9s %14s\n' "$rate" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
+        echo "$label $endpoint $rps $p50 $p99 $cpu $rate" >>"$work/rates"
+      done
+    done
+  fi
   stop_server
 }
 
@@ -126,9 +172,10 @@ for database in $databases; do
   esac
 done
 
-python3 - "$work/results" <<'PY'
-import sys
+python3 - "$work/results" "$work/rates" <<'PY'
+import os, sys
 rows = [line.split() for line in open(sys.argv[1])]
+fixed = [line.split() for line in open(sys.argv[2])] if os.path.exists(sys.argv[2]) else []
 print()
 for label in dict.fromkeys(r[0] for r in rows):
     def mean(endpoint, column):
@@ -140,4 +187,12 @@ for label in dict.fromkeys(r[0] for r in rows):
           f"mean CPU µs/request healthz {mean('healthz', 5):.1f}, verify {mean('verify', 5):.1f}")
     print(f"{label}: verify/healthz throughput ratio {ratio:.2f} (target ≥ 0.80: {'met' if ratio >= 0.8 else 'MISSED'}); "
           f"worst verify p99 {worst_p99:.2f} ms (target ≤ 2 ms: {'met' if worst_p99 <= 2 else 'MISSED'})")
+for label in dict.fromkeys(r[0] for r in fixed):
+    for rate in dict.fromkeys(r[6] for r in fixed if r[0] == label):
+        row = {r[1]: r for r in fixed if r[0] == label and r[6] == rate}
+        p99 = float(row["verify"][4]) / float(row["healthz"][4])
+        cpu = float(row["verify"][5]) / float(row["healthz"][5])
+        print(f"{label} at {rate}/s: verify/healthz p99 {row['verify'][4]} / {row['healthz'][4]} ms = {p99:.2f}x "
+              f"(target ≤ 1.50: {'met' if p99 <= 1.5 else 'MISSED'}); CPU per request {row['verify'][5]} / "
+              f"{row['healthz'][5]} µs = {cpu:.2f}x (target ≤ 1.15: {'met' if cpu <= 1.15 else 'MISSED'})")
 PY

@@ -4,7 +4,10 @@
 
 mod process;
 
-use process::{Deployment, exchange, json_of, python, request, support_script, terminate, with_postgres_database};
+use process::{
+    Deployment, exchange, json_of, python, request, support_script, terminate, with_postgres_database,
+    with_sqlite_database,
+};
 use serde_json::{Map, Value, json};
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
@@ -170,13 +173,7 @@ fn every_dashboard_query_reads_a_metric_that_exists(samples: &Map<String, Value>
 
 #[test]
 fn metrics_move_with_traffic_and_logs_carry_request_ids_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("latchkey-db-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    metrics_move_with_traffic_and_logs_carry_request_ids(format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("latchkey.db").display()
-    ));
-    let _ = std::fs::remove_dir_all(dir);
+    with_sqlite_database(metrics_move_with_traffic_and_logs_carry_request_ids);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod process;
 
-use process::{Deployment, json_of, request, terminate, with_postgres_database};
+use process::{Deployment, json_of, request, terminate, with_postgres_database, with_sqlite_database};
 use serde_json::json;
 
 fn usage_survives_sigterm_and_secrets_stay_out_of_the_log(database_url: String) {
@@ -58,13 +58,7 @@ fn usage_survives_sigterm_and_secrets_stay_out_of_the_log(database_url: String) 
 
 #[test]
 fn usage_survives_sigterm_and_secrets_stay_out_of_the_log_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("latchkey-db-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    usage_survives_sigterm_and_secrets_stay_out_of_the_log(format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("latchkey.db").display()
-    ));
-    let _ = std::fs::remove_dir_all(dir);
+    with_sqlite_database(usage_survives_sigterm_and_secrets_stay_out_of_the_log);
 }
 
 #[test]

@@ -163,6 +163,19 @@ pub fn terminate(mut child: Child) {
     assert!(status.success(), "latchkey exits cleanly on SIGTERM: {status}");
 }
 
+/// Runs `test` with the URL of a fresh SQLite file (the processes create and migrate it), removed afterwards.
+pub fn with_sqlite_database(test: impl FnOnce(String)) {
+    let dir = std::env::temp_dir().join(format!("latchkey-db-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        test(format!("sqlite://{}?mode=rwc", dir.join("latchkey.db").display()))
+    }));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Runs `test` with the URL of a fresh, empty PostgreSQL database (the processes migrate it), dropped
 /// afterwards even when the test fails. Skipped without `LATCHKEY_TEST_POSTGRES_URL` unless
 /// `LATCHKEY_TEST_REQUIRE_POSTGRES` is set.
