@@ -210,7 +210,11 @@ async function worker() {
   while (!stop) {
     const roll = Math.random();
     if (roll < 0.92) {
-      const index = Math.floor(Math.random() * keys.length);
+      // Mostly live keys, as a real service sees; the rest of any age, ended ones included.
+      let index = Math.floor(Math.random() * keys.length);
+      for (let tries = 0; Math.random() < 0.7 && keys[index].endedAt !== null && tries < 20; tries++) {
+        index = Math.floor(Math.random() * keys.length);
+      }
       const key = keys[index];
       const sentAt = Date.now();
       const answer = await call(proxyPort, 'POST', '/v1/keys/verify', { key: key.key, scopes: ['orders:read'] }, auth);

@@ -216,7 +216,13 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
             },
         )
     };
-    let rows: Vec<key_usage::ActiveModel> = counted()
+    // Rows and keys are written in one order, whatever the map's: two instances flushing at once then take
+    // their row locks in the same order and wait for each other instead of deadlocking (which PostgreSQL
+    // breaks by failing one flush, leaving its counts in memory for longer).
+    let mut sorted: Vec<_> = counted().collect();
+    sorted.sort_unstable_by_key(|(row, _)| *row);
+    let rows: Vec<key_usage::ActiveModel> = sorted
+        .into_iter()
         .map(|((key_id, organisation_id, hour, code), count)| key_usage::ActiveModel {
             key_id: Set(key_id.to_owned()),
             organisation_id: Set(organisation_id.to_owned()),
@@ -235,7 +241,7 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         key_usage::Entity::insert_many(chunk.to_vec()).on_conflict(add_counts.clone()).exec(&txn).await?;
     }
-    let mut late: HashMap<(&str, &str, DateTime<Utc>, Code), u64> = HashMap::new();
+    let mut late: std::collections::BTreeMap<(&str, &str, DateTime<Utc>, Code), u64> = Default::default();
     for ((key_id, organisation_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until)
     {
         *late.entry((key_id, organisation_id, day_of(hour), code)).or_default() += count;
@@ -245,12 +251,14 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         late.into_iter().map(|((key, organisation, day, code), count)| (key, organisation, day, code, count)),
     )
     .await?;
-    for (key_id, used) in batch
+    let mut last_used: Vec<_> = batch
         .keys
         .iter()
         .filter(|(key_id, _)| existing.contains_key(key_id.as_ref()))
         .map(|(key_id, tally)| (key_id, tally.last))
-    {
+        .collect();
+    last_used.sort_unstable_by_key(|(key_id, _)| *key_id);
+    for (key_id, used) in last_used {
         let mut update = api_keys::Entity::update_many().col_expr(api_keys::Column::LastUsedAt, Expr::value(used.at));
         if let Some(ip) = used.ip {
             update = update.col_expr(api_keys::Column::LastUsedIp, Expr::value(ip.to_string()));
