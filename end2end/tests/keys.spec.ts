@@ -112,3 +112,52 @@ test('no plaintext key reaches the database file or the server log', async ({ pa
     }
   }
 });
+
+test('the keys page searches, filters and orders, and keeps the view in its address', async ({ page }) => {
+  await signUp(page, newEmail());
+  await createKey(page, 'Billing prod', ['orders:read']);
+  await createKey(page, 'Checkout', ['orders:read', 'orders:write']);
+  await createKey(page, 'Billing staging', ['orders:write']);
+  await openKey(page, 'Billing staging');
+  await page.getByRole('button', { name: 'Revoke key' }).click();
+  await page.getByRole('button', { name: 'Yes, revoke' }).click();
+  await expect(page.locator('.key-title .badge')).toHaveText('Revoked');
+
+  await open(page, '/');
+  await expect(page.getByTestId('key-count')).toHaveText('2 keys · page 1 of 1');
+  await page.getByLabel('Search').fill('billing');
+  await page.getByRole('button', { name: 'Show keys' }).click();
+  await expect(page).toHaveURL(/\/keys\?q=billing/);
+  await expect(page.getByRole('row', { name: /Billing/ })).toHaveCount(1);
+
+  await page.getByLabel('Status').selectOption('any');
+  await page.getByLabel('Order').selectOption('created_asc');
+  await page.getByRole('button', { name: 'Show keys' }).click();
+  await expect(page).toHaveURL(/status=any/);
+  const rows = page.getByRole('row', { name: /Billing/ });
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toContainText('Billing prod');
+  await expect(rows.last()).toContainText('Revoked');
+
+  // The view survives a reload, and works before the page is interactive.
+  await page.reload();
+  await expect(page.getByLabel('Search')).toHaveValue('billing');
+  await expect(page.getByLabel('Status')).toHaveValue('any');
+  await expect(page.getByRole('row', { name: /Billing/ })).toHaveCount(2);
+
+  await page.getByLabel('Search').fill('');
+  await page.getByLabel('Status').selectOption('working');
+  await page.getByLabel('Scope').selectOption('orders:write');
+  await page.getByRole('button', { name: 'Show keys' }).click();
+  await expect(page.getByRole('row', { name: /Checkout/ })).toHaveCount(1);
+  await expect(page.getByRole('row', { name: /Billing/ })).toHaveCount(0);
+  await page.goBack();
+  await expect(page.getByRole('row', { name: /Billing/ })).toHaveCount(2);
+
+  await open(page, '/');
+  await page.getByLabel('Search').fill('nothing like this');
+  await page.getByRole('button', { name: 'Show keys' }).click();
+  await expect(page.getByRole('heading', { name: 'No keys match' })).toBeVisible();
+  await page.getByRole('link', { name: 'Clear' }).click();
+  await expect(page.getByTestId('key-count')).toHaveText('2 keys · page 1 of 1');
+});

@@ -168,18 +168,113 @@ pub const EXPIRY_CHOICES: [(&str, &str); 5] =
 pub const GRACE_CHOICES: [(&str, &str); 4] =
     [("none", "None: the old key stops now"), ("1h", "1 hour"), ("24h", "24 hours"), ("7d", "7 days")];
 
-/// The organisation's keys, newest first.
+/// One page of an organisation's keys, as the keys page asked for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyListView {
+    /// The keys on this page.
+    pub keys: Vec<KeyView>,
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages the matching keys fill (at least 1).
+    pub pages: u64,
+    /// How many keys match.
+    pub matching: u64,
+    /// Whether the organisation has any key at all (so an empty page can tell "none yet" from "none match").
+    pub has_keys: bool,
+    /// The scope names a key may carry, for the scope filter.
+    pub scopes: Vec<String>,
+}
+
+/// Keys on one page of the keys page.
+pub const KEYS_PER_PAGE: u64 = 50;
+
+/// The status filter choices of the keys page: (value in the address, words). The first is the default.
+pub const STATUS_CHOICES: [(&str, &str); 7] = [
+    ("working", "Working"),
+    ("any", "Any status"),
+    ("active", "Active"),
+    ("expires_soon", "Expires soon"),
+    ("rolled", "Rolled"),
+    ("expired", "Expired"),
+    ("revoked", "Revoked"),
+];
+
+/// The order choices of the keys page: (value in the address, words). The first is the default.
+pub const SORT_CHOICES: [(&str, &str); 4] = [
+    ("created_desc", "Newest first"),
+    ("created_asc", "Oldest first"),
+    ("last_used_desc", "Recently used"),
+    ("last_used_asc", "Least recently used"),
+];
+
+/// A page of the organisation's keys: `search` (part of a name, the start of a hint or id, or a whole key),
+/// `status` and `sort` from [`STATUS_CHOICES`] and [`SORT_CHOICES`], `scope` a scope name.
 #[server(endpoint = "keys/list", input = server_fn::codec::GetUrl)]
-pub async fn list_keys(org: String) -> Result<Vec<KeyView>, ApiError> {
-    use crate::api::server_context::{internal, member_of, service};
+pub async fn list_keys(
+    org: String,
+    search: Option<String>,
+    status: Option<String>,
+    scope: Option<String>,
+    sort: Option<String>,
+    page: Option<u64>,
+) -> Result<KeyListView, ApiError> {
+    use crate::api::server_context::{internal, member_of, reject, service};
     use crate::domain::clock::SharedClock;
+    use crate::domain::keys::listing::{FindError, KeyOrder, KeyQuery, StatusFilter, find_keys};
     let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
-    let keys = crate::domain::keys::manage::list_keys(&db, &access.organisation.id)
-        .await
-        .map_err(|err| internal("listing keys failed", &err))?;
-    Ok(keys.iter().map(|key| server::key_view(key, &access, clock.now())).collect())
+    let catalogue = service::<crate::domain::scopes::ScopeCatalogue>()?;
+    let status = match status.as_deref().filter(|s| !s.is_empty()) {
+        None => StatusFilter::Working,
+        Some(name) => StatusFilter::parse(name).ok_or_else(|| {
+            reject(ApiError::invalid(
+                "status",
+                format!("There is no status filter \"{name}\". Choose one from the list."),
+            ))
+        })?,
+    };
+    let order = match sort.as_deref().filter(|s| !s.is_empty()) {
+        None => KeyOrder::NewestFirst,
+        Some(name) => KeyOrder::parse(name).ok_or_else(|| {
+            reject(ApiError::invalid("sort", format!("There is no order \"{name}\". Choose one from the list.")))
+        })?,
+    };
+    let scope = scope.filter(|scope| !scope.is_empty());
+    if let Some(name) = scope.as_deref()
+        && !catalogue.scopes().iter().any(|known| known.name == name)
+    {
+        return Err(reject(ApiError::invalid(
+            "scope",
+            format!("There is no scope \"{name}\" on this portal. Choose one from the list."),
+        )));
+    }
+    let query = KeyQuery {
+        search: search.unwrap_or_default(),
+        status,
+        scope,
+        order,
+        page: page.unwrap_or(1),
+        per_page: KEYS_PER_PAGE,
+    };
+    let now = clock.now();
+    let found = find_keys(&db, &access.organisation.id, &query, now).await.map_err(|err| match err {
+        FindError::Query(refused) => reject(ApiError::invalid("search", refused.to_string())),
+        FindError::Database(err) => internal("listing keys failed", &err),
+    })?;
+    let has_keys = found.total > 0
+        || crate::domain::keys::manage::count_keys(&db, &access.organisation.id)
+            .await
+            .map_err(|err| internal("counting keys failed", &err))?
+            > 0;
+    Ok(KeyListView {
+        keys: found.keys.iter().map(|key| server::key_view(key, &access, now)).collect(),
+        page: found.page,
+        pages: found.pages,
+        matching: found.total,
+        has_keys,
+        scopes: catalogue.scopes().iter().map(|scope| scope.name.clone()).collect(),
+    })
 }
 
 /// One of the organisation's keys.
@@ -544,5 +639,23 @@ pub(crate) mod server {
             client_ip: event.client_ip.clone(),
             user_agent: event.user_agent.clone(),
         }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::{SORT_CHOICES, STATUS_CHOICES};
+    use crate::domain::keys::listing::{KeyOrder, StatusFilter};
+
+    #[test]
+    fn every_choice_the_keys_page_offers_is_one_the_listing_understands() {
+        for (value, _) in STATUS_CHOICES {
+            assert!(StatusFilter::parse(value).is_some(), "{value}");
+        }
+        for (value, _) in SORT_CHOICES {
+            assert!(KeyOrder::parse(value).is_some(), "{value}");
+        }
+        assert_eq!(STATUS_CHOICES.len(), StatusFilter::ALL.len());
+        assert_eq!(SORT_CHOICES.len(), KeyOrder::ALL.len());
     }
 }

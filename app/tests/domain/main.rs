@@ -8,6 +8,7 @@ mod changes;
 mod database;
 mod identities;
 mod jwt;
+mod key_listing;
 mod keys;
 mod mail;
 mod organisations;

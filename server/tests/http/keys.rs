@@ -39,8 +39,8 @@ async fn a_created_key_is_shown_once_never_stored_and_listed_by_its_hint() {
     let list = app.get_json(&format!("/api/keys/list?org={org}"), &cookie).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert!(!list.body.contains(&plaintext[3..]), "the list never carries the key");
-    assert_eq!(json(&list)[0]["hint"], shown["key"]["hint"]);
-    assert_eq!(json(&list)[0]["last_used"], "Never");
+    assert_eq!(json(&list)["keys"][0]["hint"], shown["key"]["hint"]);
+    assert_eq!(json(&list)["keys"][0]["last_used"], "Never");
 }
 
 #[tokio::test]
@@ -201,4 +201,50 @@ async fn the_key_page_sets_an_allowlist_and_a_rate_limit_that_verification_enfor
     assert_eq!(verify("10.1.1.1").await.json()["code"], "RATE_LIMITED");
     let log = app.get_json(&format!("/api/activity?org={org}"), &cookie).await;
     assert!(log.body.contains("allowlist anywhere → 10.0.0.0/8, 2001:db8::/32"), "{}", log.body);
+}
+
+#[tokio::test]
+async fn the_keys_page_searches_filters_and_pages_from_its_address() {
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let org = app.org(&cookie).await;
+    for i in 0..54 {
+        let name = format!("worker {i:02}");
+        let reply = create(&app, &cookie, &[("name", &name), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let billing =
+        create(&app, &cookie, &[("name", "Billing"), ("scopes[0]", "orders:write"), ("expiry", "never")]).await;
+    let billing = json(&billing)["key"]["id"].as_str().expect("id").to_owned();
+    let revoked = app.post_form("/api/keys/revoke", &[("org", &org), ("id", &billing)], Some(&cookie)).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+
+    let first = app.get(&format!("/o/{org}/keys"), Some(&cookie)).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.contains("54 keys · page 1 of 2"), "working keys only, 50 a page: {}", first.body);
+    assert_eq!(first.body.matches("<tr").count(), 51, "a header and 50 keys");
+    assert!(first.body.contains(&format!("href=\"/o/{org}/keys?page=2\"")), "a link to the next page");
+    assert!(!first.body.contains(">Billing<"), "a revoked key is not among the working keys");
+
+    let found = app.get(&format!("/o/{org}/keys?q=WORKER%200&sort=created_asc"), Some(&cookie)).await;
+    assert!(found.body.contains("10 keys · page 1 of 1"), "{}", found.body);
+    assert!(found.body.find(">worker 00<") < found.body.find(">worker 09<"), "oldest first");
+    assert!(found.body.contains("value=\"WORKER 0\""), "the search box keeps the search");
+
+    let gone = app.get(&format!("/o/{org}/keys?status=revoked&scope=orders%3Awrite"), Some(&cookie)).await;
+    assert!(gone.body.contains(">Billing<") && gone.body.contains("1 key · page 1 of 1"), "{}", gone.body);
+    let none = app.get(&format!("/o/{org}/keys?q=billing"), Some(&cookie)).await;
+    assert!(
+        none.body.contains("No keys match") && none.body.contains("status=any"),
+        "offers every status: {}",
+        none.body
+    );
+
+    let bad = app.get_json(&format!("/api/keys/list?org={org}&status=lost"), &cookie).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("There is no status filter"), "{}", bad.body);
+    let page = app.get(&format!("/o/{org}/keys?sort=sideways"), Some(&cookie)).await;
+    assert!(page.body.contains("There is no order"), "the page says what is wrong: {}", page.body);
+    let long = app.get_json(&format!("/api/keys/list?org={org}&search={}", "x".repeat(101)), &cookie).await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", long.body);
 }

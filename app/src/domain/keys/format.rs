@@ -190,6 +190,14 @@ pub fn hint(key: &PlaintextKey) -> String {
     format!("{prefix}_{shown}…")
 }
 
+/// The hint a key would have, for text that may be a whole key pasted into a search (`None` when it is too
+/// short to be one).
+pub fn hint_of_text(text: &str) -> Option<String> {
+    let (prefix, rest) = text.split_once('_')?;
+    (!prefix.is_empty() && rest.chars().count() > HINT_LEN)
+        .then(|| format!("{prefix}_{}…", rest.chars().take(HINT_LEN).collect::<String>()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

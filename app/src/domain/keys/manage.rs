@@ -551,6 +551,49 @@ pub async fn list_keys(db: &impl ConnectionTrait, organisation_id: &str) -> Resu
     Ok(rows.into_iter().map(to_key).collect())
 }
 
+/// The organisation's keys among `ids` (in no particular order; unknown ids are left out).
+pub async fn keys_by_ids(
+    db: &impl ConnectionTrait,
+    organisation_id: &str,
+    ids: &[String],
+) -> Result<Vec<ApiKey>, DbErr> {
+    let mut keys = Vec::with_capacity(ids.len());
+    // Bounded lists keep each statement well inside every backend's limit on bound values.
+    for chunk in ids.chunks(500) {
+        let rows = Entity::find()
+            .filter(Column::OrganisationId.eq(organisation_id))
+            .filter(Column::Id.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?;
+        keys.extend(rows.into_iter().map(to_key));
+    }
+    Ok(keys)
+}
+
+/// At most `limit` of the organisation's rolled keys still in their grace period, those ending soonest first.
+pub async fn rolled_in_grace(
+    db: &impl ConnectionTrait,
+    organisation_id: &str,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<ApiKey>, DbErr> {
+    let rows = Entity::find()
+        .filter(Column::OrganisationId.eq(organisation_id))
+        .filter(Column::RevokedAt.is_null())
+        .filter(Column::RolledInto.is_not_null())
+        .filter(Column::ExpiresAt.gt(now))
+        .order_by_asc(Column::ExpiresAt)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(to_key).collect())
+}
+
+/// How many keys the organisation has, in any state.
+pub async fn count_keys(db: &impl ConnectionTrait, organisation_id: &str) -> Result<u64, DbErr> {
+    Entity::find().filter(Column::OrganisationId.eq(organisation_id)).count(db).await
+}
+
 /// One page of the organisation's keys, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPage {

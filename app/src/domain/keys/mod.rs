@@ -4,4 +4,5 @@ pub mod base62;
 pub mod controls;
 pub mod format;
 pub mod leaks;
+pub mod listing;
 pub mod manage;
