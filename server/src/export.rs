@@ -10,6 +10,7 @@ use app::domain::sessions::signed_in_account;
 use app::domain::usage::report::{Counts, per_key_series};
 use app::domain::usage::{Granularity, MAX_RANGE, Period, UsageOf, series};
 use app::domain::verification::Code;
+use axum::body::Body;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -85,7 +86,7 @@ pub async fn export_csv(
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; try again.");
         }
     };
-    match write_csv(&state, &organisation, query.key.as_deref().filter(|k| !k.is_empty()), &period).await {
+    match stream_csv(&state, &organisation, query.key.as_deref().filter(|k| !k.is_empty()), &period).await {
         Ok((name, body)) => {
             let granularity = if period.granularity == Granularity::Hour { "hourly" } else { "daily" };
             let file = format!(
@@ -156,40 +157,99 @@ impl From<sea_orm::DbErr> for Failure {
     }
 }
 
-/// The file's name part and contents: every bucket for one key; buckets with use per key for the organisation.
-async fn write_csv(
+/// Buckets read and written at a time: an export of ten thousand keys over 31 days of hours is read six
+/// hours (or seven days) at a time and streamed, so memory stays bounded whatever the organisation's size.
+const HOURS_PER_PIECE: usize = 6;
+const DAYS_PER_PIECE: usize = 7;
+
+/// What one export covers: every bucket of one key, or the buckets with use of every key.
+enum Rows {
+    Key { id: String, name: String },
+    Organisation { id: String, names: HashMap<String, String> },
+}
+
+/// The file's name part and its contents as a stream. What can be refused (a missing key) is refused before
+/// the first byte; a database failure later ends the stream with an error, so the download fails instead of
+/// looking complete.
+async fn stream_csv(
     state: &AppState,
     organisation_id: &str,
     key_id: Option<&str>,
     period: &Period,
-) -> Result<(String, Vec<u8>), Failure> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["period_start_utc", "key_id", "key_name", "total"];
-    header.extend(COLUMNS.iter().map(|code| code.as_str()));
-    out.write_record(&header).map_err(|err| Failure::Internal(err.to_string()))?;
-    let name = match key_id {
+) -> Result<(String, Body), Failure> {
+    let (name, rows) = match key_id {
         Some(key_id) => {
             let key = find_key(&state.db, organisation_id, key_id).await.map_err(|err| match err {
                 KeyError::NotFound => Failure::NoSuchKey,
                 other => Failure::Internal(other.to_string()),
             })?;
-            for bucket in series(&state.db, UsageOf::Key(&key.id), period).await? {
-                write_row(&mut out, bucket.start, &key.id, &key.name, &bucket.counts)?;
-            }
-            slug(&key.name)
+            (slug(&key.name), Rows::Key { id: key.id, name: key.name })
         }
         None => {
-            let names: HashMap<String, String> =
-                list_keys(&state.db, organisation_id).await?.into_iter().map(|key| (key.id, key.name)).collect();
-            for bucket in per_key_series(&state.db, UsageOf::Organisation(organisation_id), period).await? {
-                let name = names.get(&bucket.key_id).map_or("", String::as_str);
-                write_row(&mut out, bucket.start, &bucket.key_id, name, &bucket.counts)?;
-            }
-            "all-keys".to_owned()
+            let names = key_names(&state.db, organisation_id).await?;
+            ("all-keys".to_owned(), Rows::Organisation { id: organisation_id.to_owned(), names })
         }
     };
-    let body = out.into_inner().map_err(|err| Failure::Internal(err.to_string()))?;
-    Ok((name, body))
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let (db, period) = (state.db.clone(), *period);
+    tokio::spawn(async move {
+        if let Err(failure) = write_pieces(&db, &rows, &period, &sender).await {
+            let error = match failure {
+                Failure::Internal(error) => error,
+                Failure::NoSuchKey => "no such key".to_owned(),
+            };
+            tracing::error!(error, "usage export failed while streaming");
+            let _ = sender.send(Err(std::io::Error::other("the export failed"))).await;
+        }
+    });
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|piece| (piece, receiver))
+    });
+    Ok((name, Body::from_stream(stream)))
+}
+
+/// Writes the header and every piece of the period to `sender`; stops quietly when the client has gone.
+async fn write_pieces(
+    db: &sea_orm::DatabaseConnection,
+    rows: &Rows,
+    period: &Period,
+    sender: &tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+) -> Result<(), Failure> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["period_start_utc", "key_id", "key_name", "total"];
+    header.extend(COLUMNS.iter().map(|code| code.as_str()));
+    out.write_record(&header).map_err(|err| Failure::Internal(err.to_string()))?;
+    let size = if period.granularity == Granularity::Hour { HOURS_PER_PIECE } else { DAYS_PER_PIECE };
+    for piece in period.chunks(size) {
+        match rows {
+            Rows::Key { id, name } => {
+                for bucket in series(db, UsageOf::Key(id), &piece).await? {
+                    write_row(&mut out, bucket.start, id, name, &bucket.counts)?;
+                }
+            }
+            Rows::Organisation { id, names } => {
+                for bucket in per_key_series(db, UsageOf::Organisation(id), &piece).await? {
+                    let name = names.get(&bucket.key_id).map_or("", String::as_str);
+                    write_row(&mut out, bucket.start, &bucket.key_id, name, &bucket.counts)?;
+                }
+            }
+        }
+        let bytes = std::mem::replace(&mut out, csv::Writer::from_writer(Vec::new()))
+            .into_inner()
+            .map_err(|err| Failure::Internal(err.to_string()))?;
+        if !bytes.is_empty() && sender.send(Ok(bytes)).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Every key's name by id (names of deleted keys are gone; their rows keep the id).
+async fn key_names(
+    db: &sea_orm::DatabaseConnection,
+    organisation_id: &str,
+) -> Result<HashMap<String, String>, Failure> {
+    Ok(list_keys(db, organisation_id).await?.into_iter().map(|key| (key.id, key.name)).collect())
 }
 
 fn write_row(

@@ -53,8 +53,10 @@ pub struct InspectView {
     pub disabled_since: Option<String>,
     /// Its members.
     pub members: Vec<OperatorMemberView>,
-    /// Its keys, newest first.
+    /// Its newest keys, at most [`INSPECT_KEYS`].
     pub keys: Vec<KeyView>,
+    /// How many keys it has in all.
+    pub key_count: u64,
     /// Every key's verifications, per day, last 30 days.
     pub chart: ChartView,
     /// Its latest activity.
@@ -114,6 +116,9 @@ pub async fn find_organisations(query: Option<String>) -> Result<Vec<FoundView>,
         .collect())
 }
 
+/// Most keys the operator's view of one organisation lists (its newest).
+pub const INSPECT_KEYS: u64 = 50;
+
 /// One organisation, read-only: the support case ("my key stopped working").
 #[server(endpoint = "operator/organisation", input = server_fn::codec::GetUrl)]
 pub async fn inspect_organisation(id: String) -> Result<InspectView, ApiError> {
@@ -128,7 +133,7 @@ pub async fn inspect_organisation(id: String) -> Result<InspectView, ApiError> {
     let org = crate::domain::organisations::find(&db, &id).await.map_err(organisation_error)?;
     let failed = |err: sea_orm::DbErr| internal("inspecting an organisation failed", &err);
     let members = crate::domain::organisations::members::list(&db, &org.id).await.map_err(failed)?;
-    let keys = crate::domain::keys::manage::list_keys(&db, &org.id).await.map_err(failed)?;
+    let keys = crate::domain::keys::manage::page_of_keys(&db, &org.id, 1, INSPECT_KEYS).await.map_err(failed)?;
     let period = Period::last_30_days(now);
     let buckets = series(&db, UsageOf::Organisation(&org.id), &period).await.map_err(failed)?;
     let log = crate::domain::activity::list(&db, Log::Organisation(&org.id), 1, 25).await.map_err(failed)?;
@@ -143,7 +148,8 @@ pub async fn inspect_organisation(id: String) -> Result<InspectView, ApiError> {
                 joined: when(member.joined_at),
             })
             .collect(),
-        keys: keys.iter().map(|key| key_view_as(key, false, now)).collect(),
+        keys: keys.keys.iter().map(|key| key_view_as(key, false, now)).collect(),
+        key_count: keys.total,
         chart: crate::api::usage::server::chart("All keys, per day, last 30 days", &period, &buckets),
         activity: log.events.iter().map(event_view).collect(),
         id: org.id,

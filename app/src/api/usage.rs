@@ -277,16 +277,32 @@ pub async fn organisation_usage(
     let range = server::range(period, now);
     let failed = |err: sea_orm::DbErr| internal("reading organisation usage failed", &err);
     let of = UsageOf::Organisation(&access.organisation.id);
-    // Three independent reads: on a pool they run side by side.
-    let (buckets, totals, keys) = tokio::join!(
+    let organisation = access.organisation.id.as_str();
+    // Independent reads: on a pool they run side by side. Only the keys the page names are read, so the
+    // page costs the same for an organisation of ten thousand keys as for one of ten.
+    let (buckets, totals, rolled, all_keys) = tokio::join!(
         series(&db, of, &range),
         totals_by_key(&db, of, &range),
-        crate::domain::keys::manage::list_keys(&db, &access.organisation.id),
+        crate::domain::keys::manage::rolled_in_grace(&db, organisation, now, server::MOST_ADVICE_CANDIDATES),
+        crate::domain::keys::manage::count_keys(&db, organisation),
     );
-    let (buckets, totals, keys) = (buckets.map_err(failed)?, totals.map_err(failed)?, keys.map_err(failed)?);
+    let (buckets, totals, rolled, all_keys) =
+        (buckets.map_err(failed)?, totals.map_err(failed)?, rolled.map_err(failed)?, all_keys.map_err(failed)?);
+    let ranked = server::ranked(totals);
+    let page = page.unwrap_or(1).clamp(1, server::pages(&ranked));
+    let mut wanted = server::named_keys(&ranked, page);
+    wanted.extend(rolled.iter().filter_map(|key| key.rolled_into.clone()));
+    let mut keys = crate::domain::keys::manage::keys_by_ids(&db, organisation, &wanted).await.map_err(failed)?;
+    let successors: Vec<String> = keys
+        .iter()
+        .filter_map(|key| key.rolled_into.clone())
+        .filter(|id| !keys.iter().any(|key| &key.id == id))
+        .collect();
+    keys.extend(crate::domain::keys::manage::keys_by_ids(&db, organisation, &successors).await.map_err(failed)?);
+    keys.extend(rolled.into_iter().filter(|key| !wanted.contains(&key.id)));
     let title = if period == "30d" { "All keys, per day, last 30 days" } else { "All keys, per hour, last 24 hours" };
     let chart = server::chart(title, &range, &buckets);
-    let mut view = server::organisation_view(period, chart, &keys, &totals, page.unwrap_or(1), &access, now);
+    let mut view = server::organisation_view(period, chart, &keys, all_keys, &ranked, page, &access, now);
     view.export = server::export_defaults(now)?;
     Ok(view)
 }
@@ -467,26 +483,58 @@ pub(crate) mod server {
         ranked
     }
 
-    /// The organisation overview: ranking page `page` and advice from `totals` over `keys`.
+    /// The most keys with refusals the overview reads to give advice from (advice shows the ten biggest).
+    pub const MOST_ADVICE_CANDIDATES: u64 = 50;
+
+    /// How many pages a ranking fills.
+    pub fn pages(ranked: &[(String, u64, Counts)]) -> u64 {
+        (ranked.len() as u64).div_ceil(ROWS_PER_PAGE).max(1)
+    }
+
+    fn on_page(ranked: &[(String, u64, Counts)], page: u64) -> impl Iterator<Item = &(String, u64, Counts)> {
+        ranked
+            .iter()
+            .skip(usize::try_from((page - 1) * ROWS_PER_PAGE).unwrap_or(usize::MAX))
+            .take(usize::try_from(ROWS_PER_PAGE).unwrap_or(usize::MAX))
+    }
+
+    /// The keys the overview names: those on ranking page `page`, and those with the most refusals that
+    /// advice may be about.
+    pub fn named_keys(ranked: &[(String, u64, Counts)], page: u64) -> Vec<String> {
+        let mut refused: Vec<(&String, u64)> = ranked
+            .iter()
+            .map(|(id, total, counts)| (id, total - crate::domain::usage::report::accepted(counts)))
+            .filter(|(_, refused)| *refused > 0)
+            .collect();
+        refused.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let mut ids: Vec<String> = on_page(ranked, page).map(|(id, ..)| id.clone()).collect();
+        for (id, _) in refused.into_iter().take(usize::try_from(MOST_ADVICE_CANDIDATES).unwrap_or(usize::MAX)) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+
+    /// The organisation overview: ranking page `page` and advice from the ranked totals over `keys` (the
+    /// keys [`named_keys`] names, rolled keys and their successors); `all_keys` counts every key.
+    #[allow(clippy::too_many_arguments)]
     pub fn organisation_view(
         period: &str,
         chart: ChartView,
         keys: &[ApiKey],
-        totals: &HashMap<String, Counts>,
+        all_keys: u64,
+        ranked: &[(String, u64, Counts)],
         page: u64,
         access: &Access,
         now: DateTime<Utc>,
     ) -> OrganisationUsageView {
         let by_id: HashMap<&str, &ApiKey> = keys.iter().map(|key| (key.id.as_str(), key)).collect();
-        let ranked = ranked(totals.clone());
         let grand_total: u64 = ranked.iter().map(|(_, total, _)| *total).sum();
         let used_keys = ranked.len() as u64;
-        let pages = used_keys.div_ceil(ROWS_PER_PAGE).max(1);
+        let pages = pages(ranked);
         let page = page.clamp(1, pages);
-        let rows = ranked
-            .iter()
-            .skip(usize::try_from((page - 1) * ROWS_PER_PAGE).unwrap_or(usize::MAX))
-            .take(usize::try_from(ROWS_PER_PAGE).unwrap_or(usize::MAX))
+        let rows = on_page(ranked, page)
             .filter_map(|(id, total, counts)| {
                 let key = by_id.get(id.as_str())?;
                 let view = key_view(key, access, now);
@@ -518,7 +566,7 @@ pub(crate) mod server {
             page,
             pages,
             used_keys,
-            all_keys: keys.len() as u64,
+            all_keys,
             advice,
             export: super::ExportDefaults::default(),
         }

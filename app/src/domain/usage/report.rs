@@ -60,6 +60,16 @@ impl Period {
         usize::try_from((self.end() - self.first).num_seconds() / self.granularity.step().num_seconds()).unwrap_or(0)
     }
 
+    /// The period cut into consecutive periods of at most `buckets` buckets each, oldest first, so a long
+    /// read can be done a piece at a time.
+    pub fn chunks(&self, buckets: usize) -> impl Iterator<Item = Period> + use<> {
+        let (granularity, last) = (self.granularity, self.last);
+        let span = granularity.step() * i32::try_from(buckets.max(1)).unwrap_or(i32::MAX);
+        std::iter::successors(Some(self.first), move |start| Some(*start + span).filter(|next| *next <= last)).map(
+            move |start| Period { granularity, first: start, last: Ord::min(start + span - granularity.step(), last) },
+        )
+    }
+
     /// Whether the period has no buckets (never, for a period made by [`Period::new`]).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -378,4 +388,28 @@ pub async fn organisation_summaries(
             (id, (name, count))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn chunks_cover_a_period_once_in_order_with_no_chunk_too_long() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("date");
+        for (granularity, length, size) in [
+            (Granularity::Hour, 31 * 24, 6),
+            (Granularity::Day, 400, 7),
+            (Granularity::Day, 3, 7),
+            (Granularity::Hour, 1, 6),
+        ] {
+            let period = Period::new(granularity, start, start + granularity.step() * (length - 1));
+            let chunks: Vec<Period> = period.chunks(size).collect();
+            let starts: Vec<DateTime<Utc>> = chunks.iter().flat_map(Period::starts).collect();
+            assert_eq!(starts, period.starts().collect::<Vec<_>>(), "{granularity:?} × {length}");
+            assert!(chunks.iter().all(|chunk| chunk.len() <= size && chunk.granularity == granularity));
+            assert_eq!(chunks.len(), usize::try_from(length).expect("length").div_ceil(size));
+        }
+    }
 }
