@@ -137,7 +137,7 @@ fn KeyFilters(org: String, shown: Shown, scopes: Vec<String>) -> impl IntoView {
             <div class="field key-search">
                 <label for="key-search">"Search"</label>
                 <input id="key-search" name="q" type="search" maxlength="100" value=shown.search.clone()
-                    placeholder="Name, key hint, id or a whole key" autocomplete="off"/>
+                    placeholder="Name, hint, id or key" autocomplete="off"/>
             </div>
             <div class="field">
                 <label for="key-status">"Status"</label>
