@@ -42,8 +42,18 @@ impl Shown {
         if pairs.is_empty() { base } else { format!("{base}?{}", pairs.join("&")) }
     }
 
+    /// The status asked for, or the default (the first choice) when none was.
+    fn status(&self) -> &str {
+        if self.status.is_empty() { STATUS_CHOICES[0].0 } else { &self.status }
+    }
+
+    /// The order asked for, or the default (the first choice) when none was.
+    fn sort(&self) -> &str {
+        if self.sort.is_empty() { SORT_CHOICES[0].0 } else { &self.sort }
+    }
+
     fn filtered(&self) -> bool {
-        !self.search.trim().is_empty() || !self.scope.is_empty() || !matches!(self.status.as_str(), "" | "working")
+        !self.search.trim().is_empty() || !self.scope.is_empty() || self.status() != STATUS_CHOICES[0].0
     }
 }
 
@@ -128,8 +138,7 @@ fn keys_page(
 /// The search box, filters and order: a GET form, so what it asks for lands in the address.
 #[component]
 fn KeyFilters(org: String, shown: Shown, scopes: Vec<String>) -> impl IntoView {
-    let status = if shown.status.is_empty() { "working".to_owned() } else { shown.status.clone() };
-    let sort = if shown.sort.is_empty() { "created_desc".to_owned() } else { shown.sort.clone() };
+    let (status, sort) = (shown.status().to_owned(), shown.sort().to_owned());
     let scope = shown.scope.clone();
     let reset = shown.filtered().then(|| view! { <a class="button" href=org_path(&org, "keys")>"Clear"</a> });
     view! {
@@ -175,7 +184,7 @@ fn KeyFilters(org: String, shown: Shown, scopes: Vec<String>) -> impl IntoView {
 
 fn no_match(org: &str, shown: &Shown) -> impl IntoView {
     let everywhere = Shown { status: "any".into(), page: None, ..shown.clone() };
-    let working_only = matches!(shown.status.as_str(), "" | "working");
+    let working_only = shown.status() == STATUS_CHOICES[0].0;
     view! {
         <section class="card empty-state" role="status">
             <h2>"No keys match"</h2>
