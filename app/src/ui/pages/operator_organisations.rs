@@ -185,7 +185,7 @@ fn inspect(org: InspectView, switch: ServerAction<SwitchOrganisation>) -> impl I
         <section class="card" aria-labelledby="keys-title">
             <h2 id="keys-title">{format!("Keys ({})", org.key_count)}</h2>
             {(org.key_count > org.keys.len() as u64).then(|| view! {
-                <p class="muted">{format!("The newest {} are listed; search by key id or hint above to find another.", org.keys.len())}</p>
+                <p class="muted">{format!("The newest {} are listed.", org.keys.len())}</p>
             })}
             {if org.keys.is_empty() {
                 view! { <p class="muted">"No keys."</p> }.into_any()
