@@ -19,6 +19,7 @@ mod m20261202_000013_create_mail_and_account_security;
 mod m20261202_000014_create_webhooks_and_leaks;
 mod m20261202_000015_create_access_tokens;
 mod m20261202_000016_index_keys_by_last_use;
+mod m20261202_000017_create_usage_aggregates;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_create_webhooks_and_leaks::Migration),
             Box::new(m20261202_000015_create_access_tokens::Migration),
             Box::new(m20261202_000016_index_keys_by_last_use::Migration),
+            Box::new(m20261202_000017_create_usage_aggregates::Migration),
         ]
     }
 }

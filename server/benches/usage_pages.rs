@@ -223,6 +223,7 @@ enum Who {
 /// Where the usage page's time goes: each read it makes, timed alone (median of 10).
 async fn breakdown(db: &DatabaseConnection, account: &str, now: chrono::DateTime<Utc>) {
     use app::domain::usage::report::totals_by_key;
+    use app::domain::usage::windows::totals_by_key_since;
     use app::domain::usage::{Period, UsageOf, series};
     let mut parts = Vec::new();
     for (label, period) in [("24 h", Period::last_24_hours(now)), ("30 d", Period::last_30_days(now))] {
@@ -235,9 +236,16 @@ async fn breakdown(db: &DatabaseConnection, account: &str, now: chrono::DateTime
             .await,
         ));
         parts.push((
-            format!("totals by key {label}"),
+            format!("totals by key {label}, summed"),
             median_ms(|| async {
                 totals_by_key(db, of, &period).await.unwrap();
+            })
+            .await,
+        ));
+        parts.push((
+            format!("totals by key {label}, from the window"),
+            median_ms(|| async {
+                totals_by_key_since(db, account, period.granularity, period.first, now).await.unwrap();
             })
             .await,
         ));
@@ -362,6 +370,17 @@ async fn seed_usage(
     }
     for chunk in daily.chunks(1000) {
         key_usage_daily::Entity::insert_many(chunk.to_vec()).exec(&txn).await.unwrap();
+    }
+    // The per-organisation buckets the flush and the rollup keep beside the per-key ones.
+    for (to, from, time) in
+        [("organisation_usage", "key_usage", "hour"), ("organisation_usage_daily", "key_usage_daily", "day")]
+    {
+        txn.execute_unprepared(&format!(
+            "INSERT INTO {to} (organisation_id, {time}, code, count) \
+             SELECT organisation_id, {time}, code, SUM(count) FROM {from} GROUP BY organisation_id, {time}, code"
+        ))
+        .await
+        .unwrap();
     }
     usage_rollups::Entity::update_many()
         .col_expr(usage_rollups::Column::RolledUntil, sea_orm::sea_query::Expr::value(today))

@@ -466,9 +466,11 @@ async fn flush_usage(
     }
 }
 
-/// How often finished days are rolled up and old usage deleted. A day is rolled within this long of
-/// midnight UTC; until then its hours are read from the hourly table, so charts never wait for it.
-pub const USAGE_ROLLUP_INTERVAL: Duration = Duration::from_secs(600);
+/// How often finished days are rolled up, the usage windows slid and old usage deleted. A day is rolled
+/// within this long of midnight UTC (until then its hours are read from the hourly tables, so charts never
+/// wait for it), and a window slides within this long of the hour (until then readers subtract the hour it
+/// should have left behind: one extra bucket per key).
+pub const USAGE_ROLLUP_INTERVAL: Duration = Duration::from_secs(60);
 
 async fn roll_up_usage(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
     let mut every = tokio::time::interval(USAGE_ROLLUP_INTERVAL);
@@ -479,6 +481,7 @@ async fn roll_up_usage(db: DatabaseConnection, clock: SharedClock, retention: Re
             Ok(report) if report == RollupReport::default() => {}
             Ok(report) => tracing::info!(
                 days = report.days_rolled,
+                windows_rebuilt = report.windows_rebuilt,
                 hourly_deleted = report.hourly_deleted,
                 daily_deleted = report.daily_deleted,
                 "usage rolled up"

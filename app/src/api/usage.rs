@@ -267,7 +267,7 @@ pub async fn organisation_usage(
 ) -> Result<OrganisationUsageView, ApiError> {
     use crate::api::server_context::{internal, member_of, service};
     use crate::domain::clock::SharedClock;
-    use crate::domain::usage::report::totals_by_key;
+    use crate::domain::usage::windows::totals_by_key_since;
     use crate::domain::usage::{UsageOf, series};
     let (_, access) = member_of(&org).await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
@@ -282,7 +282,7 @@ pub async fn organisation_usage(
     // page costs the same for an organisation of ten thousand keys as for one of ten.
     let (buckets, totals, rolled, all_keys) = tokio::join!(
         series(&db, of, &range),
-        totals_by_key(&db, of, &range),
+        totals_by_key_since(&db, organisation, range.granularity, range.first, now),
         crate::domain::keys::manage::rolled_in_grace(&db, organisation, now, server::MOST_ADVICE_CANDIDATES),
         crate::domain::keys::manage::count_keys(&db, organisation),
     );

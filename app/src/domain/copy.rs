@@ -6,8 +6,9 @@
 //! instances.
 
 use crate::domain::storage::{
-    account_identities, accounts, activity_events, api_keys, invitations, key_usage, key_usage_daily, memberships,
-    operator_events, organisations, service_tokens, signing_keys, usage_rollups,
+    account_identities, accounts, activity_events, api_keys, invitations, key_usage, key_usage_daily,
+    key_usage_windows, memberships, operator_events, organisation_usage, organisation_usage_daily, organisations,
+    service_tokens, signing_keys, usage_rollups,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -70,6 +71,9 @@ pub async fn copy_deployment(from: &DatabaseConnection, to: &DatabaseConnection)
         ("activity_events", copy_table::<activity_events::Entity>(from, &txn).await?),
         ("key_usage", copy_table::<key_usage::Entity>(from, &txn).await?),
         ("key_usage_daily", copy_table::<key_usage_daily::Entity>(from, &txn).await?),
+        ("organisation_usage", copy_table::<organisation_usage::Entity>(from, &txn).await?),
+        ("organisation_usage_daily", copy_table::<organisation_usage_daily::Entity>(from, &txn).await?),
+        ("key_usage_windows", copy_table::<key_usage_windows::Entity>(from, &txn).await?),
         ("usage_rollups", copy_table::<usage_rollups::Entity>(from, &txn).await?),
     ];
     sea_orm::TransactionSession::commit(txn).await?;

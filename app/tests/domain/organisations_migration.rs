@@ -1,12 +1,15 @@
 //! Migration 11 on a database filled under the schema before it: every account gets an organisation holding
 //! its keys, usage, activity and rollups, and every key keeps verifying with the same answer plus its owner.
+//! Later migrations run over the same data (migration 17 fills the per-organisation usage from the per-key).
 
 use app::domain::activity::{self, Log};
 use app::domain::clock::ManualClock;
 use app::domain::database::migrate;
 use app::domain::keys::format::{self, KeyPrefix};
 use app::domain::organisations::{self, Role};
-use app::domain::storage::{api_keys, key_usage, key_usage_daily, memberships};
+use app::domain::storage::{
+    api_keys, key_usage, key_usage_daily, memberships, organisation_usage, organisation_usage_daily,
+};
 use app::domain::usage::UsageCounter;
 use app::domain::verification::{Code, KeyCache, Request, Verifier};
 use app::on_both_databases;
@@ -142,6 +145,12 @@ async fn each_account_gets_an_organisation_with_its_keys_usage_and_log_and_keys_
     assert!(hourly.iter().all(|row| row.organisation_id == ann));
     let daily = key_usage_daily::Entity::find().all(&db).await.expect("daily");
     assert_eq!((daily.len(), daily[0].count, daily[0].organisation_id.as_str()), (1, 7, ann));
+    let organisation_hours = organisation_usage::Entity::find().all(&db).await.expect("organisation hours");
+    assert_eq!(organisation_hours.len(), 3, "one row per hour and code");
+    assert_eq!(organisation_hours.iter().map(|row| row.count).sum::<i64>(), 33);
+    assert!(organisation_hours.iter().all(|row| row.organisation_id == ann));
+    let organisation_days = organisation_usage_daily::Entity::find().all(&db).await.expect("organisation days");
+    assert_eq!((organisation_days.len(), organisation_days[0].count), (1, 7));
     let log = activity::list(&db, Log::Organisation(ann), 1, 10).await.expect("log");
     assert_eq!(log.events.len(), 2, "the log moved with the keys");
     assert_eq!(activity::list(&db, Log::Account(ann), 1, 10).await.expect("own log").events.len(), 2);

@@ -2,15 +2,15 @@
 //! [`UsageCounter::flush`] (the server calls it every second and once more at shutdown). The flush also
 //! records each key's last use and the last client address given.
 
-use super::{day_of, hour_of, rollup};
-use crate::domain::storage::{api_keys, key_usage};
+use super::{Granularity, day_of, hour_of, rollup, windows};
+use crate::domain::storage::{api_keys, key_usage, organisation_usage};
 use crate::domain::verification::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict};
+use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
     ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -186,6 +186,11 @@ impl UsageCounter {
     }
 }
 
+/// A count as stored: counts beyond `i64::MAX` (never reached) stay at the maximum.
+fn saturating(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
 async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
     let txn = crate::domain::database::begin_write(db).await?;
     let ids: Vec<&str> = batch.keys.keys().map(|id| id.as_ref()).collect();
@@ -203,9 +208,10 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         existing.extend(found);
     }
     // Hours of days already rolled up (counts that arrive late: a retried flush, a slow instance) go into
-    // the daily table too, or the daily totals would never see them. Reading the boundary with a shared
-    // lock makes a concurrent rollup wait for this flush, or this flush wait for it.
-    let rolled_until = rollup::rolled_until(&txn, Some(LockType::Share)).await?;
+    // the daily tables too, or the daily totals would never see them; counts inside a usage window go into
+    // it. Reading the boundaries with a shared lock makes a concurrent rollup wait for this flush, or this
+    // flush wait for it.
+    let at = rollup::boundaries(&txn, Some(LockType::Share)).await?;
     let counted = || {
         batch.keys.iter().filter_map(|(key_id, tally)| Some((key_id, existing.get(key_id.as_ref())?, tally))).flat_map(
             |(key_id, organisation, tally)| {
@@ -216,39 +222,73 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
             },
         )
     };
-    // Rows and keys are written in one order, whatever the map's: two instances flushing at once then take
-    // their row locks in the same order and wait for each other instead of deadlocking (which PostgreSQL
-    // breaks by failing one flush, leaving its counts in memory for longer).
+    // Rows and keys are written in one order, whatever the map's, table after table: two instances flushing
+    // at once then take their row locks in the same order and wait for each other instead of deadlocking
+    // (which PostgreSQL breaks by failing one flush, leaving its counts in memory for longer).
     let mut sorted: Vec<_> = counted().collect();
     sorted.sort_unstable_by_key(|(row, _)| *row);
     let rows: Vec<key_usage::ActiveModel> = sorted
-        .into_iter()
+        .iter()
         .map(|((key_id, organisation_id, hour, code), count)| key_usage::ActiveModel {
-            key_id: Set(key_id.to_owned()),
+            key_id: Set((*key_id).to_owned()),
+            organisation_id: Set((*organisation_id).to_owned()),
+            hour: Set(*hour),
+            code: Set(code.as_str().to_owned()),
+            count: Set(saturating(*count)),
+        })
+        .collect();
+    {
+        use key_usage::Column;
+        rollup::add_counts(&txn, rows, [Column::KeyId, Column::Hour, Column::Code], Column::Count).await?;
+    }
+    let mut organisation_hours: BTreeMap<(&str, DateTime<Utc>, Code), u64> = BTreeMap::new();
+    let mut late_days: BTreeMap<(&str, &str, DateTime<Utc>, Code), u64> = BTreeMap::new();
+    let mut late_organisation_days: BTreeMap<(&str, DateTime<Utc>, Code), u64> = BTreeMap::new();
+    let mut in_windows: BTreeMap<(&str, Granularity, Code), (&str, u64)> = BTreeMap::new();
+    for ((key_id, organisation_id, hour, code), count) in &sorted {
+        *organisation_hours.entry((organisation_id, *hour, *code)).or_default() += count;
+        if *hour < at.rolled_until {
+            *late_days.entry((key_id, organisation_id, day_of(*hour), *code)).or_default() += count;
+            *late_organisation_days.entry((organisation_id, day_of(*hour), *code)).or_default() += count;
+        }
+        for granularity in [Granularity::Hour, Granularity::Day] {
+            if at.window_from(granularity).is_some_and(|from| granularity.start_of(*hour) >= from) {
+                in_windows.entry((key_id, granularity, *code)).or_insert((organisation_id, 0)).1 += count;
+            }
+        }
+    }
+    let rows: Vec<organisation_usage::ActiveModel> = organisation_hours
+        .into_iter()
+        .map(|((organisation_id, hour, code), count)| organisation_usage::ActiveModel {
             organisation_id: Set(organisation_id.to_owned()),
             hour: Set(hour),
             code: Set(code.as_str().to_owned()),
-            count: Set(i64::try_from(count).unwrap_or(i64::MAX)),
+            count: Set(saturating(count)),
         })
         .collect();
-    let add_counts = OnConflict::columns([key_usage::Column::KeyId, key_usage::Column::Hour, key_usage::Column::Code])
-        .value(
-            key_usage::Column::Count,
-            Expr::col((key_usage::Entity, key_usage::Column::Count))
-                .add(Expr::col((Alias::new("excluded"), key_usage::Column::Count))),
-        )
-        .to_owned();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        key_usage::Entity::insert_many(chunk.to_vec()).on_conflict(add_counts.clone()).exec(&txn).await?;
-    }
-    let mut late: std::collections::BTreeMap<(&str, &str, DateTime<Utc>, Code), u64> = Default::default();
-    for ((key_id, organisation_id, hour, code), count) in counted().filter(|((_, _, hour, _), _)| *hour < rolled_until)
     {
-        *late.entry((key_id, organisation_id, day_of(hour), code)).or_default() += count;
+        use organisation_usage::Column;
+        rollup::add_counts(&txn, rows, [Column::OrganisationId, Column::Hour, Column::Code], Column::Count).await?;
     }
     rollup::add_to_days(
         &txn,
-        late.into_iter().map(|((key, organisation, day, code), count)| (key, organisation, day, code, count)),
+        late_days.into_iter().map(|((key, organisation, day, code), count)| (key, organisation, day, code, count)),
+    )
+    .await?;
+    rollup::add_to_organisation_days(
+        &txn,
+        late_organisation_days.into_iter().map(|((organisation, day, code), count)| (organisation, day, code, count)),
+    )
+    .await?;
+    windows::add(
+        &txn,
+        in_windows.into_iter().map(|((key, granularity, code), (organisation, count))| windows::Count {
+            key_id: key,
+            organisation_id: organisation,
+            granularity,
+            code,
+            count: saturating(count),
+        }),
     )
     .await?;
     let mut last_used: Vec<_> = batch

@@ -3,14 +3,21 @@
 //! - [`counter`] counts in memory and writes hourly buckets in batches (every second, and at shutdown).
 //! - [`rollup`] adds the hours of finished days into daily buckets and applies retention.
 //! - [`report`] reads both back for the portal, the API and exports.
+//! - [`windows`] keeps each key's totals over the last 24 hours and 30 days, which the usage overview
+//!   ranks keys by.
+//!
+//! Every bucket is kept twice: per key (`key_usage`, `key_usage_daily`) and per organisation
+//! (`organisation_usage`, `organisation_usage_daily`), written in the same transactions, so charts of an
+//! organisation read a few dozen rows however many keys it has.
 //!
 //! Where the hourly and daily tables meet is one stored instant, `rolled_until`: days before it are read
-//! from the daily table, hours from it on from the hourly table. The rollup moves it forward in the same
+//! from the daily tables, hours from it on from the hourly ones. The rollup moves it forward in the same
 //! transaction that writes the days, so no reader ever counts an hour twice.
 
 pub mod counter;
 pub mod report;
 pub mod rollup;
+pub mod windows;
 
 pub use counter::UsageCounter;
 pub use report::{Bucket, Period, UsageOf, hourly, series};
@@ -37,7 +44,7 @@ fn truncate(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
 }
 
 /// Bucket width.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Granularity {
     /// One bucket per hour.
     Hour,
@@ -51,6 +58,14 @@ impl Granularity {
         match self {
             Self::Hour => hour_of(at),
             Self::Day => day_of(at),
+        }
+    }
+
+    /// The name stored for this granularity.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
         }
     }
 

@@ -254,13 +254,45 @@ enum Group {
     Key,
     Organisation,
     KeyAndTime,
+    /// Per key, with the key's organisation.
+    KeyInOrganisation,
 }
 
 struct Row {
     time: Option<DateTime<Utc>>,
     id: Option<String>,
+    organisation: Option<String>,
     code: Code,
     count: u64,
+}
+
+/// One key's verifications with one code in some period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct KeySum {
+    pub key_id: String,
+    pub organisation_id: String,
+    pub code: Code,
+    pub count: u64,
+}
+
+/// Every key's totals per code in `period`, with each key's organisation, for keys with any use; ordered by
+/// key id, then code.
+pub(super) async fn key_sums(
+    db: &impl ConnectionTrait,
+    of: UsageOf<'_>,
+    period: &Period,
+) -> Result<Vec<KeySum>, DbErr> {
+    // A daily period reads two tables, so a key and code can come back twice.
+    let mut by: BTreeMap<(String, Code), (String, u64)> = BTreeMap::new();
+    for row in sums(db, of, Group::KeyInOrganisation, period).await? {
+        if let (Some(key_id), Some(organisation_id)) = (row.id, row.organisation) {
+            by.entry((key_id, row.code)).or_insert((organisation_id, 0)).1 += row.count;
+        }
+    }
+    Ok(by
+        .into_iter()
+        .map(|((key_id, code), (organisation_id, count))| KeySum { key_id, organisation_id, code, count })
+        .collect())
 }
 
 /// One stored table of buckets and the instants it answers for.
@@ -271,17 +303,24 @@ struct Part {
     to: DateTime<Utc>,
 }
 
-/// Sums per code and `group` over `period`, from the daily table before the rollup boundary and the hourly
-/// table from it on. Hourly rows of a daily read come back per hour; callers bucket them.
+/// Sums per code and `group` over `period`, from the daily tables before the rollup boundary and the hourly
+/// ones from it on. Hourly rows of a daily read come back per hour; callers bucket them. Sums that need no
+/// key read the per-organisation tables: a few rows per bucket instead of one per key.
 async fn sums(db: &impl ConnectionTrait, of: UsageOf<'_>, group: Group, period: &Period) -> Result<Vec<Row>, DbErr> {
     let (from, to) = (period.first, period.end());
+    let per_organisation = matches!(group, Group::Time | Group::Organisation) && !matches!(of, UsageOf::Key(_));
+    let (hourly, daily) = if per_organisation {
+        ("organisation_usage", "organisation_usage_daily")
+    } else {
+        ("key_usage", "key_usage_daily")
+    };
     let parts = match period.granularity {
-        Granularity::Hour => vec![Part { table: "key_usage", time: "hour", from, to }],
+        Granularity::Hour => vec![Part { table: hourly, time: "hour", from, to }],
         Granularity::Day => {
             let boundary = Ord::min(Ord::max(rolled_until(db, None).await?, from), to);
             vec![
-                Part { table: "key_usage_daily", time: "day", from, to: boundary },
-                Part { table: "key_usage", time: "hour", from: boundary, to },
+                Part { table: daily, time: "day", from, to: boundary },
+                Part { table: hourly, time: "hour", from: boundary, to },
             ]
         }
     };
@@ -329,6 +368,13 @@ fn sum_query(part: &Part, of: UsageOf<'_>, group: Group) -> SelectStatement {
         Group::Key | Group::KeyAndTime => {
             query.expr_as(Expr::col(key_id.clone()), Alias::new("id")).group_by_col(key_id);
         }
+        Group::KeyInOrganisation => {
+            query
+                .expr_as(Expr::col(key_id.clone()), Alias::new("id"))
+                .expr_as(Expr::col(organisation.clone()), Alias::new("organisation"))
+                .group_by_col(key_id)
+                .group_by_col(organisation);
+        }
         Group::Organisation => {
             query.expr_as(Expr::col(organisation.clone()), Alias::new("id")).group_by_col(organisation);
         }
@@ -342,13 +388,14 @@ fn read_row(row: &QueryResult, group: Group) -> Result<Option<Row>, DbErr> {
     let count = u64::try_from(row.try_get::<i64>("", "total")?).unwrap_or(0);
     let time = match group {
         Group::Time | Group::KeyAndTime => Some(row.try_get("", "t")?),
-        Group::Key | Group::Organisation => None,
+        Group::Key | Group::Organisation | Group::KeyInOrganisation => None,
     };
     let id = match group {
-        Group::Key | Group::Organisation | Group::KeyAndTime => Some(row.try_get("", "id")?),
+        Group::Key | Group::Organisation | Group::KeyAndTime | Group::KeyInOrganisation => Some(row.try_get("", "id")?),
         Group::Time => None,
     };
-    Ok(Some(Row { time, id, code, count }))
+    let organisation = if group == Group::KeyInOrganisation { Some(row.try_get("", "organisation")?) } else { None };
+    Ok(Some(Row { time, id, organisation, code, count }))
 }
 
 /// Name and number of keys of each organisation in `ids` (unknown ids are left out).
