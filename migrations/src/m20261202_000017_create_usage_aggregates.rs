@@ -6,6 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 /// - `organisation_usage` and `organisation_usage_daily`: verifications per organisation, per hour or day,
 ///   per code, written beside the per-key buckets by the usage flush and the rollup (and filled here from
 ///   them). Charts of an organisation, and the operator's totals per organisation, read a few dozen rows.
+/// - an index of `key_usage` by code and hour, for the operator's recent refusals.
 /// - `key_usage_windows`: each key's totals over the sliding last 24 hours (`granularity` `hour`) and last 30
 ///   days (`day`), which the usage overview ranks keys by. `usage_rollups` says where each window starts;
 ///   empty here, the rollup job builds both windows on its first run.
@@ -134,6 +135,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The operator's recent refusals: a few thousand rows of a day, among hundreds of thousands of valid ones.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_key_usage_code_hour")
+                    .table(KeyUsage::Table)
+                    .col(KeyUsage::Code)
+                    .col(KeyUsage::Hour)
+                    .to_owned(),
+            )
+            .await?;
         for column in [UsageRollups::HourWindowFrom, UsageRollups::DayWindowFrom] {
             manager
                 .alter_table(
@@ -148,6 +160,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_index(Index::drop().name("idx_key_usage_code_hour").table(KeyUsage::Table).to_owned()).await?;
         for column in [UsageRollups::DayWindowFrom, UsageRollups::HourWindowFrom] {
             manager.alter_table(Table::alter().table(UsageRollups::Table).drop_column(column).to_owned()).await?;
         }
@@ -180,6 +193,7 @@ enum KeyUsage {
     #[sea_orm(iden = "key_usage_daily")]
     DailyTable,
     OrganisationId,
+    Hour,
     Code,
     Count,
 }

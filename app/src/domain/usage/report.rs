@@ -201,7 +201,29 @@ pub async fn recent_rejections(
     limit: u64,
 ) -> Result<Vec<Rejection>, DbErr> {
     let (u, k, a) = (Alias::new("u"), Alias::new("k"), Alias::new("a"));
-    let query = Query::select()
+    let newest_first = |query: &mut SelectStatement, table: Option<&Alias>| {
+        for (column, order) in [("hour", Order::Desc), ("count", Order::Desc), ("key_id", Order::Asc)] {
+            match table {
+                Some(table) => query.order_by((table.clone(), Alias::new(column)), order),
+                None => query.order_by(Alias::new(column), order),
+            };
+        }
+    };
+    // The refusals are picked from the usage table alone, through its (code, hour) index, and only the few
+    // picked are joined to their keys' and organisations' names.
+    let mut refusals = Query::select();
+    refusals
+        .columns([Alias::new("hour"), Alias::new("key_id"), Alias::new("code"), Alias::new("count")])
+        .from(Alias::new("key_usage"))
+        .and_where(
+            Expr::col(Alias::new("code"))
+                .is_in(Code::ALL.into_iter().filter(|code| !code.is_success()).map(Code::as_str)),
+        )
+        .and_where(Expr::col(Alias::new("hour")).gte(since))
+        .limit(limit);
+    newest_first(&mut refusals, None);
+    let mut query = Query::select();
+    query
         .expr_as(Expr::col((u.clone(), Alias::new("hour"))), Alias::new("hour"))
         .expr_as(Expr::col((u.clone(), Alias::new("key_id"))), Alias::new("key_id"))
         .expr_as(Expr::col((k.clone(), api_keys::Column::Name)), Alias::new("key_name"))
@@ -209,7 +231,7 @@ pub async fn recent_rejections(
         .expr_as(Expr::col((a.clone(), organisations::Column::Name)), Alias::new("organisation_name"))
         .expr_as(Expr::col((u.clone(), Alias::new("code"))), Alias::new("code"))
         .expr_as(Expr::col((u.clone(), Alias::new("count"))), Alias::new("count"))
-        .from_as(Alias::new("key_usage"), u.clone())
+        .from_subquery(refusals, u.clone())
         .join_as(
             JoinType::InnerJoin,
             api_keys::Entity,
@@ -221,17 +243,8 @@ pub async fn recent_rejections(
             organisations::Entity,
             a.clone(),
             Expr::col((a.clone(), organisations::Column::Id)).equals((k.clone(), api_keys::Column::OrganisationId)),
-        )
-        .and_where(Expr::col((u.clone(), Alias::new("hour"))).gte(since))
-        .and_where(
-            Expr::col((u.clone(), Alias::new("code")))
-                .is_not_in(Code::ALL.into_iter().filter(|code| code.is_success()).map(Code::as_str)),
-        )
-        .order_by((u.clone(), Alias::new("hour")), Order::Desc)
-        .order_by((u.clone(), Alias::new("count")), Order::Desc)
-        .order_by((u, Alias::new("key_id")), Order::Asc)
-        .limit(limit)
-        .to_owned();
+        );
+    newest_first(&mut query, Some(&u));
     let mut found = Vec::new();
     for row in db.query_all(&query).await? {
         let Some(code) = Code::parse(&row.try_get::<String>("", "code")?) else { continue };
