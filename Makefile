@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md). Each installs its tools when they are missing.
-.PHONY: run test build bench
+.PHONY: run test build bench weight
 
 BINARY := target/release/latchkey
 # Everything the release binary is built from; make rebuilds only when one of these is newer than it.
@@ -16,6 +16,10 @@ test:
 ## Benchmark POST /v1/keys/verify against GET /healthz on this machine (release build, wrk, temporary SQLite).
 bench:
 	.ci/bench.sh
+
+## Bytes on the wire and time to interactive of every portal page's first load, in Chromium.
+weight:
+	.ci/page-weight.sh
 
 ## Build target/release/latchkey (browser bundle embedded) without starting it.
 build: $(BINARY)
