@@ -32,6 +32,10 @@ test('verifications through the API show on the key page, the usage overview, th
   }
 
   await untilUsageTotal(page, '7');
+  // The page reads the key and its usage separately; a flush landing between the two reads can show the
+  // counts without the last use written beside them. Once the counts are in, a fresh load has both.
+  await page.reload();
+  await hydrated(page);
   await expect(page.locator('.legend-total[data-code="VALID"]')).toHaveText('3');
   await expect(page.locator('.legend-total[data-code="INSUFFICIENT_SCOPES"]')).toHaveText('4');
   await expect(page.getByTestId('last-used')).not.toContainText('Never');
