@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! Latchkey's application crate: the portal's pages and components (`ui`), the server functions they
 //! call (`api`) and, on the server only, everything Latchkey knows (`domain`).
 

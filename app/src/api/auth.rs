@@ -191,10 +191,18 @@ pub async fn sign_in(email: String, password: PasswordInput, next: Option<String
             .await
             .map_err(|err| internal("session write failed", &err))?;
         tracing::info!(account_id = %account.id, "password accepted; awaiting the second factor");
-        return Ok(format!("/sign-in/two-factor?next={}", encode_next(&next)));
+        return Ok(go_to(format!("/sign-in/two-factor?next={}", encode_next(&next))));
     }
     server::finish_sign_in(&session, &account).await?;
-    server::after_sign_in(&account, next)
+    server::after_sign_in(&account, next).map(go_to)
+}
+
+/// The sign-in and sign-out forms work without the browser bundle: a plain form post is answered with a
+/// redirect to `path` (a call from the bundle gets `path` as its answer and goes there itself).
+#[cfg(feature = "ssr")]
+fn go_to(path: String) -> String {
+    leptos_axum::redirect(&path);
+    path
 }
 
 /// Completes a sign-in with the second factor: a code from the authenticator app, or a recovery code.
@@ -278,7 +286,9 @@ pub async fn sign_out() -> Result<(), ApiError> {
             .map_err(|err| internal("activity log failed", &err))?;
     }
     let session = session().await?;
-    sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))
+    sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))?;
+    go_to("/sign-in".to_owned());
+    Ok(())
 }
 
 /// The signed-in account, or `None` for a signed-out visitor.

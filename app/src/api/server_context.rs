@@ -34,8 +34,11 @@ pub fn service<T: Clone + Send + Sync + 'static>() -> Result<T, ApiError> {
 }
 
 /// Sets the HTTP status (and `Retry-After`) that matches `err`, and hands it back for returning.
+///
+/// A plain form post (one the browser made itself, asking for HTML) keeps the redirect back to its page,
+/// which carries the error in the address for the page to show: a status here would replace it.
 pub fn reject(err: ApiError) -> ApiError {
-    if let Some(response) = use_context::<ResponseOptions>() {
+    if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
         response.set_status(status_of(&err));
         if let ApiError::Throttled { retry_after_secs }
         | ApiError::SignUpsThrottled { retry_after_secs }
@@ -63,6 +66,17 @@ pub fn hashing_busy() -> ApiError {
 pub fn internal(context: &str, err: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %err, "{context}");
     reject(ApiError::Internal)
+}
+
+/// Whether the browser posted a form itself (no bundle), so that it expects a page back.
+fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
 }
 
 /// The HTTP status for each error.

@@ -6,7 +6,7 @@ use crate::api::organisations::{OrganisationView, my_organisations};
 use crate::api::site::{Site, use_site};
 use crate::ui::components::icons::KeyMark;
 use crate::ui::components::org::org_path;
-use crate::ui::session::{reload_on_success, use_session};
+use crate::ui::session::use_session;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -161,8 +161,6 @@ fn Switcher(current: OrganisationView, mine: Vec<OrganisationView>) -> impl Into
 /// The signed-in account's menu: who is signed in, and the way out.
 #[component]
 fn AccountMenu(account: AccountView) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    reload_on_success(move || sign_out.value().get(), |_| "/sign-in".to_owned());
     let initial = account.email.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     view! {
         <details class="account-menu">
@@ -175,14 +173,23 @@ fn AccountMenu(account: AccountView) -> impl IntoView {
                 <p class="account-menu-label">"Signed in as"</p>
                 <p class="account-menu-address">{account.email}</p>
                 <a class="menu-button menu-link" href="/settings">"Account settings"</a>
-                <ActionForm action=sign_out>
-                    <button type="submit" class="menu-button">"Sign out"</button>
-                </ActionForm>
-                {move || sign_out.value().get().and_then(Result::err).map(|err| view! {
-                    <p class="field-error" role="alert">{err.to_string()}</p>
-                })}
+                <SignOutButton/>
             </div>
         </details>
+    }
+}
+
+/// "Sign out", then the sign-in page. A plain form post, answered with a redirect: no bundle needed.
+#[component]
+fn SignOutButton() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <ActionForm action=sign_out>
+            <button type="submit" class="menu-button">"Sign out"</button>
+        </ActionForm>
+        {move || sign_out.value().get().and_then(Result::err).map(|err| view! {
+            <p class="field-error" role="alert">{err.to_string()}</p>
+        })}
     }
 }
 
@@ -190,14 +197,6 @@ fn AccountMenu(account: AccountView) -> impl IntoView {
 #[component]
 pub fn VerifyEmailBanner() -> impl IntoView {
     let session = use_session();
-    let resend = ServerAction::<crate::api::recovery::ResendVerification>::new();
-    let value = resend.value();
-    let pending = resend.pending();
-    let status = move || match value.get() {
-        Some(Ok(())) => Some(("banner-status", "Sent: check your inbox.".to_owned())),
-        Some(Err(err)) => Some(("banner-status banner-error", err.to_string())),
-        None => None,
-    };
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -209,13 +208,30 @@ pub fn VerifyEmailBanner() -> impl IntoView {
                             <strong>{account.email.clone()}</strong>
                             "."
                         </p>
-                        <ActionForm action=resend attr:class="inline-form">
-                            <button type="submit" class="button button-small" disabled=pending>"Send again"</button>
-                        </ActionForm>
-                        {move || status().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
+                        <ResendVerificationButton/>
                     </div>
                 })
             })}
         </Suspense>
+    }
+}
+
+/// "Send again", and whether it was sent.
+#[island(lazy)]
+fn ResendVerificationButton() -> impl IntoView {
+    crate::ui::live::island_live();
+    let resend = ServerAction::<crate::api::recovery::ResendVerification>::new();
+    let value = resend.value();
+    let pending = resend.pending();
+    let status = move || match value.get() {
+        Some(Ok(())) => Some(("banner-status", "Sent: check your inbox.".to_owned())),
+        Some(Err(err)) => Some(("banner-status banner-error", err.to_string())),
+        None => None,
+    };
+    view! {
+        <ActionForm action=resend attr:class="inline-form">
+            <button type="submit" class="button button-small" disabled=pending>"Send again"</button>
+        </ActionForm>
+        {move || status().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod components;
 mod header;
+mod live;
 pub mod pages;
 mod security;
 pub mod session;
@@ -31,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
                 // After the portal's own style sheet, so that the provider's accent wins.
                 {branded.then(|| view! { <link rel="stylesheet" href="/brand.css"/> })}
@@ -49,13 +50,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let site = crate::api::site::provide_site();
     session::provide_session();
-    // Effects run only in the browser, after hydration: the marker tells tests (and curious operators)
-    // that the page is live rather than server-rendered HTML alone.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
@@ -102,6 +96,13 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <SiteFooter/>
+            <HydrationMarker/>
         </Router>
     }
+}
+
+/// On every page, so that a page without forms is marked live too (see `live`).
+#[island(lazy)]
+fn HydrationMarker() -> impl IntoView {
+    live::island_live();
 }

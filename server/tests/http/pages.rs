@@ -1,5 +1,6 @@
-use crate::support::TestApp;
-use axum::http::{StatusCode, header};
+use crate::support::{HOST, ORIGIN, PASSWORD, TestApp, encode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 
 #[tokio::test]
 async fn signed_out_visitors_to_a_private_page_are_sent_to_sign_in_and_told_where_they_were_going() {
@@ -56,4 +57,42 @@ async fn unknown_paths_answer_404_with_a_page() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body.contains("Page not found"));
     assert!(reply.header(header::CONTENT_TYPE.as_str()).is_some_and(|t| t.starts_with("text/html")));
+}
+
+/// The sign-in page loads no form code: the browser posts the form itself, as it would with scripts off.
+async fn post_sign_in_form(app: &TestApp, email: &str, password: &str, next: &str) -> crate::support::Reply {
+    let body = format!("email={}&password={}&next={}", encode(email), encode(password), encode(next));
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/sign_in")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .header(header::REFERER, format!("{ORIGIN}/sign-in?next={}", encode(next)))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn the_sign_in_form_works_as_a_plain_form_post_refusals_come_back_to_the_page() {
+    let app = TestApp::new().await;
+    app.signed_up("ann@example.com").await;
+
+    let refused = post_sign_in_form(&app, "ann@example.com", "not my password", "/settings").await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let back = refused.header("location").expect("back to the page").to_owned();
+    assert!(back.starts_with(&format!("{ORIGIN}/sign-in?next=")), "{back}");
+    assert!(refused.session_cookie().is_none(), "a refusal signs nobody in");
+    let page = app.get(back.trim_start_matches(ORIGIN), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Email or password is incorrect."), "{}", page.body);
+    assert!(page.body.contains(r#"name="next" value="/settings""#), "the destination is kept: {}", page.body);
+
+    let accepted = post_sign_in_form(&app, "ann@example.com", PASSWORD, "/settings").await;
+    assert_eq!(accepted.status, StatusCode::FOUND, "{}", accepted.body);
+    assert_eq!(accepted.header("location"), Some("/settings"));
+    let cookie = accepted.session_cookie().expect("signed in");
+    assert_eq!(app.get("/settings", Some(&cookie)).await.status, StatusCode::OK);
 }

@@ -101,10 +101,11 @@ pub fn ShownOnce(
     /// What it is, for the heading: "key" or "service token".
     #[prop(default = "key")]
     noun: &'static str,
+    /// The product's name, which keeps the fingerprint.
+    product: String,
 ) -> impl IntoView {
     let copied = RwSignal::new(false);
     let text = key.0.clone();
-    let product = crate::api::site::use_site().product_name;
     let kept = match noun {
         "key" => " keeps only a fingerprint of it: if you lose it, roll or revoke it and create another.",
         "signing secret" => " keeps it sealed to sign deliveries and never shows it again: if you lose it, rotate it.",

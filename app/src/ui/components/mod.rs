@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod form;
+pub mod fresh;
 pub mod guard;
 pub mod icons;
 pub mod keys;

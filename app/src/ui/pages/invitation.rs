@@ -17,15 +17,13 @@ pub fn InvitationPage() -> impl IntoView {
     let params = use_params_map();
     let secret = move || params.read().get("secret").unwrap_or_default();
     let offer = Resource::new(secret, invitation);
-    let accept = ServerAction::<AcceptInvitation>::new();
-    reload_on_success(move || accept.value().get(), Clone::clone);
     view! {
         <Title text="Invitation"/>
         <section class="auth-card" aria-labelledby="invitation-title">
             <Suspense fallback=|| view! { <p class="loading">"Loading invitation…"</p> }>
                 {move || Suspend::new(async move {
                     match offer.await {
-                        Ok(offer) => offer_view(offer, secret(), accept).into_any(),
+                        Ok(offer) => offer_view(offer, secret()).into_any(),
                         Err(ApiError::NotFound) => unusable("This invitation link is not valid. Check that it was copied whole, or ask for a new one.".to_owned()).into_any(),
                         Err(err) => unusable(err.to_string()).into_any(),
                     }
@@ -43,9 +41,7 @@ fn unusable(message: String) -> impl IntoView {
     }
 }
 
-fn offer_view(offer: InvitationOfferView, secret: String, accept: ServerAction<AcceptInvitation>) -> impl IntoView {
-    let value = accept.value();
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+fn offer_view(offer: InvitationOfferView, secret: String) -> impl IntoView {
     let here = encode_next(&format!("/invitations/{secret}"));
     let what = view! {
         <h1 id="invitation-title">{format!("Join {}", offer.organisation)}</h1>
@@ -55,14 +51,7 @@ fn offer_view(offer: InvitationOfferView, secret: String, accept: ServerAction<A
         </p>
     };
     let next = match (offer.signed_in, offer.for_you) {
-        (true, true) => view! {
-            <ActionForm action=accept attr:class="form">
-                <FormAlert result/>
-                <input type="hidden" name="secret" value=secret/>
-                <button type="submit" class="button button-primary button-block">"Accept invitation"</button>
-            </ActionForm>
-        }
-        .into_any(),
+        (true, true) => view! { <AcceptInvitationForm secret/> }.into_any(),
         (true, false) => view! {
             <p class="alert alert-error" role="alert">
                 {format!("This invitation is for {}. Sign out, then sign in or sign up with that address to accept it.", offer.email)}
@@ -79,4 +68,24 @@ fn offer_view(offer: InvitationOfferView, secret: String, accept: ServerAction<A
         .into_any(),
     };
     view! { {what} {next} }
+}
+
+/// "Accept invitation"; on success, the organisation.
+#[island(lazy)]
+fn AcceptInvitationForm(
+    /// The invitation link's secret.
+    secret: String,
+) -> impl IntoView {
+    crate::ui::live::island_live();
+    let accept = ServerAction::<AcceptInvitation>::new();
+    reload_on_success(move || accept.value().get(), Clone::clone);
+    let value = accept.value();
+    let result = Signal::derive(move || value.get().and_then(Result::err));
+    view! {
+        <ActionForm action=accept attr:class="form">
+            <FormAlert result/>
+            <input type="hidden" name="secret" value=secret/>
+            <button type="submit" class="button button-primary button-block">"Accept invitation"</button>
+        </ActionForm>
+    }
 }

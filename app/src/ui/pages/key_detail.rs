@@ -7,6 +7,7 @@ use crate::api::keys::{
 use crate::api::usage::{KeyUsageView, key_usage};
 use crate::ui::components::chart::UsageChart;
 use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::fresh::kept_fresh;
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce, StatusBadge};
 use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::components::usage::{ExportForm, PeriodTabs};
@@ -21,33 +22,13 @@ pub fn KeyDetailPage() -> impl IntoView {
     let params = use_params_map();
     let org = use_org();
     let id = move || params.read().get("id").unwrap_or_default();
-    let update = ServerAction::<UpdateKey>::new();
-    let update_version = update.version();
-    let roll = ServerAction::<RollKey>::new();
-    let roll_version = roll.version();
-    let revoke = ServerAction::<RevokeKey>::new();
-    let revoke_version = revoke.version();
-    let controls = ServerAction::<UpdateKeyControls>::new();
-    let controls_version = controls.version();
-    let key = Resource::new(
-        move || {
-            (
-                org.get(),
-                id(),
-                update_version.try_get(),
-                roll_version.try_get(),
-                revoke_version.try_get(),
-                controls_version.try_get(),
-            )
-        },
-        |(org, id, ..)| get_key(org, id),
-    );
+    let key = Resource::new(move || (org.get(), id()), |(org, id)| get_key(org, id));
     let scopes = Resource::new(|| (), |_| scope_catalogue());
     // Read once: the period links load the page anew (see `PeriodTabs`).
     let period = use_query_map().read_untracked().get("period");
     let usage =
         Resource::new(move || (org.get(), id(), period.clone()), |(org, id, period)| key_usage(org, id, period));
-    let made = KeyPage { key, scopes, usage, update, roll, revoke, controls };
+    let made = KeyPage { key, scopes, usage };
     view! {
         <Title text="Key"/>
         <RequireMember page=move |_, org| key_page(org.id, org.disabled, made)/>
@@ -60,28 +41,23 @@ struct KeyPage {
     key: Resource<Result<KeyView, ApiError>>,
     scopes: Resource<Result<Vec<ScopeView>, ApiError>>,
     usage: Resource<Result<KeyUsageView, ApiError>>,
-    update: ServerAction<UpdateKey>,
-    roll: ServerAction<RollKey>,
-    revoke: ServerAction<RevokeKey>,
-    controls: ServerAction<UpdateKeyControls>,
 }
 
 fn key_page(org: String, disabled: bool, made: KeyPage) -> AnyView {
-    let KeyPage { key, scopes, usage, update, roll, revoke, controls } = made;
-    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
-    // and then its value (and the secret in it) is already gone.
-    let shown_value = roll.value();
-    on_cleanup(move || {
-        // Untracked: a notification now would run the page's effects while it is being disposed.
-        shown_value.try_update_untracked(|shown| *shown = None);
-    });
+    let KeyPage { key, scopes, usage } = made;
+    let product = crate::api::site::use_site().product_name;
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading key…"</p> }>
-            {move || { let org = org.clone(); Suspend::new(async move {
+            {move || { let (org, product) = (org.clone(), product.clone()); Suspend::new(async move {
                 match (key.await, scopes.await) {
-                    (Ok(key), Ok(catalogue)) => view! {
-                        <KeyDetail org disabled key catalogue usage update roll revoke controls/>
-                    }.into_any(),
+                    (Ok(key), Ok(catalogue)) => {
+                        let (last_used, last_used_ip, id) = (key.last_used.clone(), key.last_used_ip.clone(), key.id.clone());
+                        view! {
+                            <KeyDetail org=org.clone() disabled key catalogue product>
+                                <KeyUsage org id usage last_used last_used_ip/>
+                            </KeyDetail>
+                        }.into_any()
+                    }
                     (Err(ApiError::NotFound), _) => view! { <NotFoundPage/> }.into_any(),
                     (Err(err), _) | (_, Err(err)) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
@@ -91,44 +67,60 @@ fn key_page(org: String, disabled: bool, made: KeyPage) -> AnyView {
     .into_any()
 }
 
-#[component]
+/// The actions of the key page, made once by its island and shared by its parts.
+#[derive(Clone, Copy)]
+struct KeyActions {
+    update: ServerAction<UpdateKey>,
+    roll: ServerAction<RollKey>,
+    revoke: ServerAction<RevokeKey>,
+    controls: ServerAction<UpdateKeyControls>,
+}
+
+/// Everything on the page that changes the key. The usage section (`children`) stays server-rendered
+/// between its parts; the key is fetched again after each change, so its badge and forms follow.
+#[island(lazy)]
 fn KeyDetail(
     org: String,
     /// The organisation is disabled: its notice already says why nothing can change.
     disabled: bool,
     key: KeyView,
-    catalogue: Vec<crate::api::keys::ScopeView>,
-    usage: Resource<Result<crate::api::usage::KeyUsageView, ApiError>>,
-    update: ServerAction<UpdateKey>,
-    roll: ServerAction<RollKey>,
-    revoke: ServerAction<RevokeKey>,
-    controls: ServerAction<UpdateKeyControls>,
+    catalogue: Vec<ScopeView>,
+    product: String,
+    children: Children,
 ) -> impl IntoView {
-    // Signals taken once, read with try_get: while the page is torn down the actions may already be gone.
-    let (update_value, roll_value, revoke_value) = (update.value(), roll.value(), revoke.value());
-    let update_result = Signal::derive(move || update_value.try_get().flatten().and_then(Result::err));
-    let roll_result = Signal::derive(move || roll_value.try_get().flatten().and_then(Result::err));
-    let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
-    let saved = move || matches!(update_value.try_get().flatten(), Some(Ok(_)));
+    crate::ui::live::island_live();
+    let actions = KeyActions {
+        update: ServerAction::<UpdateKey>::new(),
+        roll: ServerAction::<RollKey>::new(),
+        revoke: ServerAction::<RevokeKey>::new(),
+        controls: ServerAction::<UpdateKeyControls>::new(),
+    };
+    let versions =
+        (actions.update.version(), actions.roll.version(), actions.revoke.version(), actions.controls.version());
+    let changed = move || versions.0.get() + versions.1.get() + versions.2.get() + versions.3.get();
+    let (org_for_fetch, id) = (org.clone(), key.id.clone());
+    let key = kept_fresh(key, changed, move || get_key(org_for_fetch.clone(), id.clone()));
+    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
+    // and then its value (and the secret in it) is already gone.
+    let shown_value = actions.roll.value();
+    on_cleanup(move || {
+        // Untracked: a notification now would run the page's effects while it is being disposed.
+        shown_value.try_update_untracked(|shown| *shown = None);
+    });
+    let org_for_head = org.clone();
+    view! {
+        {move || key_head(org_for_head.clone(), disabled, key.get(), product.clone(), actions)}
+        {children()}
+        {move || key_controls(org.clone(), key.get(), catalogue.clone(), actions)}
+    }
+}
+
+/// The key's name, badge and notes, and a new key just rolled.
+fn key_head(org: String, disabled: bool, key: KeyView, product: String, actions: KeyActions) -> impl IntoView {
+    let (roll_value, revoke_value) = (actions.roll.value(), actions.revoke.value());
     let rolled = move || roll_value.try_get().flatten().and_then(Result::ok);
     let revoked = move || revoke_value.try_get().flatten().and_then(Result::ok);
-    let confirming = RwSignal::new(false);
-    // Controls the member's role cannot use are not shown (and the server refuses them anyway).
-    let editable = key.can_change
-        && matches!(
-            key.status,
-            crate::api::keys::KeyStatusView::Active
-                | crate::api::keys::KeyStatusView::ExpiresSoon
-                | crate::api::keys::KeyStatusView::Expired
-        );
-    let live =
-        key.can_change && key.status.is_live() && !matches!(key.status, crate::api::keys::KeyStatusView::Rolled { .. });
-    let revocable = key.can_change && !matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
-    let id = key.id.clone();
-    let access_controls = editable.then(|| view! { <AccessControls org=org.clone() key=key.clone() controls/> });
     let keys_path = org_path(&org, "keys");
-    let org_for_roll = org.clone();
-    let (org_for_update, org_for_rolling, org_for_revoke) = (org.clone(), org.clone(), org.clone());
     view! {
         <div class="page-head">
             <p class="breadcrumb"><a href=keys_path>"API keys"</a></p>
@@ -181,10 +173,37 @@ fn KeyDetail(
             </p>
         })}
         {move || rolled().map(|shown| view! {
-            <ShownOnce key=shown.plaintext/>
-            <p><a class="button" rel="external" href=org_path(&org_for_roll, &format!("keys/{}", shown.key.id))>"Open the new key"</a></p>
+            <ShownOnce key=shown.plaintext product=product.clone()/>
+            <p><a class="button" rel="external" href=org_path(&org, &format!("keys/{}", shown.key.id))>"Open the new key"</a></p>
         })}
-        <KeyUsage org=org.clone() id=key.id.clone() usage last_used=key.last_used.clone() last_used_ip=key.last_used_ip.clone()/>
+    }
+}
+
+/// The forms that change the key: settings, access controls, roll and revoke, and its metadata.
+fn key_controls(org: String, key: KeyView, catalogue: Vec<ScopeView>, actions: KeyActions) -> impl IntoView {
+    let KeyActions { update, roll, revoke, controls } = actions;
+    // Signals taken once, read with try_get: while the page is torn down the actions may already be gone.
+    let (update_value, roll_value, revoke_value) = (update.value(), roll.value(), revoke.value());
+    let update_result = Signal::derive(move || update_value.try_get().flatten().and_then(Result::err));
+    let roll_result = Signal::derive(move || roll_value.try_get().flatten().and_then(Result::err));
+    let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
+    let saved = move || matches!(update_value.try_get().flatten(), Some(Ok(_)));
+    let confirming = RwSignal::new(false);
+    // Controls the member's role cannot use are not shown (and the server refuses them anyway).
+    let editable = key.can_change
+        && matches!(
+            key.status,
+            crate::api::keys::KeyStatusView::Active
+                | crate::api::keys::KeyStatusView::ExpiresSoon
+                | crate::api::keys::KeyStatusView::Expired
+        );
+    let live =
+        key.can_change && key.status.is_live() && !matches!(key.status, crate::api::keys::KeyStatusView::Rolled { .. });
+    let revocable = key.can_change && !matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
+    let id = key.id.clone();
+    let access_controls = editable.then(|| view! { <AccessControls org=org.clone() key=key.clone() controls/> });
+    let (org_for_update, org_for_rolling, org_for_revoke) = (org.clone(), org.clone(), org.clone());
+    view! {
         {editable.then(|| {
             let id = id.clone();
             let org = org_for_update.clone();

@@ -33,7 +33,29 @@ fn new_key_page(org: OrganisationView, scopes: Resource<Result<Vec<ScopeView>, A
         }
         .into_any();
     }
-    let org_id = org.id.clone();
+    let product = crate::api::site::use_site().product_name;
+    view! {
+        <div class="page-head">
+            <p class="breadcrumb"><a href=keys>"API keys"</a></p>
+            <h1>"Create key"</h1>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || { let (org, product) = (org.id.clone(), product.clone()); Suspend::new(async move {
+                match scopes.await {
+                    Ok(catalogue) => view! { <NewKeyForm org product catalogue/> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The form; once the key is created, the key shown once in its place.
+#[island(lazy)]
+fn NewKeyForm(org: String, product: String, catalogue: Vec<ScopeView>) -> impl IntoView {
+    crate::ui::live::island_live();
+    let keys = org_path(&org, "keys");
     let action = ServerAction::<CreateKey>::new();
     let action_value = action.value();
     let result = Signal::derive(move || action_value.try_get().flatten().and_then(Result::err));
@@ -47,16 +69,11 @@ fn new_key_page(org: OrganisationView, scopes: Resource<Result<Vec<ScopeView>, A
         shown_value.try_update_untracked(|shown| *shown = None);
     });
     let pending = action.pending();
-    view! {
-        <div class="page-head">
-            <p class="breadcrumb"><a href=keys.clone()>"API keys"</a></p>
-            <h1>"Create key"</h1>
-        </div>
-        {let keys = keys.clone(); move || match created() {
-            Some(shown) => {
-                let (keys, org_id) = (keys.clone(), org_id.clone());
-                view! {
-                <ShownOnce key=shown.plaintext/>
+    move || match created() {
+        Some(shown) => {
+            let (keys, settings) = (keys.clone(), org_path(&org, &format!("keys/{}", shown.key.id)));
+            view! {
+                <ShownOnce key=shown.plaintext product=product.clone()/>
                 <section class="card">
                     <dl class="details">
                         <div><dt>"Name"</dt><dd>{shown.key.name.clone()}</dd></div>
@@ -64,37 +81,28 @@ fn new_key_page(org: OrganisationView, scopes: Resource<Result<Vec<ScopeView>, A
                         <div><dt>"Expires"</dt><dd>{shown.key.expires.clone()}</dd></div>
                     </dl>
                     <p class="actions">
-                        <a class="button button-primary" href=keys.clone()>"Done"</a>
-                        <a class="button" href=org_path(&org_id, &format!("keys/{}", shown.key.id))>"Key settings"</a>
+                        <a class="button button-primary" href=keys>"Done"</a>
+                        <a class="button" href=settings>"Key settings"</a>
                     </p>
                 </section>
-            }.into_any()
             }
-            None => {
-                let org_id = org_id.clone();
-                view! {
-                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || { let org_id = org_id.clone(); Suspend::new(async move {
-                        match scopes.await {
-                            Ok(catalogue) => view! {
-                                <ActionForm action attr:class="card form" attr:novalidate=true>
-                                    <FormAlert result/>
-                                    <input type="hidden" name="org" value=org_id/>
-                                    <Field label="Name" name="name" maxlength=64 hint="Where the key is used, e.g. \"Billing service (production)\"." result/>
-                                    <ScopeChoices scopes=catalogue result/>
-                                    <ExpiryChoice result/>
-                                    <button type="submit" class="button button-primary" disabled=pending>
-                                        {move || if pending.get() { "Creating…" } else { "Create key" }}
-                                    </button>
-                                </ActionForm>
-                            }.into_any(),
-                            Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
-                        }
-                    })}}
-                </Suspense>
-            }.into_any()
-            }
-        }}
+            .into_any()
+        }
+        None => {
+            let (org, catalogue) = (org.clone(), catalogue.clone());
+            view! {
+            <ActionForm action attr:class="card form" attr:novalidate=true>
+                <FormAlert result/>
+                <input type="hidden" name="org" value=org/>
+                <Field label="Name" name="name" maxlength=64 hint="Where the key is used, e.g. \"Billing service (production)\"." result/>
+                <ScopeChoices scopes=catalogue result/>
+                <ExpiryChoice result/>
+                <button type="submit" class="button button-primary" disabled=pending>
+                    {move || if pending.get() { "Creating…" } else { "Create key" }}
+                </button>
+            </ActionForm>
+        }
+        .into_any()
+        }
     }
-    .into_any()
 }

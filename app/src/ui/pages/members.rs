@@ -7,15 +7,15 @@ use crate::api::organisations::{
     RemoveMember, RenameOrganisation, RevokeInvitation, members,
 };
 use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::fresh::kept_fresh;
 use crate::ui::components::org::{RequireMember, use_org};
 use crate::ui::session::reload_on_success;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Everything the page makes before it knows who is signed in (see `RequireAccount`).
+/// The actions of the members page, made once by its island.
 #[derive(Clone, Copy)]
 struct Made {
-    view: Resource<Result<MembersView, ApiError>>,
     change: ServerAction<ChangeMemberRole>,
     remove: ServerAction<RemoveMember>,
     leave: ServerAction<LeaveOrganisation>,
@@ -29,6 +29,32 @@ struct Made {
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let org = use_org();
+    let view = Resource::new(move || org.get(), members);
+    view! {
+        <Title text="Members"/>
+        <RequireMember page=move |_, _| members_page(view)/>
+    }
+}
+
+fn members_page(view: Resource<Result<MembersView, ApiError>>) -> AnyView {
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading members…"</p> }>
+            {move || Suspend::new(async move {
+                match view.await {
+                    Ok(view) => view! { <MembersPanel view/> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// Everything on the page: the members, invitations and the organisation's name, fetched again after each
+/// change.
+#[island(lazy)]
+fn MembersPanel(view: MembersView) -> impl IntoView {
+    crate::ui::live::island_live();
     let change = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let leave = ServerAction::<LeaveOrganisation>::new();
@@ -37,45 +63,18 @@ pub fn MembersPage() -> impl IntoView {
     let rename = ServerAction::<RenameOrganisation>::new();
     let delete = ServerAction::<DeleteOrganisation>::new();
     reload_on_success(move || delete.value().get(), |_| "/".to_owned());
-    let versions = (change.version(), remove.version(), invite.version(), revoke.version(), rename.version());
-    let view = Resource::new(
-        move || {
-            (
-                org.get(),
-                versions.0.try_get(),
-                versions.1.try_get(),
-                versions.2.try_get(),
-                versions.3.try_get(),
-                versions.4.try_get(),
-            )
-        },
-        |(org, ..)| members(org),
-    );
     reload_on_success(move || leave.value().get(), |_| "/".to_owned());
+    let versions = (change.version(), remove.version(), invite.version(), revoke.version(), rename.version());
+    let changed = move || versions.0.get() + versions.1.get() + versions.2.get() + versions.3.get() + versions.4.get();
+    let org = view.organisation.id.clone();
+    let view = kept_fresh(view, changed, move || members(org.clone()));
     // The invitation link lives only in this page's memory.
     let shown = invite.value();
     on_cleanup(move || {
         shown.try_update_untracked(|shown| *shown = None);
     });
-    let made = Made { view, change, remove, leave, invite, revoke, rename, delete };
-    view! {
-        <Title text="Members"/>
-        <RequireMember page=move |_, _| members_page(made)/>
-    }
-}
-
-fn members_page(made: Made) -> AnyView {
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading members…"</p> }>
-            {move || Suspend::new(async move {
-                match made.view.await {
-                    Ok(view) => members_view(view, made).into_any(),
-                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-    .into_any()
+    let made = Made { change, remove, leave, invite, revoke, rename, delete };
+    move || members_view(view.get(), made)
 }
 
 fn members_view(view: MembersView, made: Made) -> impl IntoView {

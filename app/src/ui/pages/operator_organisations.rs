@@ -14,6 +14,7 @@ use crate::ui::components::form::FormAlert;
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::StatusBadge;
 use crate::ui::pages::NotFoundPage;
+use crate::ui::session::reload_on_success;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -109,12 +110,7 @@ fn organisation_status(disabled: bool) -> impl IntoView {
 #[component]
 pub fn OperatorOrganisationPage() -> impl IntoView {
     let params = use_params_map();
-    let switch = ServerAction::<SwitchOrganisation>::new();
-    let version = switch.version();
-    let inspected = Resource::new(
-        move || (params.read().get("id").unwrap_or_default(), version.try_get()),
-        |(id, _)| inspect_organisation(id),
-    );
+    let inspected = Resource::new(move || params.read().get("id").unwrap_or_default(), inspect_organisation);
     view! {
         <Title text="Organisation"/>
         <RequireAccount page=move |account| {
@@ -125,7 +121,7 @@ pub fn OperatorOrganisationPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match inspected.await {
-                            Ok(org) => inspect(org, switch).into_any(),
+                            Ok(org) => inspect(org).into_any(),
                             Err(ApiError::NotFound) => view! { <NotFoundPage/> }.into_any(),
                             Err(err) => failed(&err),
                         }
@@ -136,10 +132,7 @@ pub fn OperatorOrganisationPage() -> impl IntoView {
     }
 }
 
-fn inspect(org: InspectView, switch: ServerAction<SwitchOrganisation>) -> impl IntoView {
-    let value = switch.value();
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
-    let confirming = RwSignal::new(false);
+fn inspect(org: InspectView) -> impl IntoView {
     let disabled = org.disabled_since.is_some();
     let id = org.id.clone();
     view! {
@@ -162,25 +155,7 @@ fn inspect(org: InspectView, switch: ServerAction<SwitchOrganisation>) -> impl I
             } else {
                 "Disabling makes every key of this organisation answer DISABLED at once, here and within 2 seconds on every instance. Its members can still sign in, see a notice, and cannot create or change keys."
             }}</p>
-            <FormAlert result/>
-            {move || {
-                let id = id.clone();
-                if confirming.get() || disabled {
-                    view! {
-                        <ActionForm action=switch attr:class="confirm">
-                            <input type="hidden" name="id" value=id/>
-                            <input type="hidden" name="disabled" value=if disabled { "false" } else { "true" }/>
-                            {(!disabled).then(|| view! { <span>"Disable this organisation now?"</span> })}
-                            <button type="submit" class=if disabled { "button button-primary" } else { "button button-danger" }>
-                                {if disabled { "Enable organisation" } else { "Yes, disable" }}
-                            </button>
-                            {(!disabled).then(|| view! { <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button> })}
-                        </ActionForm>
-                    }.into_any()
-                } else {
-                    view! { <button type="button" class="button button-danger-outline" on:click=move |_| confirming.set(true)>"Disable organisation"</button> }.into_any()
-                }
-            }}
+            <OrganisationSwitch id disabled/>
         </section>
         <section class="card" aria-labelledby="keys-title">
             <h2 id="keys-title">{format!("Keys ({})", org.key_count)}</h2>
@@ -316,5 +291,37 @@ fn operator_log(log: OperatorActivityView) -> impl IntoView {
             <span>{format!("Page {} of {}", log.page, log.pages)}</span>
             {(log.page < log.pages).then(|| view! { <a class="button" href=format!("/operator/activity?page={}", log.page + 1)>"Older"</a> })}
         </nav>
+    }
+}
+
+/// Disable (after a confirmation) or enable the organisation, then the page again with its new state.
+#[island(lazy)]
+fn OrganisationSwitch(id: String, disabled: bool) -> impl IntoView {
+    crate::ui::live::island_live();
+    let switch = ServerAction::<SwitchOrganisation>::new();
+    let value = switch.value();
+    reload_on_success(move || value.get(), |_| window().location().href().unwrap_or_default());
+    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    let confirming = RwSignal::new(false);
+    view! {
+        <FormAlert result/>
+        {move || {
+            let id = id.clone();
+            if confirming.get() || disabled {
+                view! {
+                    <ActionForm action=switch attr:class="confirm">
+                        <input type="hidden" name="id" value=id/>
+                        <input type="hidden" name="disabled" value=if disabled { "false" } else { "true" }/>
+                        {(!disabled).then(|| view! { <span>"Disable this organisation now?"</span> })}
+                        <button type="submit" class=if disabled { "button button-primary" } else { "button button-danger" }>
+                            {if disabled { "Enable organisation" } else { "Yes, disable" }}
+                        </button>
+                        {(!disabled).then(|| view! { <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button> })}
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! { <button type="button" class="button button-danger-outline" on:click=move |_| confirming.set(true)>"Disable organisation"</button> }.into_any()
+            }
+        }}
     }
 }

@@ -25,8 +25,9 @@ pub fn NewOrganisationPage() -> impl IntoView {
 }
 
 /// The form: a name; on success the new organisation's keys page.
-#[component]
+#[island(lazy)]
 pub fn NewOrganisationForm() -> impl IntoView {
+    crate::ui::live::island_live();
     let action = ServerAction::<CreateOrganisation>::new();
     reload_on_success(move || action.value().get(), Clone::clone);
     let result = Signal::derive(move || action.value().get().and_then(Result::err));

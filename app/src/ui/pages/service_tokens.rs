@@ -7,6 +7,7 @@ use crate::api::service_tokens::{
     CreateServiceToken, PERMISSION_CHOICES, RevokeServiceToken, ServiceTokenView, list_service_tokens,
 };
 use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::fresh::kept_fresh;
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::ShownOnce;
 use crate::ui::pages::NotFoundPage;
@@ -16,29 +17,43 @@ use leptos_meta::Title;
 /// The operator's service-token page.
 #[component]
 pub fn ServiceTokensPage() -> impl IntoView {
-    let create = ServerAction::<CreateServiceToken>::new();
-    let revoke = ServerAction::<RevokeServiceToken>::new();
-    let (create_version, revoke_version) = (create.version(), revoke.version());
-    let tokens = Resource::new(move || (create_version.try_get(), revoke_version.try_get()), |_| list_service_tokens());
+    let tokens = Resource::new(|| (), |_| list_service_tokens());
     view! {
         <Title text="Service tokens"/>
-        <RequireAccount page=move |account| tokens_page(account, TokensPage { create, revoke, tokens })/>
+        <RequireAccount page=move |account| tokens_page(account, tokens)/>
     }
 }
 
-/// What the page makes before it knows who is signed in (see `RequireAccount`).
-#[derive(Clone, Copy)]
-struct TokensPage {
-    create: ServerAction<CreateServiceToken>,
-    revoke: ServerAction<RevokeServiceToken>,
-    tokens: Resource<Result<Vec<ServiceTokenView>, ApiError>>,
-}
-
-fn tokens_page(account: AccountView, made: TokensPage) -> AnyView {
+fn tokens_page(account: AccountView, tokens: Resource<Result<Vec<ServiceTokenView>, ApiError>>) -> AnyView {
     if !account.is_operator {
         return view! { <NotFoundPage/> }.into_any();
     }
-    let TokensPage { create, revoke, tokens } = made;
+    let product = crate::api::site::use_site().product_name;
+    view! {
+        <div class="page-head">
+            <h1>"Service tokens"</h1>
+            <p class="lede">"Your own services present these to the " <code>"/v1"</code> " API: to verify customers' keys and to manage them. See " <a href="/v1/openapi.json">"the API description"</a> "."</p>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+            {move || { let product = product.clone(); Suspend::new(async move {
+                match tokens.await {
+                    Ok(tokens) => view! { <ServiceTokens tokens product/> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The tokens, revoking one, and creating one (shown once); the list is fetched again after each change.
+#[island(lazy)]
+fn ServiceTokens(tokens: Vec<ServiceTokenView>, product: String) -> impl IntoView {
+    crate::ui::live::island_live();
+    let create = ServerAction::<CreateServiceToken>::new();
+    let revoke = ServerAction::<RevokeServiceToken>::new();
+    let (create_version, revoke_version) = (create.version(), revoke.version());
+    let tokens = kept_fresh(tokens, move || create_version.get() + revoke_version.get(), list_service_tokens);
     let create_value = create.value();
     let revoke_value = revoke.value();
     let create_result = Signal::derive(move || create_value.try_get().flatten().and_then(Result::err));
@@ -53,24 +68,19 @@ fn tokens_page(account: AccountView, made: TokensPage) -> AnyView {
         shown_value.try_update_untracked(|shown| *shown = None);
     });
     view! {
-        <div class="page-head">
-            <h1>"Service tokens"</h1>
-            <p class="lede">"Your own services present these to the " <code>"/v1"</code> " API: to verify customers' keys and to manage them. See " <a href="/v1/openapi.json">"the API description"</a> "."</p>
-        </div>
         {move || created().map(|shown| view! {
-            <ShownOnce key=shown.plaintext noun="service token"/>
+            <ShownOnce key=shown.plaintext noun="service token" product=product.clone()/>
         })}
-        <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
-            {move || Suspend::new(async move {
-                match tokens.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="empty">"No service tokens yet. Create one below, or with " <code>"latchkey service-token create"</code> "."</p>
-                    }.into_any(),
-                    Ok(list) => view! { <TokenTable tokens=list revoke/> }.into_any(),
-                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {move || {
+            let list = tokens.get();
+            if list.is_empty() {
+                view! {
+                    <p class="empty">"No service tokens yet. Create one below, or with " <code>"latchkey service-token create"</code> "."</p>
+                }.into_any()
+            } else {
+                view! { <TokenTable tokens=list revoke/> }.into_any()
+            }
+        }}
         <FormAlert result=revoke_result/>
         <section class="card" aria-labelledby="new-token-title">
             <h2 id="new-token-title">"New service token"</h2>

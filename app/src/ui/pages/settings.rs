@@ -28,14 +28,6 @@ fn settings_page(
     log: Resource<Result<ActivityView, ApiError>>,
     security: SecurityResources,
 ) -> AnyView {
-    let change = ServerAction::<ChangePassword>::new();
-    let change_value = change.value();
-    let delete = ServerAction::<DeleteAccount>::new();
-    let delete_value = delete.value();
-    let change_result = Signal::derive(move || change_value.try_get().flatten().and_then(Result::err));
-    let delete_result = Signal::derive(move || delete_value.try_get().flatten().and_then(Result::err));
-    let changed = move || matches!(change_value.try_get().flatten(), Some(Ok(())));
-    reload_on_success(move || delete_value.try_get().flatten(), |_| "/sign-up".to_owned());
     let has_password = account.has_password;
     let product = crate::api::site::use_site().product_name;
     view! {
@@ -52,15 +44,7 @@ fn settings_page(
         <section class="card" aria-labelledby="password-title" class:hidden=!has_password>
             <h2 id="password-title">"Change password"</h2>
             <p class="muted">"Every other browser signed in to this account is signed out."</p>
-            <ActionForm action=change attr:class="form narrow-form" attr:novalidate=true>
-                <FormAlert result=change_result/>
-                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" maxlength=128 result=change_result/>
-                <Field label="New password" name="new_password" kind="password" autocomplete="new-password" maxlength=128 hint="At least 8 characters; 12 or more is better." result=change_result/>
-                <p class="actions">
-                    <button type="submit" class="button button-primary">"Change password"</button>
-                    {move || changed().then(|| view! { <span class="saved" role="status">"Password changed"</span> })}
-                </p>
-            </ActionForm>
+            <ChangePasswordForm/>
         </section>
         {has_password.then(|| view! { <TwoFactorSection resources=security/> })}
         <SessionsSection resources=security/>
@@ -80,14 +64,48 @@ fn settings_page(
         <section class="card danger-zone" aria-labelledby="delete-title" class:hidden=!has_password>
             <h2 id="delete-title">"Delete account"</h2>
             <p>"The organisations only you belong to are deleted with it: their keys stop working at once. Organisations with other members keep their keys; if you are the only owner of one, make someone else an owner first. This cannot be undone."</p>
-            <ActionForm action=delete attr:class="form narrow-form" attr:novalidate=true>
-                <FormAlert result=delete_result/>
-                <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result=delete_result/>
-                <p class="actions"><button type="submit" class="button button-danger">"Delete account"</button></p>
-            </ActionForm>
+            <DeleteAccountForm/>
         </section>
     }
     .into_any()
+}
+
+/// The current and the new password.
+#[island(lazy)]
+fn ChangePasswordForm() -> impl IntoView {
+    crate::ui::live::island_live();
+    let change = ServerAction::<ChangePassword>::new();
+    let change_value = change.value();
+    let change_result = Signal::derive(move || change_value.try_get().flatten().and_then(Result::err));
+    let changed = move || matches!(change_value.try_get().flatten(), Some(Ok(())));
+    view! {
+        <ActionForm action=change attr:class="form narrow-form" attr:novalidate=true>
+            <FormAlert result=change_result/>
+            <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" maxlength=128 result=change_result/>
+            <Field label="New password" name="new_password" kind="password" autocomplete="new-password" maxlength=128 hint="At least 8 characters; 12 or more is better." result=change_result/>
+            <p class="actions">
+                <button type="submit" class="button button-primary">"Change password"</button>
+                {move || changed().then(|| view! { <span class="saved" role="status">"Password changed"</span> })}
+            </p>
+        </ActionForm>
+    }
+}
+
+/// The password, then the sign-up page.
+#[island(lazy)]
+fn DeleteAccountForm() -> impl IntoView {
+    crate::ui::live::island_live();
+    let delete = ServerAction::<DeleteAccount>::new();
+    let delete_value = delete.value();
+    let delete_result = Signal::derive(move || delete_value.try_get().flatten().and_then(Result::err));
+    reload_on_success(move || delete_value.try_get().flatten(), |_| "/sign-up".to_owned());
+    view! {
+        <ActionForm action=delete attr:class="form narrow-form" attr:novalidate=true>
+            <FormAlert result=delete_result/>
+            <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result=delete_result/>
+            <p class="actions"><button type="submit" class="button button-danger">"Delete account"</button></p>
+        </ActionForm>
+    }
 }
 
 fn own_log(log: ActivityView) -> impl IntoView {

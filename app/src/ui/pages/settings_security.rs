@@ -8,30 +8,24 @@ use crate::api::security::{
     SaveNoticeSettings, SessionView, TwoFactorView, list_sessions, notice_settings, two_factor_status,
 };
 use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::fresh::kept_fresh;
 use leptos::prelude::*;
 
-/// What the security sections load, and the actions that change the sessions list.
+/// What the security sections load.
 #[derive(Clone, Copy)]
 pub struct SecurityResources {
     two_factor: Resource<Result<TwoFactorView, ApiError>>,
     sessions: Resource<Result<Vec<SessionView>, ApiError>>,
     notices: Resource<Result<Vec<NoticeSetting>, ApiError>>,
-    end: ServerAction<EndSession>,
-    end_others: ServerAction<EndOtherSessions>,
 }
 
 impl SecurityResources {
     /// Makes them; call it in the page's component.
     pub fn load() -> Self {
-        let end = ServerAction::<EndSession>::new();
-        let end_others = ServerAction::<EndOtherSessions>::new();
-        let (end_version, others_version) = (end.version(), end_others.version());
         Self {
             two_factor: Resource::new(|| (), |_| two_factor_status()),
-            sessions: Resource::new(move || (end_version.get(), others_version.get()), |_| list_sessions()),
+            sessions: Resource::new(|| (), |_| list_sessions()),
             notices: Resource::new(|| (), |_| notice_settings()),
-            end,
-            end_others,
         }
     }
 }
@@ -48,7 +42,7 @@ pub fn TwoFactorSection(resources: SecurityResources) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match status.await {
-                    Ok(status) if status.applies => two_factor_card(status).into_any(),
+                    Ok(status) if status.applies => view! { <TwoFactorCard status/> }.into_any(),
                     Ok(_) => ().into_any(),
                     Err(err) => error_view(&err),
                 }
@@ -57,7 +51,10 @@ pub fn TwoFactorSection(resources: SecurityResources) -> impl IntoView {
     }
 }
 
-fn two_factor_card(status: TwoFactorView) -> impl IntoView {
+/// On: how many recovery codes are left, and turning it off. Off: the steps that turn it on.
+#[island(lazy)]
+fn TwoFactorCard(status: TwoFactorView) -> impl IntoView {
+    crate::ui::live::island_live();
     view! {
         <section class="card" aria-labelledby="two-factor-title" id="two-factor" data-testid="two-factor">
             <h2 id="two-factor-title">"Two-factor sign-in"</h2>
@@ -143,7 +140,27 @@ fn enrol_view(required: bool) -> impl IntoView {
 /// The person's signed-in sessions, with a way to sign out any other one, or all of them.
 #[component]
 pub fn SessionsSection(resources: SecurityResources) -> impl IntoView {
-    let (end, end_others, sessions) = (resources.end, resources.end_others, resources.sessions);
+    let sessions = resources.sessions;
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match sessions.await {
+                    Ok(sessions) => view! { <Sessions sessions/> }.into_any(),
+                    Err(err) => error_view(&err),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The sessions card; the list is fetched again after each sign-out.
+#[island(lazy)]
+fn Sessions(sessions: Vec<SessionView>) -> impl IntoView {
+    crate::ui::live::island_live();
+    let end = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let (end_version, others_version) = (end.version(), end_others.version());
+    let sessions = kept_fresh(sessions, move || end_version.get() + others_version.get(), list_sessions);
     let end_value = end.value();
     let others_value = end_others.value();
     let result = Signal::derive(move || {
@@ -157,14 +174,7 @@ pub fn SessionsSection(resources: SecurityResources) -> impl IntoView {
             {move || others_value.get().and_then(Result::ok).map(|ended| view! {
                 <p class="alert alert-success" role="status">{format!("Signed out {ended} other session{}.", if ended == 1 { "" } else { "s" })}</p>
             })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Ok(list) => sessions_table(list, end).into_any(),
-                        Err(err) => error_view(&err),
-                    }
-                })}
-            </Transition>
+            {move || sessions_table(sessions.get(), end)}
             <ActionForm action=end_others attr:class="inline-form">
                 <button type="submit" class="button">"Sign out all other sessions"</button>
             </ActionForm>
@@ -209,10 +219,6 @@ fn sessions_table(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl
 #[component]
 pub fn NoticesSection(resources: SecurityResources) -> impl IntoView {
     let settings = resources.notices;
-    let save = ServerAction::<SaveNoticeSettings>::new();
-    let value = save.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
-    let saved = move || matches!(value.get(), Some(Ok(())));
     view! {
         <section class="card" aria-labelledby="notices-title" id="notices" data-testid="notices">
             <h2 id="notices-title">"Email notices"</h2>
@@ -220,32 +226,43 @@ pub fn NoticesSection(resources: SecurityResources) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
-                        Ok(list) => view! {
-                            <ActionForm action=save attr:class="form" attr:novalidate=true>
-                                <FormAlert result/>
-                                <fieldset class="checks">
-                                    <legend class="visually-hidden">"Send me an email when"</legend>
-                                    {list.into_iter().enumerate().map(|(i, setting): (usize, NoticeSetting)| {
-                                        let id = format!("notice-{}", setting.kind);
-                                        let label_for = id.clone();
-                                        view! {
-                                            <label class="check" for=label_for>
-                                                <input type="checkbox" id=id name=format!("on[{i}]") value=setting.kind checked=setting.on/>
-                                                <span>{setting.label}</span>
-                                            </label>
-                                        }
-                                    }).collect_view()}
-                                </fieldset>
-                                <p class="actions">
-                                    <button type="submit" class="button button-primary">"Save"</button>
-                                    {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
-                                </p>
-                            </ActionForm>
-                        }.into_any(),
+                        Ok(list) => view! { <NoticesForm list/> }.into_any(),
                         Err(err) => error_view(&err),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The notices as checkboxes, and "Save".
+#[island(lazy)]
+fn NoticesForm(list: Vec<NoticeSetting>) -> impl IntoView {
+    crate::ui::live::island_live();
+    let save = ServerAction::<SaveNoticeSettings>::new();
+    let value = save.value();
+    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let saved = move || matches!(value.get(), Some(Ok(())));
+    view! {
+        <ActionForm action=save attr:class="form" attr:novalidate=true>
+            <FormAlert result/>
+            <fieldset class="checks">
+                <legend class="visually-hidden">"Send me an email when"</legend>
+                {list.into_iter().enumerate().map(|(i, setting): (usize, NoticeSetting)| {
+                    let id = format!("notice-{}", setting.kind);
+                    let label_for = id.clone();
+                    view! {
+                        <label class="check" for=label_for>
+                            <input type="checkbox" id=id name=format!("on[{i}]") value=setting.kind checked=setting.on/>
+                            <span>{setting.label}</span>
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <p class="actions">
+                <button type="submit" class="button button-primary">"Save"</button>
+                {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
+            </p>
+        </ActionForm>
     }
 }

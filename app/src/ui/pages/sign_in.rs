@@ -5,7 +5,7 @@ use crate::api::auth::{SignIn, encode_next};
 use crate::api::site::{OIDC_START_PATH, use_site};
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RedirectIfSignedIn;
-use crate::ui::session::{next_and_switch_link, reload_on_success};
+use crate::ui::session::next_and_switch_link;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -16,10 +16,6 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let site = use_site();
     let (next, sign_up_href) = next_and_switch_link("/sign-up");
-    let action = ServerAction::<SignIn>::new();
-    reload_on_success(move || action.value().get(), Clone::clone);
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
-    let pending = action.pending();
     let problem = use_query_map().get_untracked().get("error").map(|code| identity_provider_problem(&code));
     let oidc_href = format!("{OIDC_START_PATH}?next={}", encode_next(&next));
     let product = site.product_name.clone();
@@ -41,22 +37,35 @@ pub fn SignInPage() -> impl IntoView {
                 <p class="divider"><span>"or with your password"</span></p>
             })}
             {site.password_sign_in.then(|| view! {
-                <ActionForm action attr:novalidate=true attr:class="form">
-                    <FormAlert result/>
-                    <input type="hidden" name="next" value=next.clone()/>
-                    <Field label="Email" name="email" kind="email" autocomplete="username" maxlength=254 result/>
-                    <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result/>
-                    <button type="submit" class="button button-block" class:button-primary=!has_identity_provider disabled=pending>
-                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                    <p class="form-aside"><a href="/forgot-password">"Forgot password?"</a></p>
-                </ActionForm>
+                <SignInForm next=next.clone() primary=!has_identity_provider/>
                 <p class="auth-switch">{format!("New to {product}? ")} <a href=sign_up_href.clone()>"Create an account"</a></p>
             })}
             {(!site.password_sign_in && !has_identity_provider).then(|| view! {
                 <p class="lede">{format!("Open the API keys page from {} to sign in.", site.product_name)}</p>
             })}
         </section>
+    }
+}
+
+/// Email and password; on success, `next`. Not an island: the page stays free of the browser bundle's
+/// forms. The browser posts the form itself; the server answers a refusal by sending the visitor back here
+/// with the error in the address, which the action reads when the page renders.
+#[component]
+fn SignInForm(next: String, primary: bool) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let pending = action.pending();
+    view! {
+        <ActionForm action attr:novalidate=true attr:class="form">
+            <FormAlert result/>
+            <input type="hidden" name="next" value=next/>
+            <Field label="Email" name="email" kind="email" autocomplete="username" maxlength=254 result/>
+            <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result/>
+            <button type="submit" class="button button-block" class:button-primary=primary disabled=pending>
+                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+            </button>
+            <p class="form-aside"><a href="/forgot-password">"Forgot password?"</a></p>
+        </ActionForm>
     }
 }
 

@@ -12,10 +12,6 @@ use leptos_meta::Title;
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let (next, sign_in_href) = next_and_switch_link("/sign-in");
-    let action = ServerAction::<SignUp>::new();
-    reload_on_success(move || action.value().get(), Clone::clone);
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
-    let pending = action.pending();
     let site = use_site();
     if !site.password_sign_in {
         let way =
@@ -38,35 +34,48 @@ pub fn SignUpPage() -> impl IntoView {
         <section class="auth-card" aria-labelledby="sign-up-title">
             <h1 id="sign-up-title">"Create your account"</h1>
             <p class="lede">"Issue, roll and revoke API keys yourself."</p>
-            <ActionForm action attr:novalidate=true attr:class="form">
-                <FormAlert result/>
-                <input type="hidden" name="next" value=next/>
-                <Field label="Email" name="email" kind="email" autocomplete="email" maxlength=254 validate=check_email result/>
-                <Field
-                    label="Password"
-                    name="password"
-                    kind="password"
-                    autocomplete="new-password"
-                    hint="At least 8 characters; 12 or more is better. A passphrase of a few words works well."
-                    validate=check_password
-                    result
-                />
-                <Field
-                    label="Organisation (optional)"
-                    name="organisation"
-                    autocomplete="organization"
-                    maxlength=100
-                    hint="Your company or team. Keys belong to it, and you can invite colleagues. Leave empty to use your email address; you can rename it later."
-                    result
-                />
-                <button type="submit" class="button button-primary button-block" disabled=pending>
-                    {move || if pending.get() { "Creating account…" } else { "Sign up" }}
-                </button>
-            </ActionForm>
+            <SignUpForm next/>
             <p class="auth-switch">"Already have an account? " <a href=sign_in_href>"Sign in"</a></p>
         </section>
     }
     .into_any()
+}
+
+/// Email, password and organisation; on success, `next`.
+#[island(lazy)]
+fn SignUpForm(next: String) -> impl IntoView {
+    crate::ui::live::island_live();
+    let action = ServerAction::<SignUp>::new();
+    reload_on_success(move || action.value().get(), Clone::clone);
+    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let pending = action.pending();
+    view! {
+        <ActionForm action attr:novalidate=true attr:class="form">
+            <FormAlert result/>
+            <input type="hidden" name="next" value=next/>
+            <Field label="Email" name="email" kind="email" autocomplete="email" maxlength=254 validate=check_email result/>
+            <Field
+                label="Password"
+                name="password"
+                kind="password"
+                autocomplete="new-password"
+                hint="At least 8 characters; 12 or more is better. A passphrase of a few words works well."
+                validate=check_password
+                result
+            />
+            <Field
+                label="Organisation (optional)"
+                name="organisation"
+                autocomplete="organization"
+                maxlength=100
+                hint="Your company or team. Keys belong to it, and you can invite colleagues. Leave empty to use your email address; you can rename it later."
+                result
+            />
+            <button type="submit" class="button button-primary button-block" disabled=pending>
+                {move || if pending.get() { "Creating account…" } else { "Sign up" }}
+            </button>
+        </ActionForm>
+    }
 }
 
 /// A first look in the browser; the server has the last word.

@@ -10,6 +10,7 @@ use crate::api::webhooks::{
     WebhooksView, webhooks,
 };
 use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::fresh::kept_fresh;
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::ShownOnce;
 use crate::ui::components::org::{RequireMember, use_org};
@@ -17,46 +18,16 @@ use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// What the page makes before it knows who is signed in (see `RequireAccount`).
-#[derive(Clone, Copy)]
-struct Made {
-    org: Signal<String>,
-    list: Resource<Result<WebhooksView, ApiError>>,
-    add: ServerAction<AddWebhook>,
-    act: ServerAction<WebhookAction>,
-    rotate: ServerAction<RotateWebhookSecret>,
-    resend: ServerAction<ResendWebhook>,
-}
-
-fn make(org: Signal<String>) -> Made {
-    let add = ServerAction::<AddWebhook>::new();
-    let act = ServerAction::<WebhookAction>::new();
-    let rotate = ServerAction::<RotateWebhookSecret>::new();
-    let resend = ServerAction::<ResendWebhook>::new();
-    let versions = (add.version(), act.version(), rotate.version(), resend.version());
-    let list = Resource::new(
-        move || (org.get(), versions.0.try_get(), versions.1.try_get(), versions.2.try_get(), versions.3.try_get()),
-        |(org, ..)| webhooks(org),
-    );
-    // Secrets live only in this page's memory.
-    let (added, rotated) = (add.value(), rotate.value());
-    on_cleanup(move || {
-        added.try_update_untracked(|shown| *shown = None);
-        rotated.try_update_untracked(|shown| *shown = None);
-    });
-    Made { org, list, add, act, rotate, resend }
-}
-
 /// An organisation's Webhooks page.
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
     let org = use_org();
-    let made = make(Signal::derive(move || org.get()));
+    let list = Resource::new(move || org.get(), webhooks);
     view! {
         <Title text="Webhooks"/>
         <RequireMember page=move |_, org| {
             if org.can.manage_webhooks {
-                webhooks_page(made)
+                webhooks_page(org.id, list)
             } else {
                 view! {
                     <div class="page-head"><h1>"Webhooks"</h1></div>
@@ -70,17 +41,66 @@ pub fn WebhooksPage() -> impl IntoView {
 /// The operator's Webhooks page: endpoints for every organisation's events.
 #[component]
 pub fn OperatorWebhooksPage() -> impl IntoView {
-    let made = make(Signal::derive(String::new));
+    let list = Resource::new(|| (), |_| webhooks(String::new()));
     view! {
         <Title text="Webhooks"/>
         <RequireAccount page=move |account: AccountView| {
-            if account.is_operator { webhooks_page(made) } else { view! { <NotFoundPage/> }.into_any() }
+            if account.is_operator { webhooks_page(String::new(), list) } else { view! { <NotFoundPage/> }.into_any() }
         }/>
     }
 }
 
-fn webhooks_page(made: Made) -> AnyView {
-    let Made { list, add, act, rotate, resend, org } = made;
+/// `org` is empty on the operator's page.
+fn webhooks_page(org: String, list: Resource<Result<WebhooksView, ApiError>>) -> AnyView {
+    let operator = org.is_empty();
+    let product = crate::api::site::use_site().product_name;
+    view! {
+        <div class="page-head">
+            <h1>"Webhooks"</h1>
+            <p class="lede">
+                {if operator {
+                    "Your endpoints receive every organisation's key, organisation and member events."
+                } else {
+                    "Your endpoints receive this organisation's key and member events as they happen."
+                }}
+                " Each delivery is signed as " <a href="https://www.standardwebhooks.com/">"Standard Webhooks"</a>
+                " specifies, so any of its libraries verifies it; failed deliveries are retried for about three days."
+            </p>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading endpoints…"</p> }>
+            {move || { let (org, product) = (org.clone(), product.clone()); Suspend::new(async move {
+                match list.await {
+                    Ok(view) => view! { <Webhooks org view product/> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The endpoints with their actions and logs, and the form that adds one; fetched again after each change.
+#[island(lazy)]
+fn Webhooks(org: String, view: WebhooksView, product: String) -> impl IntoView {
+    crate::ui::live::island_live();
+    let add = ServerAction::<AddWebhook>::new();
+    let act = ServerAction::<WebhookAction>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let resend = ServerAction::<ResendWebhook>::new();
+    let versions = (add.version(), act.version(), rotate.version(), resend.version());
+    let changed = move || versions.0.get() + versions.1.get() + versions.2.get() + versions.3.get();
+    let list = {
+        let org = org.clone();
+        kept_fresh(view, changed, move || webhooks(org.clone()))
+    };
+    // Secrets live only in this page's memory.
+    let (added, rotated) = (add.value(), rotate.value());
+    on_cleanup(move || {
+        added.try_update_untracked(|shown| *shown = None);
+        rotated.try_update_untracked(|shown| *shown = None);
+    });
+    let operator = org.is_empty();
+    let org = Signal::stored(org);
     let (add_value, act_value, rotate_value, resend_value) = (add.value(), act.value(), rotate.value(), resend.value());
     let add_result = Signal::derive(move || add_value.try_get().flatten().and_then(Result::err));
     let act_error = Signal::derive(move || act_value.try_get().flatten().and_then(Result::err));
@@ -101,36 +121,22 @@ fn webhooks_page(made: Made) -> AnyView {
             .or_else(|| rotate_value.try_get().flatten().and_then(Result::ok))
     };
     let events_error = move || add_result.get().and_then(|err| err.message_for("event_types"));
-    let operator = org.get_untracked().is_empty();
     view! {
-        <div class="page-head">
-            <h1>"Webhooks"</h1>
-            <p class="lede">
-                {if operator {
-                    "Your endpoints receive every organisation's key, organisation and member events."
-                } else {
-                    "Your endpoints receive this organisation's key and member events as they happen."
-                }}
-                " Each delivery is signed as " <a href="https://www.standardwebhooks.com/">"Standard Webhooks"</a>
-                " specifies, so any of its libraries verifies it; failed deliveries are retried for about three days."
-            </p>
-        </div>
-        {move || secret().map(|shown| view! { <ShownOnce key=shown noun="signing secret"/> })}
+        {move || secret().map(|shown| view! { <ShownOnce key=shown noun="signing secret" product=product.clone()/> })}
         {move || said().map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
         <FormAlert result=act_error/>
         <FormAlert result=rotate_error/>
         <FormAlert result=resend_error/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading endpoints…"</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Ok(view) if view.endpoints.is_empty() => view! {
-                        <p class="empty">"No endpoints yet. Add one below to hear about key changes without polling."</p>
-                    }.into_any(),
-                    Ok(view) => view.endpoints.into_iter().map(|endpoint| endpoint_card(org, endpoint, act, rotate, resend)).collect_view().into_any(),
-                    Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {move || {
+            let view = list.get();
+            if view.endpoints.is_empty() {
+                view! {
+                    <p class="empty">"No endpoints yet. Add one below to hear about key changes without polling."</p>
+                }.into_any()
+            } else {
+                view.endpoints.into_iter().map(|endpoint| endpoint_card(org, endpoint, act, rotate, resend)).collect_view().into_any()
+            }
+        }}
         <section class="card" aria-labelledby="new-webhook-title">
             <h2 id="new-webhook-title">"Add an endpoint"</h2>
             <ActionForm action=add attr:class="form" attr:novalidate=true>
@@ -159,7 +165,6 @@ fn webhooks_page(made: Made) -> AnyView {
             </ActionForm>
         </section>
     }
-    .into_any()
 }
 
 fn endpoint_card(
