@@ -50,7 +50,9 @@ async function join(browser: Browser, link: string, email: string): Promise<Page
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(/\/invitations\//);
+  // By its path: the sign-up page's own address carries the invitation in `?next=`, and matching that would
+  // wait for nothing and click the form before its island has loaded.
+  await page.waitForURL((url) => url.pathname.startsWith('/invitations/'));
   await hydrated(page);
   // The form sits in a Suspense that hydrates a moment after the page: once, under load, the click came
   // first and the browser posted the bare form (the invitation was accepted, but the page stayed put).
