@@ -1,4 +1,4 @@
-//! The portal: server-rendered, hydrated in the browser.
+//! The portal: rendered on the server; only its islands (`#[island(lazy)]`) hydrate in the browser.
 
 pub mod components;
 mod header;

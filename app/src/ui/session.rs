@@ -23,8 +23,8 @@ pub fn use_session() -> SessionState {
     expect_context::<SessionState>()
 }
 
-/// After a sign-in, sign-up or sign-out succeeds, loads `target(value)` as a whole new page, so that
-/// everything on it is rendered for the new session.
+/// When an island's action succeeds, loads `target(value)` as a whole new page, so that everything on it is
+/// rendered anew by the server (a new session after sign-up, an organisation joined, left or switched).
 pub fn reload_on_success<T, V, F>(value: V, target: F)
 where
     T: 'static,
