@@ -7,7 +7,9 @@ use leptos::prelude::*;
 /// Changes the password (the current one is required) and signs out every other session.
 #[server(endpoint = "account/password")]
 pub async fn change_password(current_password: PasswordInput, new_password: PasswordInput) -> Result<(), ApiError> {
-    use crate::api::server_context::{client, hashing_busy, internal, reject, service, session, signed_in_to_settings};
+    use crate::api::server_context::{
+        after_plain_post, client, hashing_busy, internal, reject, service, session, signed_in_to_settings,
+    };
     use crate::domain::accounts::{
         AccountChangeError, change_password,
         password::{HashingError, Password, PasswordHasher},
@@ -48,6 +50,7 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
     let origin = Origin { actor: account.email.clone(), client: client() };
     let event = NewEvent { log: Log::Account(&account.id), kind: EventKind::PasswordChanged, key: None, detail: None };
     activity::record(&db, clock.as_ref(), &origin, event).await.map_err(|err| internal("activity log failed", &err))?;
+    after_plain_post("/settings?done=password#password");
     Ok(())
 }
 
@@ -55,7 +58,7 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
 /// revoked), and signs out everywhere. Refused while it is the only owner of an organisation with others.
 #[server(endpoint = "account/delete")]
 pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
-    use crate::api::server_context::{hashing_busy, internal, reject, service, session, signed_in};
+    use crate::api::server_context::{after_plain_post, hashing_busy, internal, reject, service, session, signed_in};
     use crate::domain::accounts::{
         AccountChangeError, delete_account,
         password::{HashingError, Password, PasswordHasher},
@@ -85,6 +88,7 @@ pub async fn delete_account(password: PasswordInput) -> Result<(), ApiError> {
     store.delete_for_account(&account.id, None).await.map_err(|err| internal("ending sessions failed", &err))?;
     sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))?;
     tracing::info!(account_id = %account.id, "account deleted");
+    after_plain_post("/sign-up");
     Ok(())
 }
 

@@ -91,17 +91,26 @@ pub async fn verify_email(secret: String) -> Result<(), ApiError> {
     }
 }
 
-/// Mails a fresh verification link to the signed-in person's address.
+/// The query parameter a page comes back with after a plain post of "Send again" worked.
+pub const VERIFICATION_SENT: &str = "verification=sent";
+
+/// Mails a fresh verification link to the signed-in person's address. `back` is the page the banner's
+/// form was on: a plain form post returns there with `verification=sent` added to its address.
 #[server(endpoint = "email/resend")]
-pub async fn resend_verification() -> Result<(), ApiError> {
-    use crate::api::server_context::{internal, reject, service, signed_in_to_settings};
+pub async fn resend_verification(#[server(default)] back: Option<String>) -> Result<(), ApiError> {
+    use crate::api::server_context::{after_plain_post, internal, reject, service, signed_in_to_settings};
     use crate::domain::accounts::verification::{ResendError, resend};
     use crate::domain::clock::SharedClock;
     let account = signed_in_to_settings().await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
     match resend(&db, clock.as_ref(), &account.id).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            let back = crate::api::auth::safe_next_path(back.as_deref());
+            let separator = if back.contains('?') { '&' } else { '?' };
+            after_plain_post(&format!("{back}{separator}{VERIFICATION_SENT}"));
+            Ok(())
+        }
         Err(err @ ResendError::AlreadyVerified) => Err(reject(ApiError::Conflict { message: err.to_string() })),
         Err(err @ ResendError::Throttled) => {
             Err(reject(ApiError::TooMany { message: err.to_string(), retry_after_secs: 3600 }))

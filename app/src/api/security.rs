@@ -133,7 +133,7 @@ pub async fn confirm_two_factor(code: String) -> Result<RecoveryCodesView, ApiEr
 /// Turns two-factor sign-in off; takes the password and a code.
 #[server(endpoint = "security/two_factor/disable")]
 pub async fn disable_two_factor(password: PasswordInput, code: String) -> Result<(), ApiError> {
-    use crate::api::server_context::{client, reject, service, signed_in_to_settings};
+    use crate::api::server_context::{after_plain_post, client, reject, service, signed_in_to_settings};
     use crate::domain::accounts::password::{Password, PasswordHasher};
     use crate::domain::accounts::security::AccountSecurity;
     use crate::domain::clock::SharedClock;
@@ -162,6 +162,7 @@ pub async fn disable_two_factor(password: PasswordInput, code: String) -> Result
         .await
         .map_err(server::two_factor_error)?;
     tracing::info!(account_id = %account.id, "two-factor sign-in turned off");
+    after_plain_post("/settings#two-factor");
     Ok(())
 }
 
@@ -196,7 +197,7 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, ApiError> {
 /// Signs out one of the person's other sessions.
 #[server(endpoint = "security/sessions/end")]
 pub async fn end_session(reference: String) -> Result<(), ApiError> {
-    use crate::api::server_context::{internal, reject, service, session, signed_in_to_settings};
+    use crate::api::server_context::{after_plain_post, internal, reject, service, session, signed_in_to_settings};
     let account = signed_in_to_settings().await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     if session().await?.id().is_some_and(|id| crate::domain::sessions::store::id_hash(&id) == reference) {
@@ -209,23 +210,26 @@ pub async fn end_session(reference: String) -> Result<(), ApiError> {
         return Err(reject(ApiError::NotFound));
     }
     tracing::info!(account_id = %account.id, "another session signed out");
+    after_plain_post("/settings#sessions");
     Ok(())
 }
 
 /// Signs out every session of the person but this one.
 #[server(endpoint = "security/sessions/end_others")]
 pub async fn end_other_sessions() -> Result<u64, ApiError> {
-    use crate::api::server_context::{internal, service, session, signed_in_to_settings};
+    use crate::api::server_context::{after_plain_post, internal, service, session, signed_in_to_settings};
     use crate::domain::clock::SharedClock;
     use crate::domain::sessions::store::DatabaseSessionStore;
     let account = signed_in_to_settings().await?;
     let db = service::<sea_orm::DatabaseConnection>()?;
     let clock = service::<SharedClock>()?;
     let keep = session().await?.id();
-    DatabaseSessionStore::new(db, clock)
+    let ended = DatabaseSessionStore::new(db, clock)
         .delete_for_account(&account.id, keep)
         .await
-        .map_err(|err| internal("ending sessions failed", &err))
+        .map_err(|err| internal("ending sessions failed", &err))?;
+    after_plain_post(&format!("/settings?ended={ended}#sessions"));
+    Ok(ended)
 }
 
 /// Which key notices the person receives.
@@ -251,7 +255,7 @@ pub async fn notice_settings() -> Result<Vec<NoticeSetting>, ApiError> {
 /// Sets which key notices the person receives: the kinds in `on`, and no others.
 #[server(endpoint = "security/notices/save")]
 pub async fn save_notice_settings(#[server(default)] on: Vec<String>) -> Result<(), ApiError> {
-    use crate::api::server_context::{internal, reject, service, signed_in_to_settings};
+    use crate::api::server_context::{after_plain_post, internal, reject, service, signed_in_to_settings};
     use crate::domain::mail::messages::NoticeKind;
     let account = signed_in_to_settings().await?;
     let mut wanted = Vec::new();
@@ -265,7 +269,9 @@ pub async fn save_notice_settings(#[server(default)] on: Vec<String>) -> Result<
     let db = service::<sea_orm::DatabaseConnection>()?;
     crate::domain::notices::set_muted(&db, &account.id, &muted)
         .await
-        .map_err(|err| internal("notice settings failed", &err))
+        .map_err(|err| internal("notice settings failed", &err))?;
+    after_plain_post("/settings?done=notices#notices");
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]

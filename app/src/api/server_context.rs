@@ -69,6 +69,14 @@ pub fn internal(context: &str, err: &dyn std::fmt::Display) -> ApiError {
 }
 
 /// Whether the browser posted a form itself (no bundle), so that it expects a page back.
+/// Where a plain form post goes once it worked: `path`, a page that shows the outcome (the redirect is the
+/// post/redirect/get pattern). Calls from an island get the function's answer and are left alone.
+pub fn after_plain_post(path: &str) {
+    if is_plain_form_post() {
+        leptos_axum::redirect(path);
+    }
+}
+
 fn is_plain_form_post() -> bool {
     use_context::<http::request::Parts>().is_some_and(|parts| {
         parts

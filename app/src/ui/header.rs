@@ -216,22 +216,29 @@ pub fn VerifyEmailBanner() -> impl IntoView {
     }
 }
 
-/// "Send again", and whether it was sent.
-#[island(lazy)]
+/// "Send again", and whether it was sent. Not an island: the browser posts the form itself and comes back
+/// to this page, with `verification=sent` in the address or the refusal.
+#[component]
 fn ResendVerificationButton() -> impl IntoView {
-    crate::ui::live::island_live();
     let resend = ServerAction::<crate::api::recovery::ResendVerification>::new();
-    let value = resend.value();
-    let pending = resend.pending();
-    let status = move || match value.get() {
-        Some(Ok(())) => Some(("banner-status", "Sent: check your inbox.".to_owned())),
+    let location = use_location();
+    let mut query = location.query.get_untracked();
+    let sent = query.get_str("verification") == Some("sent");
+    // Where to come back to: this page, without what an earlier post added to its address.
+    for added in ["verification", "done", "ended", "__err", "__path"] {
+        query.remove(added);
+    }
+    let back = format!("{}{}", location.pathname.get_untracked(), query.to_query_string());
+    let status = match resend.value().get_untracked() {
         Some(Err(err)) => Some(("banner-status banner-error", err.to_string())),
-        None => None,
+        _ if sent => Some(("banner-status", "Sent: check your inbox.".to_owned())),
+        _ => None,
     };
     view! {
         <ActionForm action=resend attr:class="inline-form">
-            <button type="submit" class="button button-small" disabled=pending>"Send again"</button>
+            <input type="hidden" name="back" value=back/>
+            <button type="submit" class="button button-small">"Send again"</button>
         </ActionForm>
-        {move || status().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
+        {status.map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
     }
 }

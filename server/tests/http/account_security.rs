@@ -81,10 +81,19 @@ async fn unverified_addresses_may_be_kept_from_creating_keys_until_the_mailed_li
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("Verify your email address"));
 
-    assert_eq!(app.post_form("/api/email/resend", &[], Some(&cookie)).await.status, StatusCode::OK);
+    // "Send again" in the banner is a plain form: it comes back to the page it was on, which says so.
+    let back = [("back", "/o/x/keys?q=ci")];
+    let sent = app.post_plain_form("/api/email/resend", &back, &cookie, "/o/x/keys?q=ci").await;
+    assert_eq!(sent.header("location"), Some("/o/x/keys?q=ci&verification=sent"), "{}", sent.body);
+    let page = app.get("/settings?done=notices&verification=sent", Some(&cookie)).await;
+    assert!(page.body.contains("Sent: check your inbox."), "{}", page.body);
+    assert!(page.body.contains(r#"name="back" value="/settings""#), "back without what posts added: {}", page.body);
+    let elsewhere = [("back", "https://evil.example/")];
+    let sent = app.post_plain_form("/api/email/resend", &elsewhere, &cookie, "/settings").await;
+    assert_eq!(sent.header("location"), Some("/?verification=sent"), "only paths of this site: {}", sent.body);
     deliver(&app, &sink).await;
     let mails = sink.to("ann@example.com");
-    assert_eq!(mails.len(), 2, "the sign-up's message and the one sent again");
+    assert_eq!(mails.len(), 3, "the sign-up's message and the two sent again");
     let link = link_in(mails[0]["text"].as_str().expect("text"), &format!("{ORIGIN}/verify-email/"));
     let page = app.get(link.trim_start_matches(ORIGIN), None).await;
     assert!(page.body.contains("your email address is verified"), "{}", page.body);

@@ -61,3 +61,42 @@ async fn deleting_the_account_needs_the_password_and_ends_everything() {
     use sea_orm::{EntityTrait, PaginatorTrait};
     assert_eq!(app::domain::storage::api_keys::Entity::find().count(&app.db).await.expect("count"), 0);
 }
+
+#[tokio::test]
+async fn the_settings_forms_work_as_plain_form_posts_and_the_page_says_what_happened() {
+    let app = TestApp::new().await;
+    let laptop = app.signed_up("ann@example.com").await;
+    let phone = app.sign_in("ann@example.com", PASSWORD, None).await.session_cookie().expect("phone");
+
+    let fields = [("current_password", "guess"), ("new_password", NEW_PASSWORD)];
+    let refused = app.post_plain_form("/api/account/password", &fields, &laptop, "/settings").await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let back = refused.header("location").expect("back to the page").to_owned();
+    let page = app.get(back.trim_start_matches(crate::support::ORIGIN), Some(&laptop)).await;
+    assert!(page.body.contains("Your current password is not correct."), "{}", page.body);
+    assert!(!page.body.contains("Password changed"), "{}", page.body);
+
+    let ended = app.post_plain_form("/api/security/sessions/end_others", &[], &laptop, "/settings").await;
+    assert_eq!(ended.header("location"), Some("/settings?ended=1#sessions"), "{}", ended.body);
+    assert_eq!(app.whoami(&phone).await, Value::Null, "the phone is signed out");
+    let page = app.get("/settings?ended=1", Some(&laptop)).await;
+    assert!(page.body.contains("Signed out 1 other session."), "{}", page.body);
+
+    let saved = app.post_plain_form("/api/security/notices/save", &[], &laptop, "/settings").await;
+    assert_eq!(saved.header("location"), Some("/settings?done=notices#notices"), "{}", saved.body);
+    let page = app.get("/settings?done=notices", Some(&laptop)).await;
+    assert!(page.body.contains(r#"role="status" class="saved">Saved</span>"#), "{}", page.body);
+    let notices = page.body.split(r#"data-testid="notices""#).nth(1).and_then(|rest| rest.split("</section>").next());
+    assert!(notices.is_some_and(|card| card.contains("checkbox") && !card.contains("checked")), "all off: {notices:?}");
+
+    let fields = [("current_password", PASSWORD), ("new_password", NEW_PASSWORD)];
+    let changed = app.post_plain_form("/api/account/password", &fields, &laptop, "/settings").await;
+    assert_eq!(changed.header("location"), Some("/settings?done=password#password"), "{}", changed.body);
+    let laptop = changed.session_cookie().expect("this session continues under a new id");
+    let page = app.get("/settings?done=password", Some(&laptop)).await;
+    assert!(page.body.contains(r#"role="status" class="saved">Password changed</span>"#), "{}", page.body);
+
+    let deleted = app.post_plain_form("/api/account/delete", &[("password", NEW_PASSWORD)], &laptop, "/settings").await;
+    assert_eq!(deleted.header("location"), Some("/sign-up"), "{}", deleted.body);
+    assert_eq!(app.whoami(&laptop).await, Value::Null);
+}

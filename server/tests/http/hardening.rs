@@ -75,6 +75,17 @@ async fn pages_carry_a_nonce_csp_and_security_headers() {
 }
 
 #[tokio::test]
+async fn bundle_files_carry_nosniff_but_not_the_headers_of_documents() {
+    // A page loads dozens of bundle files; headers that only documents obey would be paid for on each.
+    let app = TestApp::new().await;
+    let reply = app.get("/pkg/latchkey.css", None).await;
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    for document_only in ["content-security-policy", "x-frame-options", "permissions-policy", "referrer-policy"] {
+        assert!(reply.header(document_only).is_none(), "{document_only} on a bundle file");
+    }
+}
+
+#[tokio::test]
 async fn logs_never_contain_passwords_or_cookies() {
     let (captured, _guard) = capture_logs();
 

@@ -220,6 +220,24 @@ impl TestApp {
         self.send(request.body(Body::empty()).expect("request")).await
     }
 
+    /// A form POST as a browser sends it without the page's code (an element the server rendered, not an
+    /// island): it asks for HTML, and names the page it came from.
+    pub async fn post_plain_form(&self, path: &str, fields: &[(&str, &str)], cookie: &str, page: &str) -> Reply {
+        let body = fields.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::REFERER, format!("{ORIGIN}{page}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .expect("request");
+        self.send(request).await
+    }
+
     /// A form POST as the portal's own pages send it.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Reply {
         let body = fields.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");

@@ -8,26 +8,41 @@ use crate::api::auth::AccountView;
 use crate::api::keys::ActivityView;
 use crate::ui::components::form::{Field, FormAlert};
 use crate::ui::components::guard::RequireAccount;
-use crate::ui::session::reload_on_success;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// The account settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let log = Resource::new(|| (), |_| own_activity(None));
     let security = SecurityResources::load();
+    // What a form posted on this page just did (see `after_plain_post`).
+    let query = use_query_map().get_untracked();
+    let outcome =
+        Outcome { done: query.get("done"), ended: query.get("ended").and_then(|count| count.parse::<u64>().ok()) };
     view! {
         <Title text="Account settings"/>
-        <RequireAccount page=move |account| settings_page(account, log, security)/>
+        <RequireAccount page=move |account| settings_page(account, log, security, outcome.clone())/>
     }
+}
+
+/// What the form posted last on this page did, from the address it came back to.
+#[derive(Clone)]
+struct Outcome {
+    /// `password` or `notices`: that form was saved.
+    done: Option<String>,
+    /// "Sign out all other sessions" ended this many.
+    ended: Option<u64>,
 }
 
 fn settings_page(
     account: AccountView,
     log: Resource<Result<ActivityView, ApiError>>,
     security: SecurityResources,
+    outcome: Outcome,
 ) -> AnyView {
+    let Outcome { done, ended } = outcome;
     let has_password = account.has_password;
     let product = crate::api::site::use_site().product_name;
     view! {
@@ -41,14 +56,14 @@ fn settings_page(
                 <p class="muted">{format!("Your account has no password here: you sign in through {product}, which keeps your name, email address and role up to date. To leave, ask an administrator there.")}</p>
             </section>
         })}
-        <section class="card" aria-labelledby="password-title" class:hidden=!has_password>
+        <section class="card" aria-labelledby="password-title" id="password" class:hidden=!has_password>
             <h2 id="password-title">"Change password"</h2>
             <p class="muted">"Every other browser signed in to this account is signed out."</p>
-            <ChangePasswordForm/>
+            <ChangePasswordForm changed=done.as_deref() == Some("password")/>
         </section>
         {has_password.then(|| view! { <TwoFactorSection resources=security/> })}
-        <SessionsSection resources=security/>
-        <NoticesSection resources=security/>
+        <SessionsSection resources=security ended/>
+        <NoticesSection resources=security saved=done.as_deref() == Some("notices")/>
         <section class="card" aria-labelledby="sign-ins-title">
             <h2 id="sign-ins-title">"Recent sign-ins"</h2>
             <p class="muted">"Your own log: sign-ins, failed sign-ins, sign-outs, password and two-factor changes, newest first. Key changes are in each organisation's activity."</p>
@@ -70,39 +85,38 @@ fn settings_page(
     .into_any()
 }
 
-/// The current and the new password.
-#[island(lazy)]
-fn ChangePasswordForm() -> impl IntoView {
-    crate::ui::live::island_live();
+/// The current and the new password. Not an island: the browser posts the form itself, and the server
+/// sends it back here, with the refusal in the address or `?done=password`.
+#[component]
+fn ChangePasswordForm(
+    /// The password was just changed.
+    changed: bool,
+) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    let change_value = change.value();
-    let change_result = Signal::derive(move || change_value.try_get().flatten().and_then(Result::err));
-    let changed = move || matches!(change_value.try_get().flatten(), Some(Ok(())));
+    let result = Signal::derive(move || change.value().get().and_then(Result::err));
+    let changed = changed && result.get_untracked().is_none();
     view! {
         <ActionForm action=change attr:class="form narrow-form" attr:novalidate=true>
-            <FormAlert result=change_result/>
-            <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" maxlength=128 result=change_result/>
-            <Field label="New password" name="new_password" kind="password" autocomplete="new-password" maxlength=128 hint="At least 8 characters; 12 or more is better." result=change_result/>
+            <FormAlert result/>
+            <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" maxlength=128 result/>
+            <Field label="New password" name="new_password" kind="password" autocomplete="new-password" maxlength=128 hint="At least 8 characters; 12 or more is better." result/>
             <p class="actions">
                 <button type="submit" class="button button-primary">"Change password"</button>
-                {move || changed().then(|| view! { <span class="saved" role="status">"Password changed"</span> })}
+                {changed.then(|| view! { <span class="saved" role="status">"Password changed"</span> })}
             </p>
         </ActionForm>
     }
 }
 
-/// The password, then the sign-up page.
-#[island(lazy)]
+/// The password; the server then signs the person out and sends them to the sign-up page. Not an island.
+#[component]
 fn DeleteAccountForm() -> impl IntoView {
-    crate::ui::live::island_live();
     let delete = ServerAction::<DeleteAccount>::new();
-    let delete_value = delete.value();
-    let delete_result = Signal::derive(move || delete_value.try_get().flatten().and_then(Result::err));
-    reload_on_success(move || delete_value.try_get().flatten(), |_| "/sign-up".to_owned());
+    let result = Signal::derive(move || delete.value().get().and_then(Result::err));
     view! {
         <ActionForm action=delete attr:class="form narrow-form" attr:novalidate=true>
-            <FormAlert result=delete_result/>
-            <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result=delete_result/>
+            <FormAlert result/>
+            <Field label="Password" name="password" kind="password" autocomplete="current-password" maxlength=128 result/>
             <p class="actions"><button type="submit" class="button button-danger">"Delete account"</button></p>
         </ActionForm>
     }

@@ -8,7 +8,6 @@ use crate::api::security::{
     SaveNoticeSettings, SessionView, TwoFactorView, list_sessions, notice_settings, two_factor_status,
 };
 use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::fresh::kept_fresh;
 use leptos::prelude::*;
 
 /// What the security sections load.
@@ -51,23 +50,27 @@ pub fn TwoFactorSection(resources: SecurityResources) -> impl IntoView {
     }
 }
 
-/// On: how many recovery codes are left, and turning it off. Off: the steps that turn it on.
-#[island(lazy)]
+/// On: how many recovery codes are left, and turning it off (a plain form post). Off: the steps that turn
+/// it on, the card's only island, since they show a secret and the recovery codes once.
+#[component]
 fn TwoFactorCard(status: TwoFactorView) -> impl IntoView {
-    crate::ui::live::island_live();
     view! {
         <section class="card" aria-labelledby="two-factor-title" id="two-factor" data-testid="two-factor">
             <h2 id="two-factor-title">"Two-factor sign-in"</h2>
-            {if status.enabled { enabled_view(status).into_any() } else { enrol_view(status.required).into_any() }}
+            {if status.enabled {
+                enabled_view(status).into_any()
+            } else {
+                view! { <TwoFactorEnrolment required=status.required/> }.into_any()
+            }}
         </section>
     }
 }
 
 fn enabled_view(status: TwoFactorView) -> impl IntoView {
     let disable = ServerAction::<DisableTwoFactor>::new();
-    let value = disable.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
-    crate::ui::session::reload_on_success(move || value.get(), |_| "/settings#two-factor".to_owned());
+    let result = Signal::derive(move || disable.value().get().and_then(Result::err));
+    // A refusal comes back in the address: open the form again so that it shows.
+    let refused = result.get_untracked().is_some();
     view! {
         <p class="status-line"><span class="badge badge-active">"On"</span>
             {format!(" Signing in takes a code from your authenticator app. {} of 10 recovery codes left.", status.recovery_codes_left)}
@@ -76,7 +79,7 @@ fn enabled_view(status: TwoFactorView) -> impl IntoView {
             view! { <p class="muted">"This portal requires two-factor sign-in, so it stays on."</p> }.into_any()
         } else {
             view! {
-                <details class="disclosure">
+                <details class="disclosure" open=refused>
                     <summary>"Turn off two-factor sign-in"</summary>
                     <ActionForm action=disable attr:class="form narrow-form" attr:novalidate=true>
                         <FormAlert result/>
@@ -90,7 +93,10 @@ fn enabled_view(status: TwoFactorView) -> impl IntoView {
     }
 }
 
-fn enrol_view(required: bool) -> impl IntoView {
+/// Turning two-factor sign-in on: the QR code and secret, the first code, then the recovery codes.
+#[island(lazy)]
+fn TwoFactorEnrolment(required: bool) -> impl IntoView {
+    crate::ui::live::island_live();
     let begin = ServerAction::<BeginTwoFactor>::new();
     let confirm = ServerAction::<ConfirmTwoFactor>::new();
     let began = begin.value();
@@ -137,15 +143,16 @@ fn enrol_view(required: bool) -> impl IntoView {
     }
 }
 
-/// The person's signed-in sessions, with a way to sign out any other one, or all of them.
+/// The person's signed-in sessions, with a way to sign out any other one, or all of them; `ended` other
+/// sessions were just signed out.
 #[component]
-pub fn SessionsSection(resources: SecurityResources) -> impl IntoView {
+pub fn SessionsSection(resources: SecurityResources, ended: Option<u64>) -> impl IntoView {
     let sessions = resources.sessions;
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match sessions.await {
-                    Ok(sessions) => view! { <Sessions sessions/> }.into_any(),
+                    Ok(sessions) => view! { <Sessions sessions ended/> }.into_any(),
                     Err(err) => error_view(&err),
                 }
             })}
@@ -153,28 +160,26 @@ pub fn SessionsSection(resources: SecurityResources) -> impl IntoView {
     }
 }
 
-/// The sessions card; the list is fetched again after each sign-out.
-#[island(lazy)]
-fn Sessions(sessions: Vec<SessionView>) -> impl IntoView {
-    crate::ui::live::island_live();
+/// The sessions card. Not an island: each sign-out is a plain form post, and the page comes back with the
+/// list as it is now (and `?ended=N` after "Sign out all other sessions").
+#[component]
+fn Sessions(sessions: Vec<SessionView>, ended: Option<u64>) -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
-    let (end_version, others_version) = (end.version(), end_others.version());
-    let sessions = kept_fresh(sessions, move || end_version.get() + others_version.get(), list_sessions);
-    let end_value = end.value();
-    let others_value = end_others.value();
+    let (end_value, others_value) = (end.value(), end_others.value());
     let result = Signal::derive(move || {
         end_value.get().and_then(Result::err).or_else(|| others_value.get().and_then(Result::err))
     });
+    let ended = ended.filter(|_| result.get_untracked().is_none());
     view! {
         <section class="card" aria-labelledby="sessions-title" id="sessions" data-testid="sessions">
             <h2 id="sessions-title">"Your sessions"</h2>
             <p class="muted">"Where your account is signed in now. Sign out any you do not recognise, then change your password."</p>
             <FormAlert result/>
-            {move || others_value.get().and_then(Result::ok).map(|ended| view! {
+            {ended.map(|ended| view! {
                 <p class="alert alert-success" role="status">{format!("Signed out {ended} other session{}.", if ended == 1 { "" } else { "s" })}</p>
             })}
-            {move || sessions_table(sessions.get(), end)}
+            {sessions_table(sessions, end)}
             <ActionForm action=end_others attr:class="inline-form">
                 <button type="submit" class="button">"Sign out all other sessions"</button>
             </ActionForm>
@@ -215,9 +220,9 @@ fn sessions_table(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl
     }
 }
 
-/// Which key notices the person receives by email.
+/// Which key notices the person receives by email; `saved` when the form was just saved.
 #[component]
-pub fn NoticesSection(resources: SecurityResources) -> impl IntoView {
+pub fn NoticesSection(resources: SecurityResources, saved: bool) -> impl IntoView {
     let settings = resources.notices;
     view! {
         <section class="card" aria-labelledby="notices-title" id="notices" data-testid="notices">
@@ -226,7 +231,7 @@ pub fn NoticesSection(resources: SecurityResources) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
-                        Ok(list) => view! { <NoticesForm list/> }.into_any(),
+                        Ok(list) => view! { <NoticesForm list saved/> }.into_any(),
                         Err(err) => error_view(&err),
                     }
                 })}
@@ -235,14 +240,13 @@ pub fn NoticesSection(resources: SecurityResources) -> impl IntoView {
     }
 }
 
-/// The notices as checkboxes, and "Save".
-#[island(lazy)]
-fn NoticesForm(list: Vec<NoticeSetting>) -> impl IntoView {
-    crate::ui::live::island_live();
+/// The notices as checkboxes, and "Save". Not an island: a plain form post that comes back with
+/// `?done=notices`.
+#[component]
+fn NoticesForm(list: Vec<NoticeSetting>, saved: bool) -> impl IntoView {
     let save = ServerAction::<SaveNoticeSettings>::new();
-    let value = save.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
-    let saved = move || matches!(value.get(), Some(Ok(())));
+    let result = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = saved && result.get_untracked().is_none();
     view! {
         <ActionForm action=save attr:class="form" attr:novalidate=true>
             <FormAlert result/>
@@ -261,7 +265,7 @@ fn NoticesForm(list: Vec<NoticeSetting>) -> impl IntoView {
             </fieldset>
             <p class="actions">
                 <button type="submit" class="button button-primary">"Save"</button>
-                {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
+                {saved.then(|| view! { <span class="saved" role="status">"Saved"</span> })}
             </p>
         </ActionForm>
     }
