@@ -41,6 +41,8 @@ test('an operator token lets a service manage and verify keys that the customer 
   const shown = page.getByTestId('new-key');
   await expect(shown).toHaveText(/^lksvc_[0-9A-Za-z]{49}$/);
   const token = (await shown.textContent()) ?? '';
+  await page.getByRole('link', { name: 'Done' }).click();
+  await expect(page.getByTestId('new-key')).toHaveCount(0);
   await expect(page.getByRole('row', { name: /billing-backend/ })).toContainText('verify, keys:write');
   await page.screenshot({ path: path.join(screens, 'desktop_service-tokens.png'), fullPage: true });
 

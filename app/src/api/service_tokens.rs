@@ -94,7 +94,7 @@ pub async fn create_service_token(
 /// Revokes a service token: this instance refuses it at once, others within two seconds.
 #[server(endpoint = "service_tokens/revoke")]
 pub async fn revoke_service_token(id: String) -> Result<ServiceTokenView, ApiError> {
-    use crate::api::server_context::{internal, reject, service};
+    use crate::api::server_context::{after_plain_post, internal, reject, service};
     use crate::domain::clock::SharedClock;
     use crate::domain::service_tokens::{self, ServiceTokenError, TokenCache};
     use std::sync::Arc;
@@ -108,6 +108,7 @@ pub async fn revoke_service_token(id: String) -> Result<ServiceTokenView, ApiErr
     })?;
     cache.clear();
     tracing::info!(id = %token.id, by = %operator.id, "service token revoked in the portal");
+    after_plain_post("/operator/service-tokens#tokens");
     Ok(server::view(&token))
 }
 

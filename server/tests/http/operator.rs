@@ -58,8 +58,19 @@ async fn an_operator_creates_lists_and_revokes_tokens_and_revocation_is_immediat
     let ok = app.v1(Method::POST, "/v1/keys/verify", Some(&token), Some(body.clone())).await;
     assert_eq!(ok.status, StatusCode::OK, "the token works (and its check is now cached)");
     let id = created["token"]["id"].as_str().expect("id");
-    let revoked = app.post_form("/api/service_tokens/revoke", &[("id", id)], Some(&cookie)).await;
-    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    // "Revoke" asks first, with the page's own address; "Yes, revoke" posts without the bundle.
+    assert!(!page.body.contains("Yes, revoke"), "nothing is being confirmed yet");
+    let asking = app.get(&format!("/operator/service-tokens?confirm={id}"), Some(&cookie)).await;
+    assert!(
+        asking.body.contains("Yes, revoke") && asking.body.contains(&format!(r#"value="{id}""#)),
+        "{}",
+        asking.body
+    );
+    let revoked =
+        app.post_plain_form("/api/service_tokens/revoke", &[("id", id)], &cookie, "/operator/service-tokens").await;
+    assert_eq!(revoked.header("location"), Some("/operator/service-tokens#tokens"), "{}", revoked.body);
     let refused = app.v1(Method::POST, "/v1/keys/verify", Some(&token), Some(body)).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "revoked in the portal: refused at once");
+    let page = app.get("/operator/service-tokens", Some(&cookie)).await;
+    assert!(page.body.contains("Revoked") && !page.body.contains(r#"name="confirm""#), "{}", page.body);
 }

@@ -7,24 +7,29 @@ use crate::api::service_tokens::{
     CreateServiceToken, PERMISSION_CHOICES, RevokeServiceToken, ServiceTokenView, list_service_tokens,
 };
 use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::fresh::kept_fresh;
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::ShownOnce;
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-/// The operator's service-token page.
+/// The operator's service-token page. `?confirm={id}` asks whether to revoke that token.
 #[component]
 pub fn ServiceTokensPage() -> impl IntoView {
     let tokens = Resource::new(|| (), |_| list_service_tokens());
+    let confirm = use_query_map().get_untracked().get("confirm");
     view! {
         <Title text="Service tokens"/>
-        <RequireAccount page=move |account| tokens_page(account, tokens)/>
+        <RequireAccount page=move |account| tokens_page(account, tokens, confirm.clone())/>
     }
 }
 
-fn tokens_page(account: AccountView, tokens: Resource<Result<Vec<ServiceTokenView>, ApiError>>) -> AnyView {
+fn tokens_page(
+    account: AccountView,
+    tokens: Resource<Result<Vec<ServiceTokenView>, ApiError>>,
+    confirm: Option<String>,
+) -> AnyView {
     if !account.is_operator {
         return view! { <NotFoundPage/> }.into_any();
     }
@@ -35,29 +40,29 @@ fn tokens_page(account: AccountView, tokens: Resource<Result<Vec<ServiceTokenVie
             <p class="lede">"Your own services present these to the " <code>"/v1"</code> " API: to verify customers' keys and to manage them. See " <a href="/v1/openapi.json">"the API description"</a> "."</p>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
-            {move || { let product = product.clone(); Suspend::new(async move {
+            {move || { let confirm = confirm.clone(); Suspend::new(async move {
                 match tokens.await {
-                    Ok(tokens) => view! { <ServiceTokens tokens product/> }.into_any(),
+                    Ok(tokens) if tokens.is_empty() => view! {
+                        <p class="empty">"No service tokens yet. Create one below, or with " <code>"latchkey service-token create"</code> "."</p>
+                    }.into_any(),
+                    Ok(tokens) => view! { <TokenTable tokens confirm/> }.into_any(),
                     Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}}
         </Suspense>
+        <NewServiceTokenForm product/>
     }
     .into_any()
 }
 
-/// The tokens, revoking one, and creating one (shown once); the list is fetched again after each change.
+/// Creating a token, which is then shown once: the page's only island. "Done" loads the page again, with
+/// the new token in the list.
 #[island(lazy)]
-fn ServiceTokens(tokens: Vec<ServiceTokenView>, product: String) -> impl IntoView {
+fn NewServiceTokenForm(product: String) -> impl IntoView {
     crate::ui::live::island_live();
     let create = ServerAction::<CreateServiceToken>::new();
-    let revoke = ServerAction::<RevokeServiceToken>::new();
-    let (create_version, revoke_version) = (create.version(), revoke.version());
-    let tokens = kept_fresh(tokens, move || create_version.get() + revoke_version.get(), list_service_tokens);
     let create_value = create.value();
-    let revoke_value = revoke.value();
     let create_result = Signal::derive(move || create_value.try_get().flatten().and_then(Result::err));
-    let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
     let created = move || create_value.try_get().flatten().and_then(Result::ok);
     let permissions_error = move || create_result.get().and_then(|err| err.message_for("permissions"));
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
@@ -67,51 +72,54 @@ fn ServiceTokens(tokens: Vec<ServiceTokenView>, product: String) -> impl IntoVie
         // Untracked: a notification now would run the page's effects while it is being disposed.
         shown_value.try_update_untracked(|shown| *shown = None);
     });
-    view! {
-        {move || created().map(|shown| view! {
+    move || {
+        match created() {
+        Some(shown) => view! {
             <ShownOnce key=shown.plaintext noun="service token" product=product.clone()/>
-        })}
-        {move || {
-            let list = tokens.get();
-            if list.is_empty() {
-                view! {
-                    <p class="empty">"No service tokens yet. Create one below, or with " <code>"latchkey service-token create"</code> "."</p>
-                }.into_any()
-            } else {
-                view! { <TokenTable tokens=list revoke/> }.into_any()
-            }
-        }}
-        <FormAlert result=revoke_result/>
-        <section class="card" aria-labelledby="new-token-title">
-            <h2 id="new-token-title">"New service token"</h2>
-            <ActionForm action=create attr:class="form" attr:novalidate=true>
-                <FormAlert result=create_result/>
-                <Field label="Name" name="name" maxlength=64 hint="The service that will use it, such as \"api-gateway\"." result=create_result/>
-                <fieldset class="field scope-choices" class:field-invalid=move || permissions_error().is_some()>
-                    <legend>"Permissions"</legend>
-                    {PERMISSION_CHOICES.iter().enumerate().map(|(i, (name, description))| {
-                        let id = format!("permission-{i}");
-                        let label_for = id.clone();
-                        view! {
-                            <label class="scope" for=label_for>
-                                <input type="checkbox" id=id name=format!("permissions[{i}]") value=*name checked=*name == "verify"/>
-                                <span><code>{*name}</code><span class="scope-description">{*description}</span></span>
-                            </label>
-                        }
-                    }).collect_view()}
-                    <p class="field-error" aria-live="polite">{permissions_error}</p>
-                </fieldset>
-                <p class="actions"><button type="submit" class="button button-primary">"Create token"</button></p>
-            </ActionForm>
-        </section>
+            <p class="actions"><a class="button button-primary" href=PAGE rel="external">"Done"</a></p>
+        }
+        .into_any(),
+        None => view! {
+            <section class="card" aria-labelledby="new-token-title">
+                <h2 id="new-token-title">"New service token"</h2>
+                <ActionForm action=create attr:class="form" attr:novalidate=true>
+                    <FormAlert result=create_result/>
+                    <Field label="Name" name="name" maxlength=64 hint="The service that will use it, such as \"api-gateway\"." result=create_result/>
+                    <fieldset class="field scope-choices" class:field-invalid=move || permissions_error().is_some()>
+                        <legend>"Permissions"</legend>
+                        {PERMISSION_CHOICES.iter().enumerate().map(|(i, (name, description))| {
+                            let id = format!("permission-{i}");
+                            let label_for = id.clone();
+                            view! {
+                                <label class="scope" for=label_for>
+                                    <input type="checkbox" id=id name=format!("permissions[{i}]") value=*name checked=*name == "verify"/>
+                                    <span><code>{*name}</code><span class="scope-description">{*description}</span></span>
+                                </label>
+                            }
+                        }).collect_view()}
+                        <p class="field-error" aria-live="polite">{permissions_error}</p>
+                    </fieldset>
+                    <p class="actions"><button type="submit" class="button button-primary">"Create token"</button></p>
+                </ActionForm>
+            </section>
+        }
+        .into_any(),
     }
-    .into_any()
+    }
 }
 
+/// The page's address.
+const PAGE: &str = "/operator/service-tokens";
+
+/// The tokens. Not an island: "Revoke" loads the page again asking to confirm (`?confirm={id}`), and "Yes,
+/// revoke" is a plain form post that comes back here.
 #[component]
-fn TokenTable(tokens: Vec<ServiceTokenView>, revoke: ServerAction<RevokeServiceToken>) -> impl IntoView {
+fn TokenTable(tokens: Vec<ServiceTokenView>, confirm: Option<String>) -> impl IntoView {
+    let revoke = ServerAction::<RevokeServiceToken>::new();
+    let revoke_result = Signal::derive(move || revoke.value().get().and_then(Result::err));
     view! {
-        <div class="table-wrap tokens-wrap">
+        <FormAlert result=revoke_result/>
+        <div class="table-wrap tokens-wrap" id="tokens">
             <table class="keys tokens">
                 <thead><tr>
                     <th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Permissions"</th>
@@ -119,9 +127,9 @@ fn TokenTable(tokens: Vec<ServiceTokenView>, revoke: ServerAction<RevokeServiceT
                 </tr></thead>
                 <tbody>
                     {tokens.into_iter().map(|token| {
-                        let confirming = RwSignal::new(false);
                         let revoked = token.revoked.is_some();
-                        let id = token.id.clone();
+                        let confirming = confirm.as_deref() == Some(token.id.as_str());
+                        let (id, id_to_confirm) = (token.id.clone(), token.id.clone());
                         view! {
                             <tr class:finished=revoked>
                                 <td data-label="Name">{token.name}</td>
@@ -133,19 +141,18 @@ fn TokenTable(tokens: Vec<ServiceTokenView>, revoke: ServerAction<RevokeServiceT
                                     None => view! { <span class="badge badge-active">"Active"</span> }.into_any(),
                                 }}</td>
                                 <td data-label="">
-                                    {(!revoked).then(|| view! {
-                                        {move || if confirming.get() {
-                                            let id = id.clone();
-                                            view! {
-                                                <ActionForm action=revoke attr:class="confirm">
-                                                    <input type="hidden" name="id" value=id/>
-                                                    <button type="submit" class="button button-danger button-small">"Yes, revoke"</button>
-                                                    <button type="button" class="button button-small button-quiet" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                                                </ActionForm>
-                                            }.into_any()
-                                        } else {
-                                            view! { <button type="button" class="button button-danger-outline button-small" on:click=move |_| confirming.set(true)>"Revoke"</button> }.into_any()
-                                        }}
+                                    {(!revoked && confirming).then(|| view! {
+                                        <ActionForm action=revoke attr:class="confirm">
+                                            <input type="hidden" name="id" value=id/>
+                                            <button type="submit" class="button button-danger button-small">"Yes, revoke"</button>
+                                            <a class="button button-small button-quiet" href=PAGE>"Cancel"</a>
+                                        </ActionForm>
+                                    })}
+                                    {(!revoked && !confirming).then(|| view! {
+                                        <form method="get" action=PAGE class="inline-form">
+                                            <input type="hidden" name="confirm" value=id_to_confirm/>
+                                            <button type="submit" class="button button-danger-outline button-small">"Revoke"</button>
+                                        </form>
                                     })}
                                 </td>
                             </tr>
