@@ -68,23 +68,25 @@ pub fn ExpiryChoice(
     #[prop(into)]
     result: Signal<Option<ApiError>>,
 ) -> impl IntoView {
-    let choice = RwSignal::new(if keep.is_some() { "keep".to_owned() } else { "30".to_owned() });
     let error =
         move || result.get().and_then(|err| err.message_for("expires_at").or_else(|| err.message_for("custom_date")));
+    let default_choice = keep.is_none();
+    // The date field shows while "On a date…" is chosen: a style sheet rule (`:has`), so that it works in
+    // forms without the bundle and costs none.
     view! {
-        <div class="field" class:field-invalid=move || error().is_some()>
+        <div class="field expiry-choice" class:field-invalid=move || error().is_some()>
             <label for="field-expiry">"Expires"</label>
-            <select id="field-expiry" name="expiry" on:change=move |ev| choice.set(event_target_value(&ev))>
+            <select id="field-expiry" name="expiry">
                 {keep.map(|current| view! { <option value="keep" selected=true>{format!("Keep: {current}")}</option> })}
                 {EXPIRY_CHOICES
                     .iter()
                     .map(|(value, label)| {
-                        let selected = *value == "30" && choice.get_untracked() == "30";
+                        let selected = *value == "30" && default_choice;
                         view! { <option value=*value selected=selected>{*label}</option> }
                     })
                     .collect_view()}
             </select>
-            <div class="field" class:hidden=move || choice.get() != "custom">
+            <div class="field custom-date">
                 <label for="field-custom-date">"Expiry date"</label>
                 <input id="field-custom-date" type="date" name="custom_date"/>
             </div>

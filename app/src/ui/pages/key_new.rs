@@ -42,7 +42,14 @@ fn new_key_page(org: OrganisationView, scopes: Resource<Result<Vec<ScopeView>, A
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || { let (org, product) = (org.id.clone(), product.clone()); Suspend::new(async move {
                 match scopes.await {
-                    Ok(catalogue) => view! { <NewKeyForm org product catalogue/> }.into_any(),
+                    // The scope and expiry fields are rendered here, on the server, and stay as they are in
+                    // the browser: the island's code is only the form's own.
+                    Ok(catalogue) => view! {
+                        <NewKeyForm org product>
+                            <ScopeChoices scopes=catalogue result=Signal::stored(None)/>
+                            <ExpiryChoice result=Signal::stored(None)/>
+                        </NewKeyForm>
+                    }.into_any(),
                     Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}}
@@ -51,15 +58,23 @@ fn new_key_page(org: OrganisationView, scopes: Resource<Result<Vec<ScopeView>, A
     .into_any()
 }
 
-/// The form; once the key is created, the key shown once in its place.
+/// The form around the scope and expiry fields (`children`, rendered by the server); once the key is
+/// created, the key shown once in its place.
 #[island(lazy)]
-fn NewKeyForm(org: String, product: String, catalogue: Vec<ScopeView>) -> impl IntoView {
+fn NewKeyForm(org: String, product: String, children: Children) -> impl IntoView {
     crate::ui::live::island_live();
     let keys = org_path(&org, "keys");
+    let org_for_form = org.clone();
     let action = ServerAction::<CreateKey>::new();
     let action_value = action.value();
     let result = Signal::derive(move || action_value.try_get().flatten().and_then(Result::err));
     let created = move || action_value.try_get().flatten().and_then(Result::ok);
+    // What is wrong with the server-rendered fields, which cannot show it themselves.
+    let fields_error = move || {
+        result
+            .get()
+            .and_then(|err| ["scopes", "expires_at", "custom_date"].into_iter().find_map(|f| err.message_for(f)))
+    };
     // The key lives only in this page's memory: leaving the page forgets it.
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
     // and then its value (and the secret in it) is already gone.
@@ -69,8 +84,9 @@ fn NewKeyForm(org: String, product: String, catalogue: Vec<ScopeView>) -> impl I
         shown_value.try_update_untracked(|shown| *shown = None);
     });
     let pending = action.pending();
-    move || match created() {
-        Some(shown) => {
+    let fields = children();
+    view! {
+        {move || created().map(|shown| {
             let (keys, settings) = (keys.clone(), org_path(&org, &format!("keys/{}", shown.key.id)));
             view! {
                 <ShownOnce key=shown.plaintext product=product.clone()/>
@@ -86,23 +102,18 @@ fn NewKeyForm(org: String, product: String, catalogue: Vec<ScopeView>) -> impl I
                     </p>
                 </section>
             }
-            .into_any()
-        }
-        None => {
-            let (org, catalogue) = (org.clone(), catalogue.clone());
-            view! {
+        })}
+        <div class:hidden=move || created().is_some()>
             <ActionForm action attr:class="card form" attr:novalidate=true>
                 <FormAlert result/>
-                <input type="hidden" name="org" value=org/>
+                <input type="hidden" name="org" value=org_for_form/>
                 <Field label="Name" name="name" maxlength=64 hint="Where the key is used, e.g. \"Billing service (production)\"." result/>
-                <ScopeChoices scopes=catalogue result/>
-                <ExpiryChoice result/>
+                {fields}
+                <p class="field-error form-fields-error" aria-live="polite">{fields_error}</p>
                 <button type="submit" class="button button-primary" disabled=pending>
                     {move || if pending.get() { "Creating…" } else { "Create key" }}
                 </button>
             </ActionForm>
-        }
-        .into_any()
-        }
+        </div>
     }
 }
