@@ -50,7 +50,7 @@ pub async fn change_password(current_password: PasswordInput, new_password: Pass
     let origin = Origin { actor: account.email.clone(), client: client() };
     let event = NewEvent { log: Log::Account(&account.id), kind: EventKind::PasswordChanged, key: None, detail: None };
     activity::record(&db, clock.as_ref(), &origin, event).await.map_err(|err| internal("activity log failed", &err))?;
-    after_plain_post("/settings?done=password#password");
+    after_plain_post(&crate::api::outcome::done_at("/settings", "password", "password"));
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod operator;
 pub mod organisations;
+pub mod outcome;
 pub mod recovery;
 pub mod security;
 #[cfg(feature = "ssr")]

@@ -175,6 +175,7 @@ pub async fn rename_organisation(org: String, name: String) -> Result<Organisati
     )
     .await
     .map_err(organisation_error)?;
+    crate::api::server_context::after_plain_post(&server::members_page(&renamed.id, "renamed", "organisation"));
     Ok(server::organisation_view(&renamed, access.role))
 }
 
@@ -197,6 +198,7 @@ pub async fn delete_organisation(org: String, confirm_name: String) -> Result<()
     let cache = service::<std::sync::Arc<crate::domain::verification::KeyCache>>()?;
     delete(&db, clock.as_ref(), &cache, &access.organisation.id).await.map_err(organisation_error)?;
     tracing::info!(organisation = %access.organisation.id, by = %account.id, "organisation deleted");
+    crate::api::server_context::after_plain_post("/");
     Ok(())
 }
 
@@ -264,6 +266,7 @@ pub async fn change_member_role(org: String, account_id: String, role: String) -
     )
     .await
     .map_err(crate::api::server_context::organisation_error)?;
+    ctx.after_plain_post("role", "members");
     Ok(())
 }
 
@@ -273,7 +276,9 @@ pub async fn remove_member(org: String, account_id: String) -> Result<(), ApiErr
     let ctx = server::MemberContext::load(&org).await?;
     crate::domain::organisations::members::remove(&ctx.db, ctx.clock.as_ref(), &ctx.origin, &ctx.access, &account_id)
         .await
-        .map_err(crate::api::server_context::organisation_error)
+        .map_err(crate::api::server_context::organisation_error)?;
+    ctx.after_plain_post("removed", "members");
+    Ok(())
 }
 
 /// Leaves the organisation (not as its last owner).
@@ -283,7 +288,9 @@ pub async fn leave_organisation(org: String) -> Result<(), ApiError> {
     let me = ctx.access.account_id.clone();
     crate::domain::organisations::members::remove(&ctx.db, ctx.clock.as_ref(), &ctx.origin, &ctx.access, &me)
         .await
-        .map_err(crate::api::server_context::organisation_error)
+        .map_err(crate::api::server_context::organisation_error)?;
+    crate::api::server_context::after_plain_post("/");
+    Ok(())
 }
 
 /// Invites `email` as `role`; answers the single-use link, shown once.
@@ -317,7 +324,9 @@ pub async fn revoke_invitation(org: String, id: String) -> Result<(), ApiError> 
     let ctx = server::MemberContext::load(&org).await?;
     crate::domain::organisations::invitations::revoke(&ctx.db, ctx.clock.as_ref(), &ctx.origin, &ctx.access, &id)
         .await
-        .map_err(crate::api::server_context::organisation_error)
+        .map_err(crate::api::server_context::organisation_error)?;
+    ctx.after_plain_post("invitation-revoked", "invitations");
+    Ok(())
 }
 
 /// What the invitation behind `secret` offers (anyone holding the link may ask).
@@ -384,6 +393,16 @@ pub(crate) mod server {
                 origin: Origin { actor: account.email, client: client() },
             })
         }
+
+        /// A plain form post that worked comes back to the members page, which says what it did.
+        pub fn after_plain_post(&self, done: &str, fragment: &str) {
+            crate::api::server_context::after_plain_post(&members_page(&self.access.organisation.id, done, fragment));
+        }
+    }
+
+    /// The organisation's members page, told what a form did (see `api::outcome`).
+    pub fn members_page(organisation_id: &str, done: &str, fragment: &str) -> String {
+        crate::api::outcome::done_at(&format!("/o/{organisation_id}/members"), done, fragment)
     }
 
     /// The role a form chose.

@@ -270,7 +270,7 @@ pub async fn save_notice_settings(#[server(default)] on: Vec<String>) -> Result<
     crate::domain::notices::set_muted(&db, &account.id, &muted)
         .await
         .map_err(|err| internal("notice settings failed", &err))?;
-    after_plain_post("/settings?done=notices#notices");
+    after_plain_post(&crate::api::outcome::done_at("/settings", "notices", "notices"));
     Ok(())
 }
 

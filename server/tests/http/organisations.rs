@@ -3,7 +3,7 @@
 //! invitations join people; removal ends access at once; `/v1/organisations` and the operator console.
 
 use crate::on_both_databases;
-use crate::support::{PASSWORD, Reply, TestApp};
+use crate::support::{ORIGIN, PASSWORD, Reply, TestApp};
 use app::domain::accounts::create_account;
 use app::domain::accounts::password::{Password, PasswordHasher};
 use app::domain::service_tokens::Permission;
@@ -364,4 +364,68 @@ async fn the_operator_finds_an_organisation_by_a_keys_hint_and_disables_it(app: 
     assert_eq!(log["events"][0]["actor"], "operator ops@example.com");
     assert_eq!(log["events"][0]["organisation"][0], org.as_str());
     assert_eq!(log["events"][0]["client_ip"], "203.0.113.7", "from where");
+}
+
+#[tokio::test]
+async fn the_members_page_works_as_plain_form_posts_and_says_what_happened() {
+    let app = TestApp::new().await;
+    let ann = app.signed_up("ann@example.com").await;
+    let org = app.org(&ann).await;
+    let bob = invited(&app, &ann, &org, "bob@example.com", "developer").await;
+    let bob_id = app.org(&bob).await;
+    let page = format!("/o/{org}/members");
+    let follow = |reply: &Reply| reply.header("location").expect("a redirect").trim_start_matches(ORIGIN).to_owned();
+
+    let fields = [("org", org.as_str()), ("account_id", bob_id.as_str()), ("role", "emperor")];
+    let refused = app.post_plain_form("/api/organisations/members/role", &fields, &ann, &page).await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let back = app.get(&follow(&refused), Some(&ann)).await;
+    assert!(back.body.contains("Choose owner, admin, developer or viewer."), "the refusal, on the page: {}", back.body);
+
+    let fields = [("org", org.as_str()), ("account_id", bob_id.as_str()), ("role", "viewer")];
+    let changed = app.post_plain_form("/api/organisations/members/role", &fields, &ann, &page).await;
+    assert_eq!(follow(&changed), format!("{page}?done=role#members"));
+    let shown = app.get(&format!("{page}?done=role"), Some(&ann)).await;
+    assert!(shown.body.contains("Role changed.") && shown.body.contains("role-chip role-viewer"), "{}", shown.body);
+
+    // "Remove" asks on the page itself; "Yes, remove" posts.
+    assert!(!shown.body.contains("Yes, remove"), "nothing is being confirmed yet");
+    let asking = app.get(&format!("{page}?confirm={bob_id}"), Some(&ann)).await;
+    assert!(asking.body.contains("Yes, remove"), "{}", asking.body);
+    let fields = [("org", org.as_str()), ("account_id", bob_id.as_str())];
+    let removed = app.post_plain_form("/api/organisations/members/remove", &fields, &ann, &page).await;
+    assert_eq!(follow(&removed), format!("{page}?done=removed#members"));
+    let shown = app.get(&format!("{page}?done=removed"), Some(&ann)).await;
+    assert!(shown.body.contains("Member removed.") && !shown.body.contains("bob@example.com"), "{}", shown.body);
+    assert_eq!(app.get(&page, Some(&bob)).await.status, StatusCode::NOT_FOUND, "bob's access ended");
+    let carol = invited(&app, &ann, &org, "carol@example.com", "viewer").await;
+    let left = app.post_plain_form("/api/organisations/leave", &[("org", &org)], &carol, &page).await;
+    assert_eq!(left.header("location"), Some("/"), "{}", left.body);
+    assert_eq!(app.get(&page, Some(&carol)).await.status, StatusCode::NOT_FOUND, "carol left");
+
+    let renamed =
+        app.post_plain_form("/api/organisations/rename", &[("org", &org), ("name", "Acme")], &ann, &page).await;
+    assert_eq!(follow(&renamed), format!("{page}?done=renamed#organisation"));
+    let shown = app.get(&format!("{page}?done=renamed"), Some(&ann)).await;
+    assert!(
+        shown.body.contains(r#"role="status" class="saved">Saved</span>"#) && shown.body.contains("Acme"),
+        "{}",
+        shown.body
+    );
+
+    // Deleting asks for the name; a wrong one comes back with the disclosure open and says why.
+    let fields = [("org", org.as_str()), ("confirm_name", "Acne")];
+    let refused = app.post_plain_form("/api/organisations/delete", &fields, &ann, &page).await;
+    let back = app.get(&follow(&refused), Some(&ann)).await;
+    assert!(
+        back.body.contains("Type the organisation&#x27;s name exactly")
+            || back.body.contains("Type the organisation's name exactly"),
+        "{}",
+        back.body
+    );
+    assert!(back.body.contains(r#"<details open class="disclosure">"#), "{}", back.body);
+    let fields = [("org", org.as_str()), ("confirm_name", "Acme")];
+    let deleted = app.post_plain_form("/api/organisations/delete", &fields, &ann, &page).await;
+    assert_eq!(deleted.header("location"), Some("/"));
+    assert_eq!(app.get(&page, Some(&ann)).await.status, StatusCode::NOT_FOUND);
 }

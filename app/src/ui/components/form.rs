@@ -29,6 +29,9 @@ pub fn Field(
     /// Checked when the user leaves the field.
     #[prop(optional)]
     validate: Option<Validator>,
+    /// The browser asks for a value before it posts the form (unless the form says `novalidate`).
+    #[prop(optional)]
+    required: bool,
     /// The initial value.
     #[prop(optional, into)]
     value: Option<String>,
@@ -52,6 +55,7 @@ pub fn Field(
                 type=kind
                 autocomplete=autocomplete
                 maxlength=maxlength
+                required=required
                 value=value
                 aria-describedby=describedby
                 aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
@@ -72,14 +76,21 @@ pub fn Field(
 /// A banner for a refusal that belongs to the whole form (wrong password, throttling, server trouble).
 #[component]
 pub fn FormAlert(
-    /// The last answer from the server for this form.
-    #[prop(into)]
-    result: Signal<Option<ApiError>>,
+    #[prop(into)] result: Signal<Option<ApiError>>,
+    /// Field refusals too, for forms with no field of their own to show them beside (a button, a select).
+    #[prop(optional)]
+    every: bool,
 ) -> impl IntoView {
-    let message = move || result.get().filter(|err| !err.is_field_error()).map(|err| err.to_string());
+    let message = move || result.get().filter(|err| every || !err.is_field_error()).map(|err| err.to_string());
     view! {
         <div class="form-alert" role="alert">
             {move || message().map(|text| view! { <p class="alert alert-error">{text}</p> })}
         </div>
     }
+}
+
+/// What the form posted last on this page did, from the address it came back to (`?done=…`, see
+/// `api::outcome`). Read once: the page is rendered anew after each plain post.
+pub fn posted_outcome() -> Option<String> {
+    leptos_router::hooks::use_query_map().get_untracked().get(crate::api::outcome::DONE)
 }

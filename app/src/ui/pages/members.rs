@@ -1,107 +1,95 @@
 //! `/o/:org/members`: who is in the organisation with which role; changing roles, removing members,
 //! leaving; inviting people and revoking invitations; renaming (owners).
+//!
+//! Rendered on the server. Every form but the invitation posts without the bundle and comes back here,
+//! saying what it did (`?done=`, see `api::outcome`) or why it was refused; "Remove" asks on the page
+//! itself (`?confirm={account}`). Only creating an invitation, whose link is shown once, is an island.
 
 use crate::api::ApiError;
 use crate::api::organisations::{
-    ChangeMemberRole, DeleteOrganisation, InvitationLink, InviteMember, LeaveOrganisation, MemberView, MembersView,
-    RemoveMember, RenameOrganisation, RevokeInvitation, members,
+    ChangeMemberRole, DeleteOrganisation, InvitationLink, InvitationView, InviteMember, LeaveOrganisation, MemberView,
+    MembersView, RemoveMember, RenameOrganisation, RevokeInvitation, members,
 };
-use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::fresh::kept_fresh;
-use crate::ui::components::org::{RequireMember, use_org};
-use crate::ui::session::reload_on_success;
+use crate::ui::components::form::{Field, FormAlert, posted_outcome};
+use crate::ui::components::org::{RequireMember, org_path, use_org};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-/// The actions of the members page, made once by its island.
-#[derive(Clone, Copy)]
-struct Made {
-    change: ServerAction<ChangeMemberRole>,
-    remove: ServerAction<RemoveMember>,
-    leave: ServerAction<LeaveOrganisation>,
-    invite: ServerAction<InviteMember>,
-    revoke: ServerAction<RevokeInvitation>,
-    rename: ServerAction<RenameOrganisation>,
-    delete: ServerAction<DeleteOrganisation>,
-}
-
-/// The members page.
+/// The members page. `?confirm={account}` asks whether to remove that member.
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let org = use_org();
     let view = Resource::new(move || org.get(), members);
+    let asked = Asked { confirm: use_query_map().get_untracked().get("confirm"), done: posted_outcome() };
     view! {
         <Title text="Members"/>
-        <RequireMember page=move |_, _| members_page(view)/>
+        <RequireMember page=move |_, _| members_page(view, asked.clone())/>
     }
 }
 
-fn members_page(view: Resource<Result<MembersView, ApiError>>) -> AnyView {
+/// What the address asks the page to show: a removal to confirm, or what the last form did.
+#[derive(Clone, Default)]
+struct Asked {
+    confirm: Option<String>,
+    done: Option<String>,
+}
+
+fn members_page(view: Resource<Result<MembersView, ApiError>>, asked: Asked) -> AnyView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading members…"</p> }>
-            {move || Suspend::new(async move {
+            {move || { let asked = asked.clone(); Suspend::new(async move {
                 match view.await {
-                    Ok(view) => view! { <MembersPanel view/> }.into_any(),
+                    Ok(view) => members_view(view, asked).into_any(),
                     Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
-            })}
+            })}}
         </Suspense>
     }
     .into_any()
 }
 
-/// Everything on the page: the members, invitations and the organisation's name, fetched again after each
-/// change.
-#[island(lazy)]
-fn MembersPanel(view: MembersView) -> impl IntoView {
-    crate::ui::live::island_live();
-    let change = ServerAction::<ChangeMemberRole>::new();
-    let remove = ServerAction::<RemoveMember>::new();
-    let leave = ServerAction::<LeaveOrganisation>::new();
-    let invite = ServerAction::<InviteMember>::new();
-    let revoke = ServerAction::<RevokeInvitation>::new();
-    let rename = ServerAction::<RenameOrganisation>::new();
-    let delete = ServerAction::<DeleteOrganisation>::new();
-    reload_on_success(move || delete.value().get(), |_| "/".to_owned());
-    reload_on_success(move || leave.value().get(), |_| "/".to_owned());
-    let versions = (change.version(), remove.version(), invite.version(), revoke.version(), rename.version());
-    let changed = move || versions.0.get() + versions.1.get() + versions.2.get() + versions.3.get() + versions.4.get();
-    let org = view.organisation.id.clone();
-    let view = kept_fresh(view, changed, move || members(org.clone()));
-    // The invitation link lives only in this page's memory.
-    let shown = invite.value();
-    on_cleanup(move || {
-        shown.try_update_untracked(|shown| *shown = None);
-    });
-    let made = Made { change, remove, leave, invite, revoke, rename, delete };
-    move || members_view(view.get(), made)
+/// An action's refusal, which a plain post brings back in the address.
+fn refusal<T, S>(value: S) -> Signal<Option<ApiError>>
+where
+    S: leptos::reactive::traits::Get<Value = Option<Result<T, ApiError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(Result::err))
 }
 
-fn members_view(view: MembersView, made: Made) -> impl IntoView {
-    let Made { change, remove, leave, invite, revoke, rename, delete, .. } = made;
+fn members_view(view: MembersView, asked: Asked) -> impl IntoView {
     let org = view.organisation.clone();
-    fn error_of<S>(value: S) -> Signal<Option<ApiError>>
-    where
-        S: leptos::reactive::traits::Get<Value = Option<Result<(), ApiError>>> + Send + Sync + 'static,
-    {
-        Signal::derive(move || value.try_get().flatten().and_then(Result::err))
-    }
-    let (change_result, remove_result, leave_result, revoke_result) =
-        (error_of(change.value()), error_of(remove.value()), error_of(leave.value()), error_of(revoke.value()));
+    let page = org_path(&org.id, "members");
+    let (change, remove, leave, revoke) = (
+        ServerAction::<ChangeMemberRole>::new(),
+        ServerAction::<RemoveMember>::new(),
+        ServerAction::<LeaveOrganisation>::new(),
+        ServerAction::<RevokeInvitation>::new(),
+    );
+    let said = match asked.done.as_deref() {
+        Some("role") => Some("Role changed."),
+        Some("removed") => Some("Member removed. Their access ended with it; their keys stay."),
+        _ => None,
+    };
     let roles = view.roles_you_can_give.clone();
     let count = format!("{} {}", view.members.len(), if view.members.len() == 1 { "member" } else { "members" });
     let only_owner = view.members.iter().filter(|member| member.role == "owner").count() == 1;
     let rows = view
         .members
         .into_iter()
-        .map(|member| member_row(&org.id, member, only_owner, &roles, change, remove, leave))
+        .map(|member| {
+            let confirming = asked.confirm.as_deref() == Some(member.account_id.as_str());
+            member_row(&org.id, &page, member, only_owner, confirming, &roles, (change, remove, leave))
+        })
         .collect_view();
     let invitations = org
         .can
         .manage_members
-        .then(|| invitations_card(&org.id, &view.invitations, &roles, invite, revoke, revoke_result));
-    let rename = org.can.manage_organisation.then(|| rename_card(&org.id, &org.name, rename));
-    let delete = org.can.manage_organisation.then(|| delete_card(&org.id, &org.name, delete));
+        .then(|| invitations_card(&org.id, &page, view.invitations, roles.clone(), revoke, asked.done.as_deref()));
+    let renamed = asked.done.as_deref() == Some("renamed");
+    let manage = org.can.manage_organisation;
+    let rename = manage.then(|| view! { <RenameCard org=org.id.clone() name=org.name.clone() renamed/> });
+    let delete = manage.then(|| view! { <DeleteCard org=org.id.clone() name=org.name.clone()/> });
     view! {
         <div class="page-head">
             <h1>"Members"</h1>
@@ -111,10 +99,11 @@ fn members_view(view: MembersView, made: Made) -> impl IntoView {
                 " · you are " {article(&org.role)} " " <strong data-testid="your-role">{org.role.clone()}</strong>
             </p>
         </div>
-        <FormAlert result=change_result/>
-        <FormAlert result=remove_result/>
-        <FormAlert result=leave_result/>
-        <section class="card" aria-labelledby="members-title">
+        {said.map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
+        <FormAlert result=refusal(change.value()) every=true/>
+        <FormAlert result=refusal(remove.value()) every=true/>
+        <FormAlert result=refusal(leave.value()) every=true/>
+        <section class="card" aria-labelledby="members-title" id="members">
             <h2 id="members-title">{count}</h2>
             <div class="table-wrap">
                 <table class="members">
@@ -139,19 +128,21 @@ fn article(role: &str) -> &'static str {
 
 fn member_row(
     org: &str,
+    page: &str,
     member: MemberView,
     only_owner: bool,
+    confirming: bool,
     roles: &[String],
-    change: ServerAction<ChangeMemberRole>,
-    remove: ServerAction<RemoveMember>,
-    leave: ServerAction<LeaveOrganisation>,
+    (change, remove, leave): (
+        ServerAction<ChangeMemberRole>,
+        ServerAction<RemoveMember>,
+        ServerAction<LeaveOrganisation>,
+    ),
 ) -> AnyView {
-    let confirming = RwSignal::new(false);
     let (org, account_id) = (org.to_owned(), member.account_id.clone());
     let actions = if member.is_you && member.role == "owner" && only_owner {
         view! { <span class="muted">"The only owner: make someone else an owner to leave"</span> }.into_any()
     } else if member.is_you {
-        let org = org.clone();
         view! {
             <ActionForm action=leave attr:class="inline-form">
                 <input type="hidden" name="org" value=org/>
@@ -167,8 +158,28 @@ fn member_row(
                 view! { <option value=role.clone() selected=selected>{role.clone()}</option> }
             })
             .collect_view();
-        let (org2, account2) = (org.clone(), account_id.clone());
         let role_label = format!("Role of {}", member.email);
+        let (cancel, ask) = (format!("{page}#members"), format!("{page}#members"));
+        let removal = if confirming {
+            let (org, account_id) = (org.clone(), account_id.clone());
+            view! {
+                <ActionForm action=remove attr:class="inline-form">
+                    <input type="hidden" name="org" value=org.clone()/>
+                    <input type="hidden" name="account_id" value=account_id.clone()/>
+                    <button type="submit" class="button button-small button-danger">"Yes, remove"</button>
+                    <a class="button button-small" href=cancel>"Cancel"</a>
+                </ActionForm>
+            }
+            .into_any()
+        } else {
+            view! {
+                <form method="get" action=ask class="inline-form">
+                    <input type="hidden" name="confirm" value=account_id.clone()/>
+                    <button type="submit" class="button button-small button-danger-outline">"Remove"</button>
+                </form>
+            }
+            .into_any()
+        };
         view! {
             <ActionForm action=change attr:class="inline-form">
                 <input type="hidden" name="org" value=org.clone()/>
@@ -177,21 +188,7 @@ fn member_row(
                 <select id=format!("role-{account_id}") name="role">{role_options}</select>
                 <button type="submit" class="button button-small">"Change role"</button>
             </ActionForm>
-            {move || if confirming.get() {
-                let (org, account) = (org2.clone(), account2.clone());
-                view! {
-                    <ActionForm action=remove attr:class="inline-form">
-                        <input type="hidden" name="org" value=org/>
-                        <input type="hidden" name="account_id" value=account/>
-                        <button type="submit" class="button button-small button-danger">"Yes, remove"</button>
-                        <button type="button" class="button button-small" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                    </ActionForm>
-                }.into_any()
-            } else {
-                view! {
-                    <button type="button" class="button button-small button-danger-outline" on:click=move |_| confirming.set(true)>"Remove"</button>
-                }.into_any()
-            }}
+            {removal}
         }
         .into_any()
     } else {
@@ -210,19 +207,17 @@ fn member_row(
 
 fn invitations_card(
     org: &str,
-    open: &[crate::api::organisations::InvitationView],
-    roles: &[String],
-    invite: ServerAction<InviteMember>,
+    page: &str,
+    open: Vec<InvitationView>,
+    roles: Vec<String>,
     revoke: ServerAction<RevokeInvitation>,
-    revoke_result: Signal<Option<ApiError>>,
+    done: Option<&str>,
 ) -> AnyView {
-    let invite_value = invite.value();
-    let invite_result = Signal::derive(move || invite_value.try_get().flatten().and_then(Result::err));
-    let link = move || invite_value.try_get().flatten().and_then(Result::ok);
-    let role_options = roles
-        .iter()
-        .map(|role| view! { <option value=role.clone() selected=role == "developer">{role.clone()}</option> })
-        .collect_view();
+    let said = match done {
+        Some("invited") => Some("Invitation created: it is listed below until it is used or expires."),
+        Some("invitation-revoked") => Some("Invitation revoked: its link no longer works."),
+        _ => None,
+    };
     let rows = open
         .iter()
         .map(|invitation| {
@@ -247,23 +242,13 @@ fn invitations_card(
         })
         .collect_view();
     let any_open = !open.is_empty();
-    let org = org.to_owned();
     view! {
-        <section class="card" aria-labelledby="invite-title">
+        <section class="card" aria-labelledby="invite-title" id="invitations">
             <h2 id="invite-title">"Invite someone"</h2>
             <p class="field-hint">"You get a link to pass on. It works once, for 7 days, and only for the person signed in with this address (they can sign up on the way)."</p>
-            {move || link().map(|link| view! { <InvitationShown link/> })}
-            <ActionForm action=invite attr:class="form form-inline" attr:novalidate=true>
-                <FormAlert result=invite_result/>
-                <input type="hidden" name="org" value=org/>
-                <Field label="Email" name="email" kind="email" autocomplete="off" maxlength=254 result=invite_result/>
-                <div class="field">
-                    <label for="field-invite-role">"Role"</label>
-                    <select id="field-invite-role" name="role">{role_options}</select>
-                </div>
-                <button type="submit" class="button button-primary">"Create invitation"</button>
-            </ActionForm>
-            <FormAlert result=revoke_result/>
+            <InviteForm org=org.to_owned() page=page.to_owned() roles/>
+            {said.map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
+            <FormAlert result=refusal(revoke.value()) every=true/>
             {any_open.then(|| view! {
                 <h3>"Open invitations"</h3>
                 <div class="table-wrap">
@@ -279,6 +264,50 @@ fn invitations_card(
         </section>
     }
     .into_any()
+}
+
+/// Creating an invitation, whose link is then shown once: the page's only island. "Done" loads the page
+/// again, with the invitation in the list.
+#[island(lazy)]
+fn InviteForm(org: String, page: String, roles: Vec<String>) -> impl IntoView {
+    crate::ui::live::island_live();
+    let invite = ServerAction::<InviteMember>::new();
+    let value = invite.value();
+    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    let link = move || value.try_get().flatten().and_then(Result::ok);
+    // The link lives only in this page's memory; reached through the signal, which outlives the action.
+    on_cleanup(move || {
+        value.try_update_untracked(|shown| *shown = None);
+    });
+    // Back to the page, which then lists the invitation.
+    let done = format!("{page}?done=invited#invitations");
+    move || match link() {
+        Some(link) => view! {
+            <InvitationShown link/>
+            <p class="actions"><a class="button button-primary" href=done.clone() rel="external">"Done"</a></p>
+        }
+        .into_any(),
+        None => {
+            let role_options = roles
+                .iter()
+                .map(|role| view! { <option value=role.clone() selected=role == "developer">{role.clone()}</option> })
+                .collect_view();
+            let org = org.clone();
+            view! {
+                <ActionForm action=invite attr:class="form form-inline" attr:novalidate=true>
+                    <FormAlert result/>
+                    <input type="hidden" name="org" value=org/>
+                    <Field label="Email" name="email" kind="email" autocomplete="off" maxlength=254 result/>
+                    <div class="field">
+                        <label for="field-invite-role">"Role"</label>
+                        <select id="field-invite-role" name="role">{role_options}</select>
+                    </div>
+                    <button type="submit" class="button button-primary">"Create invitation"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+    }
 }
 
 /// A new invitation's link, with the page's own origin in front, shown once.
@@ -304,55 +333,47 @@ fn InvitationShown(link: InvitationLink) -> impl IntoView {
     }
 }
 
-fn rename_card(org: &str, name: &str, rename: ServerAction<RenameOrganisation>) -> AnyView {
-    let value = rename.value();
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
-    let saved = move || matches!(value.try_get().flatten(), Some(Ok(_)));
-    let (org, name) = (org.to_owned(), name.to_owned());
+/// Renaming. The browser checks that a name is given and not too long before it posts.
+#[component]
+fn RenameCard(org: String, name: String, renamed: bool) -> impl IntoView {
+    let rename = ServerAction::<RenameOrganisation>::new();
+    let result = refusal(rename.value());
     view! {
-        <section class="card" aria-labelledby="rename-title">
+        <section class="card" aria-labelledby="rename-title" id="organisation">
             <h2 id="rename-title">"Organisation"</h2>
-            <ActionForm action=rename attr:class="form form-inline" attr:novalidate=true>
+            <ActionForm action=rename attr:class="form form-inline">
                 <FormAlert result/>
                 <input type="hidden" name="org" value=org/>
-                <Field label="Name" name="name" maxlength=100 value=name result/>
+                <Field label="Name" name="name" maxlength=100 required=true value=name result/>
                 <button type="submit" class="button">"Rename"</button>
-                {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
+                {renamed.then(|| view! { <span class="saved" role="status">"Saved"</span> })}
             </ActionForm>
         </section>
     }
-    .into_any()
 }
 
-fn delete_card(org: &str, name: &str, delete: ServerAction<DeleteOrganisation>) -> AnyView {
-    let value = delete.value();
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
-    let confirming = RwSignal::new(false);
-    let (org, name) = (org.to_owned(), name.to_owned());
+/// Deleting, behind a disclosure that asks for the organisation's name; open again when that was refused.
+#[component]
+fn DeleteCard(org: String, name: String) -> impl IntoView {
+    let delete = ServerAction::<DeleteOrganisation>::new();
+    let result = refusal(delete.value());
+    let refused = result.get_untracked().is_some();
     view! {
-        <section class="card danger-zone" aria-labelledby="delete-title">
+        <section class="card danger-zone" aria-labelledby="delete-title" id="delete">
             <h2 id="delete-title">"Delete organisation"</h2>
             <p>"Deleting revokes every key of this organisation at once, everywhere, and removes its usage, activity, members and invitations. It cannot be undone."</p>
-            {move || if confirming.get() {
-                let (org, name) = (org.clone(), name.clone());
-                view! {
-                    <ActionForm action=delete attr:class="form" attr:novalidate=true>
-                        <FormAlert result/>
-                        <input type="hidden" name="org" value=org/>
-                        <p>"To confirm, type " <strong>{name}</strong> " below."</p>
-                        <Field label="Organisation name" name="confirm_name" maxlength=100 result/>
-                        <p class="actions">
-                            <button type="submit" class="button button-danger">"Delete organisation"</button>
-                            <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                        </p>
-                    </ActionForm>
-                }.into_any()
-            } else {
-                view! {
-                    <button type="button" class="button button-danger-outline" on:click=move |_| confirming.set(true)>"Delete organisation…"</button>
-                }.into_any()
-            }}
+            <details class="disclosure" open=refused>
+                <summary>"Delete organisation…"</summary>
+                <ActionForm action=delete attr:class="form" attr:novalidate=true>
+                    <FormAlert result/>
+                    <input type="hidden" name="org" value=org/>
+                    <p>"To confirm, type " <strong>{name}</strong> " below."</p>
+                    <Field label="Organisation name" name="confirm_name" maxlength=100 result/>
+                    <p class="actions">
+                        <button type="submit" class="button button-danger">"Delete organisation"</button>
+                    </p>
+                </ActionForm>
+            </details>
         </section>
     }
-    .into_any()
 }

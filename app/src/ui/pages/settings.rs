@@ -19,8 +19,10 @@ pub fn SettingsPage() -> impl IntoView {
     let security = SecurityResources::load();
     // What a form posted on this page just did (see `after_plain_post`).
     let query = use_query_map().get_untracked();
-    let outcome =
-        Outcome { done: query.get("done"), ended: query.get("ended").and_then(|count| count.parse::<u64>().ok()) };
+    let outcome = Outcome {
+        done: query.get(crate::api::outcome::DONE),
+        ended: query.get("ended").and_then(|count| count.parse::<u64>().ok()),
+    };
     view! {
         <Title text="Account settings"/>
         <RequireAccount page=move |account| settings_page(account, log, security, outcome.clone())/>
