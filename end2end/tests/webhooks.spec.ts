@@ -25,6 +25,7 @@ test('a customer adds an endpoint, sends a test event and sees it delivered, sig
   await page.getByRole('button', { name: 'Add endpoint' }).click();
   const secret = (await page.getByTestId('new-key').textContent())?.trim() ?? '';
   expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
+  await page.getByRole('link', { name: 'Done' }).click();
 
   await page.getByRole('button', { name: 'Send a test event' }).click();
   await expect(page.locator('.alert-success')).toContainText('Test event');
@@ -102,6 +103,7 @@ test('the operator registers an endpoint for every organisation on the operator 
   await page.getByLabel('key.leaked').check();
   await page.getByRole('button', { name: 'Add endpoint' }).click();
   await expect(page.getByTestId('new-key')).toContainText('whsec_');
+  await page.getByRole('link', { name: 'Done' }).click();
   const card = page.getByTestId('webhook-endpoint').filter({ hasText: 'http://10.20.30.40:8080/latchkey-events' });
   await expect(card).toContainText('key.revoked, key.leaked');
   await shoot(page, 'operator-webhooks');

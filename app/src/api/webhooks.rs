@@ -115,6 +115,17 @@ mod server {
         Ok(Acting { origin, organisation: Some((access.organisation.id, access.organisation.name)) })
     }
 
+    impl Acting {
+        /// A plain form post that worked comes back to the Webhooks page, which says what it did.
+        pub fn after_plain_post(&self, done: &str, fragment: &str) {
+            let page = match &self.organisation {
+                Some((id, _)) => format!("/o/{id}/webhooks"),
+                None => "/operator/webhooks".to_owned(),
+            };
+            crate::api::server_context::after_plain_post(&crate::api::outcome::done_at(&page, done, fragment));
+        }
+    }
+
     pub fn endpoint_error(err: EndpointError) -> ApiError {
         match err {
             EndpointError::Invalid { field, message } => reject(ApiError::invalid(field, message)),
@@ -228,6 +239,7 @@ pub async fn webhook_action(org: String, id: String, action: String) -> Result<S
             let event = deliveries::send_test(&db, clock.now(), &endpoint, &acting.origin.actor)
                 .await
                 .map_err(|err| internal("queueing a test event failed", &err))?;
+            acting.after_plain_post("test", &format!("webhook-{id}"));
             Ok(format!("Test event {event} queued; it shows in the log below within seconds."))
         }
         "pause" | "resume" => {
@@ -235,12 +247,14 @@ pub async fn webhook_action(org: String, id: String, action: String) -> Result<S
             endpoints::update(&db, clock.as_ref(), policy, &acting.origin, acting.owner(), &id, &changes)
                 .await
                 .map_err(server::endpoint_error)?;
+            acting.after_plain_post(&action, &format!("webhook-{id}"));
             Ok(if action == "pause" { "Paused: events wait until you resume it." } else { "Resumed." }.to_owned())
         }
         "delete" => {
             endpoints::delete(&db, clock.as_ref(), &acting.origin, acting.owner(), &id)
                 .await
                 .map_err(server::endpoint_error)?;
+            acting.after_plain_post("removed", "endpoints");
             Ok(format!("Removed {}.", endpoint.url))
         }
         _ => Err(crate::api::server_context::reject(ApiError::invalid("action", "Unknown action."))),
@@ -278,6 +292,7 @@ pub async fn resend_webhook(org: String, id: String, event_id: String) -> Result
         .await
         .map_err(|err| internal("queueing a resend failed", &err))?
         .ok_or_else(|| reject(ApiError::NotFound))?;
+    acting.after_plain_post("resent", &format!("webhook-{id}"));
     Ok(format!("Event {event_id} queued again."))
 }
 

@@ -21,3 +21,4 @@ mod token_status;
 mod tokens;
 mod usage;
 mod v1;
+mod webhooks;

@@ -1,33 +1,37 @@
 //! `/o/:org/webhooks` (owners and admins) and `/operator/webhooks` (operators): the endpoints that receive
 //! events, each with its delivery log, "send a test event", "resend", pause, rotate and remove; and a form
 //! to register one. The signing secret is shown once, when an endpoint is registered or its secret rotated.
+//!
+//! Rendered on the server: test, resend, pause, resume and remove post without the bundle and come back
+//! here saying what they did (`?done=`, see `api::outcome`); "Remove" asks on the page itself
+//! (`?confirm={id}`). Registering an endpoint and rotating a secret, which show the secret once, are islands.
 
 use crate::api::ApiError;
 use crate::api::auth::AccountView;
-use crate::api::keys::ShownKey;
 use crate::api::webhooks::{
     AddWebhook, AttemptView, EVENT_CHOICES, EndpointView, ResendWebhook, RotateWebhookSecret, WebhookAction,
     WebhooksView, webhooks,
 };
-use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::fresh::kept_fresh;
+use crate::ui::components::form::{Field, FormAlert, posted_outcome};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::ShownOnce;
-use crate::ui::components::org::{RequireMember, use_org};
+use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// An organisation's Webhooks page.
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
     let org = use_org();
     let list = Resource::new(move || org.get(), webhooks);
+    let asked = Asked::read();
     view! {
         <Title text="Webhooks"/>
         <RequireMember page=move |_, org| {
             if org.can.manage_webhooks {
-                webhooks_page(org.id, list)
+                webhooks_page(org.id, list, asked.clone())
             } else {
                 view! {
                     <div class="page-head"><h1>"Webhooks"</h1></div>
@@ -42,16 +46,49 @@ pub fn WebhooksPage() -> impl IntoView {
 #[component]
 pub fn OperatorWebhooksPage() -> impl IntoView {
     let list = Resource::new(|| (), |_| webhooks(String::new()));
+    let asked = Asked::read();
     view! {
         <Title text="Webhooks"/>
         <RequireAccount page=move |account: AccountView| {
-            if account.is_operator { webhooks_page(String::new(), list) } else { view! { <NotFoundPage/> }.into_any() }
+            if account.is_operator { webhooks_page(String::new(), list, asked.clone()) } else { view! { <NotFoundPage/> }.into_any() }
         }/>
     }
 }
 
+/// What the address asks the page to show: an endpoint whose removal to confirm, or what the last form did.
+#[derive(Clone)]
+struct Asked {
+    confirm: Option<String>,
+    /// The endpoint whose secret to rotate: its card asks first.
+    rotate: Option<String>,
+    done: Option<String>,
+}
+
+impl Asked {
+    fn read() -> Self {
+        let query = use_query_map().get_untracked();
+        Self { confirm: query.get("confirm"), rotate: query.get("rotate"), done: posted_outcome() }
+    }
+
+    /// What the page says about the last form posted.
+    fn said(&self) -> Option<&'static str> {
+        Some(match self.done.as_deref()? {
+            "test" => "Test event queued; it shows in the log below within seconds.",
+            "pause" => "Paused: events wait until you resume it.",
+            "resume" => "Resumed: waiting events go out now.",
+            "removed" => "Endpoint removed; it receives nothing more.",
+            "resent" => "Event queued again, with the same webhook-id.",
+            "added" => "Endpoint added: it receives events from now on.",
+            "rotated" => {
+                "Signing secret rotated. The old secret signs deliveries too for a day, so that receivers can switch."
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// `org` is empty on the operator's page.
-fn webhooks_page(org: String, list: Resource<Result<WebhooksView, ApiError>>) -> AnyView {
+fn webhooks_page(org: String, list: Resource<Result<WebhooksView, ApiError>>, asked: Asked) -> AnyView {
     let operator = org.is_empty();
     let product = crate::api::site::use_site().product_name;
     view! {
@@ -68,9 +105,9 @@ fn webhooks_page(org: String, list: Resource<Result<WebhooksView, ApiError>>) ->
             </p>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading endpoints…"</p> }>
-            {move || { let (org, product) = (org.clone(), product.clone()); Suspend::new(async move {
+            {move || { let (org, product, asked) = (org.clone(), product.clone(), asked.clone()); Suspend::new(async move {
                 match list.await {
-                    Ok(view) => view! { <Webhooks org view product/> }.into_any(),
+                    Ok(view) => endpoints(org, view, product, asked).into_any(),
                     Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}}
@@ -79,102 +116,151 @@ fn webhooks_page(org: String, list: Resource<Result<WebhooksView, ApiError>>) ->
     .into_any()
 }
 
-/// The endpoints with their actions and logs, and the form that adds one; fetched again after each change.
+/// The page's address: the organisation's, or the operator's for `org` empty.
+fn page_of(org: &str) -> String {
+    if org.is_empty() { "/operator/webhooks".to_owned() } else { org_path(org, "webhooks") }
+}
+
+/// The endpoints with their actions and logs, and the form that adds one.
+fn endpoints(org: String, view: WebhooksView, product: String, asked: Asked) -> impl IntoView {
+    let (act, resend) = (ServerAction::<WebhookAction>::new(), ServerAction::<ResendWebhook>::new());
+    let (act_value, resend_value) = (act.value(), resend.value());
+    let act_error = Signal::derive(move || act_value.get().and_then(Result::err));
+    let resend_error = Signal::derive(move || resend_value.get().and_then(Result::err));
+    let page = page_of(&org);
+    let cards = if view.endpoints.is_empty() {
+        view! { <p class="empty">"No endpoints yet. Add one below to hear about key changes without polling."</p> }
+            .into_any()
+    } else {
+        view.endpoints
+            .into_iter()
+            .map(|endpoint| {
+                let asking = Asking {
+                    remove: asked.confirm.as_deref() == Some(endpoint.id.as_str()),
+                    rotate: asked.rotate.as_deref() == Some(endpoint.id.as_str()),
+                };
+                endpoint_card(&org, &page, endpoint, asking, (act, resend), product.clone())
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        {asked.said().map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
+        <FormAlert result=act_error every=true/>
+        <FormAlert result=resend_error every=true/>
+        <div id="endpoints">{cards}</div>
+        <SecretForm org=org.clone() product rotating=None>
+            <EventChoices/>
+        </SecretForm>
+    }
+}
+
+/// What an endpoint's card asks before it acts.
+#[derive(Clone, Copy)]
+struct Asking {
+    remove: bool,
+    rotate: bool,
+}
+
+/// What shows a signing secret once: registering an endpoint or, in an endpoint's card once "Rotate secret"
+/// asked (`rotating`), giving it a new secret. One island for both, so that a page with endpoints loads no
+/// more code than one without. The event choices are `children`, rendered by the server, so that the
+/// island's code is only the form's own. "Done" loads the page again.
 #[island(lazy)]
-fn Webhooks(org: String, view: WebhooksView, product: String) -> impl IntoView {
+fn SecretForm(org: String, product: String, rotating: Option<String>, children: Children) -> impl IntoView {
     crate::ui::live::island_live();
     let add = ServerAction::<AddWebhook>::new();
-    let act = ServerAction::<WebhookAction>::new();
     let rotate = ServerAction::<RotateWebhookSecret>::new();
-    let resend = ServerAction::<ResendWebhook>::new();
-    let versions = (add.version(), act.version(), rotate.version(), resend.version());
-    let changed = move || versions.0.get() + versions.1.get() + versions.2.get() + versions.3.get();
-    let list = {
-        let org = org.clone();
-        kept_fresh(view, changed, move || webhooks(org.clone()))
-    };
-    // Secrets live only in this page's memory.
     let (added, rotated) = (add.value(), rotate.value());
+    let result = Signal::derive(move || {
+        added.try_get().flatten().and_then(Result::err).or_else(|| rotated.try_get().flatten().and_then(Result::err))
+    });
+    let shown = move || {
+        added.try_get().flatten().and_then(Result::ok).or_else(|| rotated.try_get().flatten().and_then(Result::ok))
+    };
+    // Secrets live only in this page's memory; reached through the signals, which outlive the actions.
     on_cleanup(move || {
         added.try_update_untracked(|shown| *shown = None);
         rotated.try_update_untracked(|shown| *shown = None);
     });
-    let operator = org.is_empty();
-    let org = Signal::stored(org);
-    let (add_value, act_value, rotate_value, resend_value) = (add.value(), act.value(), rotate.value(), resend.value());
-    let add_result = Signal::derive(move || add_value.try_get().flatten().and_then(Result::err));
-    let act_error = Signal::derive(move || act_value.try_get().flatten().and_then(Result::err));
-    let rotate_error = Signal::derive(move || rotate_value.try_get().flatten().and_then(Result::err));
-    let resend_error = Signal::derive(move || resend_value.try_get().flatten().and_then(Result::err));
-    let said = move || {
-        act_value
-            .try_get()
-            .flatten()
-            .and_then(Result::ok)
-            .or_else(|| resend_value.try_get().flatten().and_then(Result::ok))
+    let page = page_of(&org);
+    // Back to the page, which then lists the change and says what it was.
+    let done = match &rotating {
+        Some(id) => format!("{page}?done=rotated#webhook-{id}"),
+        None => format!("{page}?done=added#endpoints"),
     };
-    let secret = move || -> Option<ShownKey> {
-        add_value
-            .try_get()
-            .flatten()
-            .and_then(Result::ok)
-            .or_else(|| rotate_value.try_get().flatten().and_then(Result::ok))
-    };
-    let events_error = move || add_result.get().and_then(|err| err.message_for("event_types"));
-    view! {
-        {move || secret().map(|shown| view! { <ShownOnce key=shown noun="signing secret" product=product.clone()/> })}
-        {move || said().map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
-        <FormAlert result=act_error/>
-        <FormAlert result=rotate_error/>
-        <FormAlert result=resend_error/>
-        {move || {
-            let view = list.get();
-            if view.endpoints.is_empty() {
-                view! {
-                    <p class="empty">"No endpoints yet. Add one below to hear about key changes without polling."</p>
-                }.into_any()
-            } else {
-                view.endpoints.into_iter().map(|endpoint| endpoint_card(org, endpoint, act, rotate, resend)).collect_view().into_any()
-            }
-        }}
-        <section class="card" aria-labelledby="new-webhook-title">
-            <h2 id="new-webhook-title">"Add an endpoint"</h2>
-            <ActionForm action=add attr:class="form" attr:novalidate=true>
-                <input type="hidden" name="org" value=move || org.get()/>
-                <FormAlert result=add_result/>
-                <Field label="URL" name="url" kind="url" maxlength=2048
-                    hint=if operator { "Where deliveries are posted." } else { "Where deliveries are posted: an https URL on the public internet." }
-                    result=add_result/>
-                <Field label="Description (optional)" name="description" maxlength=200 hint="What it is for, such as \"billing\"." result=add_result/>
-                <fieldset class="field scope-choices" class:field-invalid=move || events_error().is_some()>
-                    <legend>"Events"</legend>
-                    <p class="hint">"Tick none to receive every event, including types added later."</p>
-                    {EVENT_CHOICES.iter().enumerate().map(|(i, (name, description))| {
-                        let id = format!("event-{i}");
-                        let label_for = id.clone();
-                        view! {
-                            <label class="scope" for=label_for>
-                                <input type="checkbox" id=id name=format!("events[{i}]") value=*name/>
-                                <span><code>{*name}</code><span class="scope-description">{*description}</span></span>
-                            </label>
-                        }
-                    }).collect_view()}
-                    <p class="field-error" aria-live="polite">{events_error}</p>
-                </fieldset>
-                <p class="actions"><button type="submit" class="button button-primary">"Add endpoint"</button></p>
+    let form = match rotating {
+        Some(id) => view! {
+            <ActionForm action=rotate attr:class="confirm rotate-confirm">
+                <FormAlert result every=true/>
+                <input type="hidden" name="org" value=org/>
+                <input type="hidden" name="id" value=id.clone()/>
+                <span>"Give this endpoint a new signing secret? The old one keeps signing for a day."</span>
+                <button type="submit" class="button button-small button-primary">"Yes, rotate"</button>
+                <a class="button button-small button-quiet" href=format!("{page}#webhook-{id}")>"Cancel"</a>
             </ActionForm>
-        </section>
+        }
+        .into_any(),
+        None => {
+            let operator = org.is_empty();
+            let events_error = move || result.get().and_then(|err| err.message_for("event_types"));
+            view! {
+                <section class="card" aria-labelledby="new-webhook-title">
+                    <h2 id="new-webhook-title">"Add an endpoint"</h2>
+                    <ActionForm action=add attr:class="form" attr:novalidate=true>
+                        <input type="hidden" name="org" value=org/>
+                        <FormAlert result/>
+                        <Field label="URL" name="url" kind="url" maxlength=2048
+                            hint=if operator { "Where deliveries are posted." } else { "Where deliveries are posted: an https URL on the public internet." }
+                            result/>
+                        <Field label="Description (optional)" name="description" maxlength=200 hint="What it is for, such as \"billing\"." result/>
+                        {children()}
+                        <p class="field-error form-fields-error" aria-live="polite">{events_error}</p>
+                        <p class="actions"><button type="submit" class="button button-primary">"Add endpoint"</button></p>
+                    </ActionForm>
+                </section>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        {move || shown().map(|secret| view! {
+            <ShownOnce key=secret noun="signing secret" product=product.clone()/>
+            <p class="actions"><a class="button button-primary" href=done.clone() rel="external">"Done"</a></p>
+        })}
+        <div class:hidden=move || shown().is_some()>{form}</div>
+    }
+}
+
+/// The event types an endpoint can receive, as checkboxes of the form that registers one.
+#[component]
+fn EventChoices() -> impl IntoView {
+    view! {
+        <fieldset class="field scope-choices">
+            <legend>"Events"</legend>
+            <p class="hint">"Tick none to receive every event, including types added later."</p>
+            {EVENT_CHOICES.iter().enumerate().map(|(i, (name, description))| {
+                let id = format!("event-{i}");
+                let label_for = id.clone();
+                view! {
+                    <label class="scope" for=label_for>
+                        <input type="checkbox" id=id name=format!("events[{i}]") value=*name/>
+                        <span><code>{*name}</code><span class="scope-description">{*description}</span></span>
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
     }
 }
 
 fn endpoint_card(
-    org: Signal<String>,
+    org: &str,
+    page: &str,
     endpoint: EndpointView,
-    act: ServerAction<WebhookAction>,
-    rotate: ServerAction<RotateWebhookSecret>,
-    resend: ServerAction<ResendWebhook>,
-) -> impl IntoView {
-    let confirming = RwSignal::new(false);
+    asking: Asking,
+    (act, resend): (ServerAction<WebhookAction>, ServerAction<ResendWebhook>),
+    product: String,
+) -> AnyView {
     let id = endpoint.id.clone();
     let events = if endpoint.events.is_empty() { "All events".to_owned() } else { endpoint.events.join(", ") };
     let state = if endpoint.enabled {
@@ -185,11 +271,11 @@ fn endpoint_card(
     } else {
         view! { <span class="badge badge-dead">"Paused"</span> <span class="detail">{endpoint.disabled_reason.clone().map(|why| format!(" {why}"))}</span> }.into_any()
     };
-    let button = move |action: &'static str, label: &'static str, class: &'static str| {
-        let id = id.clone();
+    let button = |action: &'static str, label: &'static str, class: &'static str| {
+        let (org, id) = (org.to_owned(), id.clone());
         view! {
             <ActionForm action=act attr:class="inline-form">
-                <input type="hidden" name="org" value=move || org.get()/>
+                <input type="hidden" name="org" value=org/>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="action" value=action/>
                 <button type="submit" class=format!("button button-small {class}")>{label}</button>
@@ -202,12 +288,29 @@ fn endpoint_card(
         button("resume", "Resume", "button-quiet")
     };
     let test = button("test", "Send a test event", "");
-    let delete = button.clone();
-    let rotate_id = endpoint.id.clone();
-    let log_id = endpoint.id.clone();
+    let removal = if asking.remove {
+        view! {
+            {button("delete", "Yes, remove", "button-danger")}
+            <a class="button button-small button-quiet" href=format!("{page}#webhook-{id}")>"Cancel"</a>
+        }
+        .into_any()
+    } else {
+        view! {
+            <form method="get" action=format!("{page}#webhook-{id}") class="inline-form">
+                <input type="hidden" name="confirm" value=id.clone()/>
+                <button type="submit" class="button button-small button-danger-outline">"Remove"</button>
+            </form>
+        }
+        .into_any()
+    };
     let waiting = (endpoint.waiting > 0).then(|| format!("{} waiting", endpoint.waiting));
+    let log = if endpoint.attempts.is_empty() {
+        view! { <p class="empty">"No deliveries yet. Send a test event to try the endpoint."</p> }.into_any()
+    } else {
+        delivery_log(org, &id, endpoint.attempts, resend).into_any()
+    };
     view! {
-        <section class="card webhook" data-testid="webhook-endpoint">
+        <section class="card webhook" data-testid="webhook-endpoint" id=format!("webhook-{id}")>
             <div class="webhook-head">
                 <h2 class="webhook-url"><code>{endpoint.url.clone()}</code></h2>
                 <p class="webhook-state">{state} {waiting.map(|text| view! { <span class="detail">{format!(" · {text}")}</span> })}</p>
@@ -217,40 +320,32 @@ fn endpoint_card(
             <div class="actions webhook-actions">
                 {test}
                 {pause}
-                <ActionForm action=rotate attr:class="inline-form">
-                    <input type="hidden" name="org" value=move || org.get()/>
-                    <input type="hidden" name="id" value=rotate_id/>
-                    <button type="submit" class="button button-small button-quiet">"Rotate secret"</button>
-                </ActionForm>
-                {move || if confirming.get() {
-                    view! {
-                        {delete("delete", "Yes, remove", "button-danger")}
-                        <button type="button" class="button button-small button-quiet" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                    }.into_any()
-                } else {
-                    view! { <button type="button" class="button button-small button-danger-outline" on:click=move |_| confirming.set(true)>"Remove"</button> }.into_any()
-                }}
+                {(!asking.rotate).then(|| view! {
+                    <form method="get" action=format!("{page}#webhook-{id}") class="inline-form">
+                        <input type="hidden" name="rotate" value=id.clone()/>
+                        <button type="submit" class="button button-small button-quiet">"Rotate secret"</button>
+                    </form>
+                })}
+                {removal}
             </div>
+            {asking.rotate.then(|| view! { <SecretForm org=org.to_owned() product rotating=Some(id.clone())>""</SecretForm> })}
             <h3>"Delivery log"</h3>
-            {if endpoint.attempts.is_empty() {
-                view! { <p class="empty">"No deliveries yet. Send a test event to try the endpoint."</p> }.into_any()
-            } else {
-                delivery_log(org, &log_id, endpoint.attempts, resend).into_any()
-            }}
+            {log}
         </section>
     }
+    .into_any()
 }
 
 fn delivery_log(
-    org: Signal<String>,
+    org: &str,
     endpoint_id: &str,
     attempts: Vec<AttemptView>,
     resend: ServerAction<ResendWebhook>,
-) -> impl IntoView {
+) -> AnyView {
     let rows = attempts
         .into_iter()
         .map(|attempt| {
-            let endpoint_id = endpoint_id.to_owned();
+            let (org, endpoint_id) = (org.to_owned(), endpoint_id.to_owned());
             let outcome = if attempt.succeeded {
                 view! { <span class="badge badge-active">{attempt.result.clone()}</span> }.into_any()
             } else {
@@ -266,7 +361,7 @@ fn delivery_log(
                     <td data-label="Response"><code class="excerpt">{attempt.response_excerpt}</code></td>
                     <td data-label="">
                         <ActionForm action=resend attr:class="inline-form">
-                            <input type="hidden" name="org" value=move || org.get()/>
+                            <input type="hidden" name="org" value=org/>
                             <input type="hidden" name="id" value=endpoint_id/>
                             <input type="hidden" name="event_id" value=attempt.event_id/>
                             <button type="submit" class="button button-small button-quiet">"Resend"</button>
@@ -288,4 +383,5 @@ fn delivery_log(
             </table>
         </div>
     }
+    .into_any()
 }
