@@ -64,7 +64,8 @@ test('edit scopes, roll with an hour of grace, then revoke', async ({ page }) =>
   const successor = page.getByTestId('new-key');
   await expect(successor).toHaveText(KEY_SHAPE);
   expect(await successor.textContent()).not.toBe(first);
-  await expect(page.locator('.key-title .badge')).toContainText('Rolled, valid until');
+  await expect(page.getByTestId('rolled-note')).toContainText('Rolled, valid until');
+  await expect(page.getByRole('button', { name: 'Save changes' })).toBeHidden(); // the old key's settings no longer apply
 
   await open(page, '/');
   const rows = page.getByRole('row', { name: /Checkout/ });

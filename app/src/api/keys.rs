@@ -117,6 +117,8 @@ pub struct NewKeyShown {
     pub key: KeyView,
     /// The key itself.
     pub plaintext: ShownKey,
+    /// For a roll, the rolled key's status now ("Rolled, valid until …"); none for a new key.
+    pub replaces: Option<KeyStatusView>,
 }
 
 /// One scope of the catalogue.
@@ -336,6 +338,7 @@ pub async fn create_key(
     Ok(NewKeyShown {
         key: server::key_view(&key, &ctx.access, ctx.clock.now()),
         plaintext: ShownKey(plaintext.expose().to_owned()),
+        replaces: None,
     })
 }
 
@@ -359,6 +362,7 @@ pub async fn update_key(
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
         .map_err(server::key_error)?;
+    ctx.after_plain_post(&id, "settings", "settings");
     Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
@@ -378,9 +382,11 @@ pub async fn roll_key(org: String, id: String, grace: String) -> Result<NewKeySh
         .await
         .map_err(server::key_error)?;
     server::no_store();
+    let old = manage::find_key(&ctx.db, &ctx.access.organisation.id, &id).await.map_err(server::key_error)?;
     Ok(NewKeyShown {
         key: server::key_view(&key, &ctx.access, ctx.clock.now()),
         plaintext: ShownKey(plaintext.expose().to_owned()),
+        replaces: Some(server::key_view(&old, &ctx.access, ctx.clock.now()).status),
     })
 }
 
@@ -392,6 +398,8 @@ pub async fn revoke_key(org: String, id: String) -> Result<RevokedKeyView, ApiEr
     let revoked = revoke_key_and_tokens(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id)
         .await
         .map_err(server::key_error)?;
+    let tokens = revoked.tokens_ended;
+    ctx.after_plain_post(&id, &format!("revoked&tokens={tokens}"), "key");
     Ok(RevokedKeyView {
         key: server::key_view(&revoked.key, &ctx.access, ctx.clock.now()),
         tokens_ended: revoked.tokens_ended,
@@ -431,6 +439,7 @@ pub async fn update_key_controls(
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
         .map_err(server::key_error)?;
+    ctx.after_plain_post(&id, "controls", "controls");
     Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
@@ -492,6 +501,12 @@ pub(crate) mod server {
 
         pub fn caller(&self) -> Caller<'_> {
             Caller::Member(&self.access)
+        }
+
+        /// A plain form post that worked comes back to the key's page, which says what it did.
+        pub fn after_plain_post(&self, key_id: &str, done: &str, fragment: &str) {
+            let page = format!("/o/{}/keys/{key_id}", self.access.organisation.id);
+            crate::api::server_context::after_plain_post(&crate::api::outcome::done_at(&page, done, fragment));
         }
 
         pub fn services(&self) -> KeyServices<'_> {

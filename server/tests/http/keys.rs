@@ -248,3 +248,58 @@ async fn the_keys_page_searches_filters_and_pages_from_its_address() {
     let long = app.get_json(&format!("/api/keys/list?org={org}&search={}", "x".repeat(101)), &cookie).await;
     assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", long.body);
 }
+
+#[tokio::test]
+async fn the_key_page_works_as_plain_form_posts_and_says_what_happened() {
+    let app = TestApp::new().await;
+    let cookie = app.signed_up("ann@example.com").await;
+    let created = create(&app, &cookie, &[("name", "CI"), ("scopes[0]", "orders:read"), ("expiry", "never")]).await;
+    let id = json(&created)["key"]["id"].as_str().expect("id").to_owned();
+    let org = app.org(&cookie).await;
+    let page = format!("/o/{org}/keys/{id}");
+    let follow = |reply: &Reply| {
+        reply.header("location").expect("a redirect").trim_start_matches(crate::support::ORIGIN).to_owned()
+    };
+
+    let fields = [("org", org.as_str()), ("id", &id), ("name", "CI"), ("expiry", "keep")];
+    let refused = app.post_plain_form("/api/keys/update", &fields, &cookie, &page).await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let back = app.get(&follow(&refused), Some(&cookie)).await;
+    assert!(back.body.contains("field-invalid"), "no scope ticked: the field says so: {}", back.body);
+    let fields =
+        [("org", org.as_str()), ("id", &id), ("name", "CI prod"), ("scopes[0]", "orders:write"), ("expiry", "keep")];
+    let saved = app.post_plain_form("/api/keys/update", &fields, &cookie, &page).await;
+    assert_eq!(follow(&saved), format!("{page}?done=settings#settings"));
+    let shown = app.get(&format!("{page}?done=settings"), Some(&cookie)).await;
+    assert!(
+        shown.body.contains(r#"role="status" class="saved">Saved</span>"#) && shown.body.contains("CI prod"),
+        "{}",
+        shown.body
+    );
+
+    let fields = [
+        ("org", org.as_str()),
+        ("id", &id),
+        ("ip_allowlist", "not-a-network"),
+        ("rate_limit", ""),
+        ("rate_window", ""),
+    ];
+    let refused = app.post_plain_form("/api/keys/controls", &fields, &cookie, &page).await;
+    let back = app.get(&follow(&refused), Some(&cookie)).await;
+    assert!(back.body.contains("not-a-network"), "{}", back.body);
+    let fields =
+        [("org", org.as_str()), ("id", &id), ("ip_allowlist", "10.0.0.0/8"), ("rate_limit", ""), ("rate_window", "")];
+    let saved = app.post_plain_form("/api/keys/controls", &fields, &cookie, &page).await;
+    assert_eq!(follow(&saved), format!("{page}?done=controls#controls"));
+    assert!(app.get(&page, Some(&cookie)).await.body.contains("10.0.0.0/8"));
+
+    // "Revoke key" asks on the page itself; "Yes, revoke" posts and the page says what ended.
+    assert!(!shown.body.contains("Yes, revoke"), "nothing is being confirmed yet");
+    let asking = app.get(&format!("{page}?confirm=revoke"), Some(&cookie)).await;
+    assert!(asking.body.contains("Yes, revoke"), "{}", asking.body);
+    let revoked = app.post_plain_form("/api/keys/revoke", &[("org", &org), ("id", &id)], &cookie, &page).await;
+    assert_eq!(follow(&revoked), format!("{page}?done=revoked&tokens=0#key"));
+    let shown = app.get(&follow(&revoked), Some(&cookie)).await;
+    assert!(shown.body.contains("Key revoked. It no longer works anywhere."), "{}", shown.body);
+    assert!(!shown.body.contains("Revoke key") && !shown.body.contains("Roll key"), "nothing left to do");
+}

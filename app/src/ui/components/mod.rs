@@ -2,7 +2,6 @@
 
 pub mod chart;
 pub mod form;
-pub mod fresh;
 pub mod guard;
 pub mod icons;
 pub mod keys;

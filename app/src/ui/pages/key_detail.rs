@@ -1,13 +1,17 @@
-//! `/o/:org/keys/:id`: a key's settings, roll and revoke.
+//! `/o/:org/keys/:id`: a key's settings, access controls, roll and revoke, and its usage.
+//!
+//! Rendered on the server. Settings, access controls and revoking post without the bundle and come back
+//! here saying what they did (`?done=`, see `api::outcome`); "Revoke key" asks on the page itself
+//! (`?confirm=revoke`). Only rolling, which shows the new key once, is an island.
 
 use crate::api::ApiError;
 use crate::api::keys::{
-    GRACE_CHOICES, KeyView, RevokeKey, RollKey, ScopeView, UpdateKey, UpdateKeyControls, get_key, scope_catalogue,
+    GRACE_CHOICES, KeyStatusView, KeyView, RevokeKey, RollKey, ScopeView, UpdateKey, UpdateKeyControls, get_key,
+    scope_catalogue,
 };
 use crate::api::usage::{KeyUsageView, key_usage};
 use crate::ui::components::chart::UsageChart;
-use crate::ui::components::form::{Field, FormAlert};
-use crate::ui::components::fresh::kept_fresh;
+use crate::ui::components::form::{Field, FormAlert, posted_outcome};
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce, StatusBadge};
 use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::components::usage::{ExportForm, PeriodTabs};
@@ -24,14 +28,20 @@ pub fn KeyDetailPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let key = Resource::new(move || (org.get(), id()), |(org, id)| get_key(org, id));
     let scopes = Resource::new(|| (), |_| scope_catalogue());
-    // Read once: the period links load the page anew (see `PeriodTabs`).
-    let period = use_query_map().read_untracked().get("period");
+    // Read once: the period links and the forms load the page anew.
+    let query = use_query_map().get_untracked();
+    let period = query.get("period");
+    let asked = Asked {
+        confirm_revoke: query.get("confirm").as_deref() == Some("revoke"),
+        done: posted_outcome(),
+        tokens_ended: query.get("tokens").and_then(|count| count.parse().ok()),
+    };
     let usage =
         Resource::new(move || (org.get(), id(), period.clone()), |(org, id, period)| key_usage(org, id, period));
     let made = KeyPage { key, scopes, usage };
     view! {
         <Title text="Key"/>
-        <RequireMember page=move |_, org| key_page(org.id, org.disabled, made)/>
+        <RequireMember page=move |_, org| key_page(org.id, org.disabled, made, asked.clone())/>
     }
 }
 
@@ -43,19 +53,32 @@ struct KeyPage {
     usage: Resource<Result<KeyUsageView, ApiError>>,
 }
 
-fn key_page(org: String, disabled: bool, made: KeyPage) -> AnyView {
+/// What the address asks the page to show: the revoke confirmation, or what the last form did.
+#[derive(Clone)]
+struct Asked {
+    confirm_revoke: bool,
+    /// `settings`, `controls` or `revoked`.
+    done: Option<String>,
+    /// With `revoked`: how many access tokens ended with the key.
+    tokens_ended: Option<u64>,
+}
+
+fn key_page(org: String, disabled: bool, made: KeyPage, asked: Asked) -> AnyView {
     let KeyPage { key, scopes, usage } = made;
     let product = crate::api::site::use_site().product_name;
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading key…"</p> }>
-            {move || { let (org, product) = (org.clone(), product.clone()); Suspend::new(async move {
+            {move || { let (org, product, asked) = (org.clone(), product.clone(), asked.clone()); Suspend::new(async move {
                 match (key.await, scopes.await) {
                     (Ok(key), Ok(catalogue)) => {
                         let (last_used, last_used_ip, id) = (key.last_used.clone(), key.last_used_ip.clone(), key.id.clone());
+                        let usage = view! { <KeyUsage org=org.clone() id usage last_used last_used_ip/> };
                         view! {
-                            <KeyDetail org=org.clone() disabled key catalogue product>
-                                <KeyUsage org id usage last_used last_used_ip/>
-                            </KeyDetail>
+                            <div class="key-page">
+                                {key_head(&org, disabled, &key, &asked)}
+                                {usage}
+                                {key_controls(&org, key, catalogue, product, &asked)}
+                            </div>
                         }.into_any()
                     }
                     (Err(ApiError::NotFound), _) => view! { <NotFoundPage/> }.into_any(),
@@ -67,62 +90,13 @@ fn key_page(org: String, disabled: bool, made: KeyPage) -> AnyView {
     .into_any()
 }
 
-/// The actions of the key page, made once by its island and shared by its parts.
-#[derive(Clone, Copy)]
-struct KeyActions {
-    update: ServerAction<UpdateKey>,
-    roll: ServerAction<RollKey>,
-    revoke: ServerAction<RevokeKey>,
-    controls: ServerAction<UpdateKeyControls>,
-}
-
-/// Everything on the page that changes the key. The usage section (`children`) stays server-rendered
-/// between its parts; the key is fetched again after each change, so its badge and forms follow.
-#[island(lazy)]
-fn KeyDetail(
-    org: String,
-    /// The organisation is disabled: its notice already says why nothing can change.
-    disabled: bool,
-    key: KeyView,
-    catalogue: Vec<ScopeView>,
-    product: String,
-    children: Children,
-) -> impl IntoView {
-    crate::ui::live::island_live();
-    let actions = KeyActions {
-        update: ServerAction::<UpdateKey>::new(),
-        roll: ServerAction::<RollKey>::new(),
-        revoke: ServerAction::<RevokeKey>::new(),
-        controls: ServerAction::<UpdateKeyControls>::new(),
-    };
-    let versions =
-        (actions.update.version(), actions.roll.version(), actions.revoke.version(), actions.controls.version());
-    let changed = move || versions.0.get() + versions.1.get() + versions.2.get() + versions.3.get();
-    let (org_for_fetch, id) = (org.clone(), key.id.clone());
-    let key = kept_fresh(key, changed, move || get_key(org_for_fetch.clone(), id.clone()));
-    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
-    // and then its value (and the secret in it) is already gone.
-    let shown_value = actions.roll.value();
-    on_cleanup(move || {
-        // Untracked: a notification now would run the page's effects while it is being disposed.
-        shown_value.try_update_untracked(|shown| *shown = None);
-    });
-    let org_for_head = org.clone();
+/// The key's name, badge and notes.
+fn key_head(org: &str, disabled: bool, key: &KeyView, asked: &Asked) -> AnyView {
+    let keys_path = org_path(org, "keys");
+    let revoked_now = asked.done.as_deref() == Some("revoked");
+    let tokens_ended = asked.tokens_ended.unwrap_or(0);
     view! {
-        {move || key_head(org_for_head.clone(), disabled, key.get(), product.clone(), actions)}
-        {children()}
-        {move || key_controls(org.clone(), key.get(), catalogue.clone(), actions)}
-    }
-}
-
-/// The key's name, badge and notes, and a new key just rolled.
-fn key_head(org: String, disabled: bool, key: KeyView, product: String, actions: KeyActions) -> impl IntoView {
-    let (roll_value, revoke_value) = (actions.roll.value(), actions.revoke.value());
-    let rolled = move || roll_value.try_get().flatten().and_then(Result::ok);
-    let revoked = move || revoke_value.try_get().flatten().and_then(Result::ok);
-    let keys_path = org_path(&org, "keys");
-    view! {
-        <div class="page-head">
+        <div class="page-head" id="key">
             <p class="breadcrumb"><a href=keys_path>"API keys"</a></p>
             <h1 class="key-title">{key.name.clone()} " " <StatusBadge status=key.status.clone()/></h1>
             <p class="lede">
@@ -136,17 +110,17 @@ fn key_head(org: String, disabled: bool, key: KeyView, product: String, actions:
                 })}
             </p>
         </div>
-        {move || revoked().map(|revoked| view! {
+        {revoked_now.then(|| view! {
             <p class="alert alert-success key-note" role="status" data-testid="revoked-note">
-                {if revoked.tokens_ended == 0 {
+                {if tokens_ended == 0 {
                     "Key revoked. It no longer works anywhere.".to_owned()
                 } else {
-                    format!("Key revoked. It also ended {} bought with it.", tokens_words(revoked.tokens_ended))
+                    format!("Key revoked. It also ended {} bought with it.", tokens_words(tokens_ended))
                 }}
             </p>
         })}
         {key.leak.clone().map(|leak| {
-            let revoked = matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
+            let revoked = matches!(key.status, KeyStatusView::Revoked);
             let safe_url = leak.url.starts_with("https://") || leak.url.starts_with("http://");
             view! {
                 <div class="alert alert-error leak-banner" role="alert" data-testid="leak-banner">
@@ -172,59 +146,31 @@ fn key_head(org: String, disabled: bool, key: KeyView, product: String, actions:
                 "You can see this key and its usage, but your role does not let you change it: developers change the keys they created, viewers none. An admin or owner of this organisation can."
             </p>
         })}
-        {move || rolled().map(|shown| view! {
-            <ShownOnce key=shown.plaintext product=product.clone()/>
-            <p><a class="button" rel="external" href=org_path(&org, &format!("keys/{}", shown.key.id))>"Open the new key"</a></p>
-        })}
     }
+    .into_any()
 }
 
 /// The forms that change the key: settings, access controls, roll and revoke, and its metadata.
-fn key_controls(org: String, key: KeyView, catalogue: Vec<ScopeView>, actions: KeyActions) -> impl IntoView {
-    let KeyActions { update, roll, revoke, controls } = actions;
-    // Signals taken once, read with try_get: while the page is torn down the actions may already be gone.
-    let (update_value, roll_value, revoke_value) = (update.value(), roll.value(), revoke.value());
-    let update_result = Signal::derive(move || update_value.try_get().flatten().and_then(Result::err));
-    let roll_result = Signal::derive(move || roll_value.try_get().flatten().and_then(Result::err));
-    let revoke_result = Signal::derive(move || revoke_value.try_get().flatten().and_then(Result::err));
-    let saved = move || matches!(update_value.try_get().flatten(), Some(Ok(_)));
-    let confirming = RwSignal::new(false);
+fn key_controls(org: &str, key: KeyView, catalogue: Vec<ScopeView>, product: String, asked: &Asked) -> AnyView {
+    let done = asked.done.as_deref();
     // Controls the member's role cannot use are not shown (and the server refuses them anyway).
     let editable = key.can_change
-        && matches!(
-            key.status,
-            crate::api::keys::KeyStatusView::Active
-                | crate::api::keys::KeyStatusView::ExpiresSoon
-                | crate::api::keys::KeyStatusView::Expired
-        );
-    let live =
-        key.can_change && key.status.is_live() && !matches!(key.status, crate::api::keys::KeyStatusView::Rolled { .. });
-    let revocable = key.can_change && !matches!(key.status, crate::api::keys::KeyStatusView::Revoked);
-    let id = key.id.clone();
-    let access_controls = editable.then(|| view! { <AccessControls org=org.clone() key=key.clone() controls/> });
-    let (org_for_update, org_for_rolling, org_for_revoke) = (org.clone(), org.clone(), org.clone());
+        && matches!(key.status, KeyStatusView::Active | KeyStatusView::ExpiresSoon | KeyStatusView::Expired);
+    let live = key.can_change && key.status.is_live() && !matches!(key.status, KeyStatusView::Rolled { .. });
+    let revocable = key.can_change && !matches!(key.status, KeyStatusView::Revoked);
+    let page = org_path(org, &format!("keys/{}", key.id));
+    let settings = editable.then(|| {
+        view! { <KeySettings org=org.to_owned() key=key.clone() catalogue saved=done == Some("settings")/> }
+    });
+    let access_controls = editable.then(|| {
+        view! { <AccessControls org=org.to_owned() key=key.clone() saved=done == Some("controls")/> }
+    });
+    let roll = live.then(|| view! { <RollForm org=org.to_owned() id=key.id.clone() product/> });
+    let revoke = revocable.then(|| {
+        view! { <RevokeCard org=org.to_owned() id=key.id.clone() page=page.clone() confirming=asked.confirm_revoke/> }
+    });
     view! {
-        {editable.then(|| {
-            let id = id.clone();
-            let org = org_for_update.clone();
-            view! {
-                <section class="card" aria-labelledby="settings-title">
-                    <h2 id="settings-title">"Settings"</h2>
-                    <ActionForm action=update attr:class="form" attr:novalidate=true>
-                        <FormAlert result=update_result/>
-                        <input type="hidden" name="org" value=org/>
-                        <input type="hidden" name="id" value=id/>
-                        <Field label="Name" name="name" maxlength=64 value=key.name.clone() result=update_result/>
-                        <ScopeChoices scopes=catalogue checked=key.scopes.clone() result=update_result/>
-                        <ExpiryChoice keep=key.expires.clone() result=update_result/>
-                        <p class="actions">
-                            <button type="submit" class="button button-primary">"Save changes"</button>
-                            {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
-                        </p>
-                    </ActionForm>
-                </section>
-            }
-        })}
+        {settings}
         {access_controls}
         {key.meta.clone().map(|meta| view! {
             <section class="card" aria-labelledby="meta-title">
@@ -233,56 +179,122 @@ fn key_controls(org: String, key: KeyView, catalogue: Vec<ScopeView>, actions: K
                 <pre class="meta">{meta}</pre>
             </section>
         })}
-        {live.then(|| {
-            let id = key.id.clone();
-            let org = org_for_rolling.clone();
-            view! {
-                <section class="card" aria-labelledby="roll-title">
-                    <h2 id="roll-title">"Roll"</h2>
-                    <p>"Replace this key with a new one that has the same settings. The old key keeps working for the grace period you choose, so callers can switch without downtime."</p>
-                    <ActionForm action=roll attr:class="form form-inline">
-                        <FormAlert result=roll_result/>
-                        <input type="hidden" name="org" value=org/>
-                        <input type="hidden" name="id" value=id/>
-                        <div class="field">
-                            <label for="field-grace">"Old key keeps working for"</label>
-                            <select id="field-grace" name="grace">
-                                {GRACE_CHOICES.iter().map(|(value, label)| view! { <option value=*value selected=*value == "24h">{*label}</option> }).collect_view()}
-                            </select>
-                        </div>
-                        <button type="submit" class="button">"Roll key"</button>
-                    </ActionForm>
-                </section>
-            }
-        })}
-        {revocable.then(|| {
-            let id = key.id.clone();
-            let org = org_for_revoke.clone();
-            view! {
-                <section class="card danger-zone" aria-labelledby="revoke-title">
-                    <h2 id="revoke-title">"Revoke"</h2>
-                    <p>"Revoking stops the key at once, everywhere, and ends the access tokens bought with it. It cannot be undone."</p>
-                    <FormAlert result=revoke_result/>
-                    {move || if confirming.get() {
-                        let id = id.clone();
-                        let org = org.clone();
-                        view! {
-                            <ActionForm action=revoke attr:class="confirm">
-                                <input type="hidden" name="org" value=org/>
-                                <input type="hidden" name="id" value=id/>
-                                <span>"Revoke this key now?"</span>
-                                <button type="submit" class="button button-danger">"Yes, revoke"</button>
-                                <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                            </ActionForm>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <button type="button" class="button button-danger-outline" on:click=move |_| confirming.set(true)>"Revoke key"</button>
-                        }.into_any()
-                    }}
-                </section>
-            }
-        })}
+        {roll}
+        {revoke}
+    }
+    .into_any()
+}
+
+/// The key's name, scopes and expiry. The browser checks the name before it posts.
+#[component]
+fn KeySettings(org: String, key: KeyView, catalogue: Vec<ScopeView>, saved: bool) -> impl IntoView {
+    let update = ServerAction::<UpdateKey>::new();
+    let value = update.value();
+    let result = Signal::derive(move || value.get().and_then(Result::err));
+    view! {
+        <section class="card key-settings" aria-labelledby="settings-title" id="settings">
+            <h2 id="settings-title">"Settings"</h2>
+            <ActionForm action=update attr:class="form">
+                <FormAlert result/>
+                <input type="hidden" name="org" value=org/>
+                <input type="hidden" name="id" value=key.id.clone()/>
+                <Field label="Name" name="name" maxlength=64 required=true value=key.name.clone() result/>
+                <ScopeChoices scopes=catalogue checked=key.scopes.clone() result/>
+                <ExpiryChoice keep=key.expires.clone() result/>
+                <p class="actions">
+                    <button type="submit" class="button button-primary">"Save changes"</button>
+                    {saved.then(|| view! { <span class="saved" role="status">"Saved"</span> })}
+                </p>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Rolling, and the new key shown once: the page's only island. The rest of the page is about the old
+/// key; once rolled, a style rule hides its badge and the forms that no longer apply to it.
+#[island(lazy)]
+fn RollForm(org: String, id: String, product: String) -> impl IntoView {
+    crate::ui::live::island_live();
+    let roll = ServerAction::<RollKey>::new();
+    let value = roll.value();
+    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    // Reached through the signal, not the action: when the page goes away the action may be disposed first,
+    // and then its value (and the secret in it) is already gone.
+    on_cleanup(move || {
+        // Untracked: a notification now would run the page's effects while it is being disposed.
+        value.try_update_untracked(|shown| *shown = None);
+    });
+    let rolled = move || value.try_get().flatten().and_then(Result::ok);
+    view! {
+        <section class="card" aria-labelledby="roll-title" id="roll">
+            <h2 id="roll-title">"Roll"</h2>
+            {move || match rolled() {
+                Some(shown) => view! {
+                    <p class="alert alert-success rolled-note" role="status" data-testid="rolled-note">
+                        "This key is now " {shown.replaces.map(|status| view! { <StatusBadge status/> })}
+                        ". Callers switch to the new key below."
+                    </p>
+                    <ShownOnce key=shown.plaintext product=product.clone()/>
+                    <p><a class="button" rel="external" href=org_path(&org, &format!("keys/{}", shown.key.id))>"Open the new key"</a></p>
+                }
+                .into_any(),
+                None => {
+                    let (org, id) = (org.clone(), id.clone());
+                    view! {
+                        <p>"Replace this key with a new one that has the same settings. The old key keeps working for the grace period you choose, so callers can switch without downtime."</p>
+                        <ActionForm action=roll attr:class="form form-inline">
+                            <FormAlert result every=true/>
+                            <input type="hidden" name="org" value=org/>
+                            <input type="hidden" name="id" value=id/>
+                            <div class="field">
+                                <label for="field-grace">"Old key keeps working for"</label>
+                                <select id="field-grace" name="grace">
+                                    {GRACE_CHOICES.iter().map(|(value, label)| view! { <option value=*value selected=*value == "24h">{*label}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <button type="submit" class="button">"Roll key"</button>
+                        </ActionForm>
+                    }
+                    .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// Revoking: "Revoke key" asks on the page (`?confirm=revoke`), "Yes, revoke" posts.
+#[component]
+fn RevokeCard(org: String, id: String, page: String, confirming: bool) -> impl IntoView {
+    let revoke = ServerAction::<RevokeKey>::new();
+    let value = revoke.value();
+    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let ask = if confirming {
+        view! {
+            <ActionForm action=revoke attr:class="confirm">
+                <input type="hidden" name="org" value=org/>
+                <input type="hidden" name="id" value=id/>
+                <span>"Revoke this key now?"</span>
+                <button type="submit" class="button button-danger">"Yes, revoke"</button>
+                <a class="button" href=format!("{page}#revoke")>"Cancel"</a>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <form method="get" action=format!("{page}#revoke") class="inline-form">
+                <input type="hidden" name="confirm" value="revoke"/>
+                <button type="submit" class="button button-danger-outline">"Revoke key"</button>
+            </form>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card danger-zone" aria-labelledby="revoke-title" id="revoke">
+            <h2 id="revoke-title">"Revoke"</h2>
+            <p>"Revoking stops the key at once, everywhere, and ends the access tokens bought with it. It cannot be undone."</p>
+            <FormAlert result every=true/>
+            {ask}
+        </section>
     }
 }
 
@@ -340,10 +352,10 @@ fn KeyUsage(
 
 /// Where the key may be used from and how often.
 #[component]
-fn AccessControls(org: String, key: KeyView, controls: ServerAction<UpdateKeyControls>) -> impl IntoView {
+fn AccessControls(org: String, key: KeyView, saved: bool) -> impl IntoView {
+    let controls = ServerAction::<UpdateKeyControls>::new();
     let controls_value = controls.value();
-    let result = Signal::derive(move || controls_value.try_get().flatten().and_then(Result::err));
-    let saved = move || matches!(controls_value.try_get().flatten(), Some(Ok(_)));
+    let result = Signal::derive(move || controls_value.get().and_then(Result::err));
     let allowlist = key.ip_allowlist.join("\n");
     let (limit, window) = key
         .rate_limit
@@ -357,9 +369,9 @@ fn AccessControls(org: String, key: KeyView, controls: ServerAction<UpdateKeyCon
         })
     };
     view! {
-        <section class="card" aria-labelledby="controls-title">
+        <section class="card key-controls" aria-labelledby="controls-title" id="controls">
             <h2 id="controls-title">"Access controls"</h2>
-            <ActionForm action=controls attr:class="form" attr:novalidate=true>
+            <ActionForm action=controls attr:class="form">
                 <FormAlert result/>
                 <input type="hidden" name="org" value=org/>
                 <input type="hidden" name="id" value=key.id.clone()/>
@@ -385,7 +397,7 @@ fn AccessControls(org: String, key: KeyView, controls: ServerAction<UpdateKeyCon
                 </fieldset>
                 <p class="actions">
                     <button type="submit" class="button button-primary">"Save access controls"</button>
-                    {move || saved().then(|| view! { <span class="saved" role="status">"Saved"</span> })}
+                    {saved.then(|| view! { <span class="saved" role="status">"Saved"</span> })}
                 </p>
             </ActionForm>
         </section>
