@@ -1,10 +1,11 @@
 // Bytes per page and time to interactive of the portal's first loads, measured in Chromium.
 //
-// Starts the release binary on a fresh SQLite database, signs up a customer (with one key) and an operator,
-// then opens every portal page in a new browser context (an empty cache: a first load) and adds up what the
-// DevTools protocol reports as received for each request (`Network.loadingFinished.encodedDataLength`:
-// headers and body, compressed as served). Time to interactive is when the page marks itself hydrated
-// (`<body data-hydrated="true">`), in milliseconds from the start of navigation, the median of WEIGHT_RUNS.
+// Starts the release binary on a fresh SQLite database, signs up a customer (with one key and one webhook
+// endpoint) and an operator (with one endpoint), then opens every portal page in a new browser context (an
+// empty cache: a first load) and adds up what the DevTools protocol reports as received for each request
+// (`Network.loadingFinished.encodedDataLength`: headers and body, compressed as served). Time to interactive
+// is when the page marks itself hydrated (`<body data-hydrated="true">`), in milliseconds from the start of
+// navigation, the median of WEIGHT_RUNS.
 //
 //   node end2end/weight/page-weight.mjs        (run by .ci/page-weight.sh, which builds the binary first)
 //   WEIGHT_BINARY   the latchkey binary (target/release/latchkey)
@@ -100,6 +101,15 @@ async function signIn(browser, url, email) {
   return { context, page, landed };
 }
 
+/** Registers a webhook endpoint for `target` on the Webhooks page at `route`, as a person would. */
+async function addEndpoint(page, route, target) {
+  await page.goto(route);
+  await hydrated(page);
+  await page.getByLabel('URL').fill(target);
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await page.getByTestId('new-key').waitFor();
+}
+
 /** The column a response's bytes count under. */
 function kind(url, mime) {
   const pathname = new URL(url).pathname;
@@ -187,9 +197,12 @@ async function main() {
     await page.getByRole('link', { name: 'Key settings' }).click();
     await page.waitForURL(/\/keys\/[^/]+$/);
     const keyPath = new URL(page.url()).pathname;
+    // And one webhook endpoint each, so that the Webhooks pages show one with its buttons.
+    await addEndpoint(page, `/o/${org}/webhooks`, 'https://1.1.1.1/latchkey-weight');
     const customerState = await signUp.storageState();
     await signUp.close();
     const ops = await signIn(browser, url, operator);
+    await addEndpoint(ops.page, '/operator/webhooks', 'http://10.0.0.1/latchkey-weight');
     const operatorState = await ops.context.storageState();
     await ops.context.close();
 
