@@ -297,7 +297,9 @@ impl TokenCache {
         {
             return Err(AuthenticateError::Rejected(TokenRejection::Unknown));
         }
-        let result = match find_by_hash(db, &hash).await {
+        // Boxed: the lookup's future is large and rarely needed; inline, every caller's future would carry
+        // (allocate, move and drop) its size on every request.
+        let result = match Box::pin(find_by_hash(db, &hash)).await {
             Ok(token) => Ok(std::sync::Arc::new(token)),
             Err(AuthenticateError::Rejected(TokenRejection::Unknown)) => {
                 self.unknown.insert(hash, std::time::Instant::now());

@@ -160,6 +160,13 @@ impl Verifier {
                 Cached::Unknown => None,
             });
         }
+        // Boxed: the database read's future is large and rarely needed; inline, every verification's future
+        // would carry (allocate, move and drop) its size, cache hit or not.
+        Box::pin(self.read_and_cache(db, hash)).await
+    }
+
+    /// The key with this hash from the database, put into the cache.
+    async fn read_and_cache(&self, db: &impl ConnectionTrait, hash: &KeyHash) -> Result<Option<Arc<KeyRecord>>, DbErr> {
         let read_began = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let row = Entity::find().filter(Column::KeyHash.eq(hash.to_hex())).one(db).await?;

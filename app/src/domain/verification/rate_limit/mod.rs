@@ -53,7 +53,8 @@ impl RateLimits {
         now: DateTime<Utc>,
     ) -> Result<RateLimitState, RateLimitState> {
         if let Some(shared) = &self.shared {
-            match shared.take(key_id, rate, now).await {
+            // Boxed: only keys with a limit on a deployment with Redis need it; see `Verifier::record`.
+            match Box::pin(shared.take(key_id, rate, now)).await {
                 Ok(outcome) => return outcome,
                 Err(err) => shared.warn_falling_back(&err),
             }
