@@ -362,7 +362,7 @@ pub async fn update_key(
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
         .map_err(server::key_error)?;
-    ctx.after_plain_post(&id, "settings", "settings");
+    ctx.after_plain_post(&id, "settings", &[], "settings");
     Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
@@ -399,7 +399,7 @@ pub async fn revoke_key(org: String, id: String) -> Result<RevokedKeyView, ApiEr
         .await
         .map_err(server::key_error)?;
     let tokens = revoked.tokens_ended;
-    ctx.after_plain_post(&id, &format!("revoked&tokens={tokens}"), "key");
+    ctx.after_plain_post(&id, "revoked", &[("tokens", tokens)], "key");
     Ok(RevokedKeyView {
         key: server::key_view(&revoked.key, &ctx.access, ctx.clock.now()),
         tokens_ended: revoked.tokens_ended,
@@ -439,7 +439,7 @@ pub async fn update_key_controls(
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
         .map_err(server::key_error)?;
-    ctx.after_plain_post(&id, "controls", "controls");
+    ctx.after_plain_post(&id, "controls", &[], "controls");
     Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
 
@@ -504,9 +504,11 @@ pub(crate) mod server {
         }
 
         /// A plain form post that worked comes back to the key's page, which says what it did.
-        pub fn after_plain_post(&self, key_id: &str, done: &str, fragment: &str) {
+        pub fn after_plain_post(&self, key_id: &str, done: &str, details: &[(&str, u64)], fragment: &str) {
             let page = format!("/o/{}/keys/{key_id}", self.access.organisation.id);
-            crate::api::server_context::after_plain_post(&crate::api::outcome::done_at(&page, done, fragment));
+            crate::api::server_context::after_plain_post(&crate::api::outcome::done_with(
+                &page, done, details, fragment,
+            ));
         }
 
         pub fn services(&self) -> KeyServices<'_> {

@@ -228,7 +228,7 @@ pub async fn end_other_sessions() -> Result<u64, ApiError> {
         .delete_for_account(&account.id, keep)
         .await
         .map_err(|err| internal("ending sessions failed", &err))?;
-    after_plain_post(&format!("/settings?ended={ended}#sessions"));
+    after_plain_post(&crate::api::outcome::done_with("/settings", "ended", &[("ended", ended)], "sessions"));
     Ok(ended)
 }
 

@@ -77,9 +77,9 @@ async fn the_settings_forms_work_as_plain_form_posts_and_the_page_says_what_happ
     assert!(!page.body.contains("Password changed"), "{}", page.body);
 
     let ended = app.post_plain_form("/api/security/sessions/end_others", &[], &laptop, "/settings").await;
-    assert_eq!(ended.header("location"), Some("/settings?ended=1#sessions"), "{}", ended.body);
+    assert_eq!(ended.header("location"), Some("/settings?done=ended&ended=1#sessions"), "{}", ended.body);
     assert_eq!(app.whoami(&phone).await, Value::Null, "the phone is signed out");
-    let page = app.get("/settings?ended=1", Some(&laptop)).await;
+    let page = app.get("/settings?done=ended&ended=1", Some(&laptop)).await;
     assert!(page.body.contains("Signed out 1 other session."), "{}", page.body);
 
     let saved = app.post_plain_form("/api/security/notices/save", &[], &laptop, "/settings").await;

@@ -89,8 +89,49 @@ pub fn FormAlert(
     }
 }
 
-/// What the form posted last on this page did, from the address it came back to (`?done=…`, see
-/// `api::outcome`). Read once: the page is rendered anew after each plain post.
-pub fn posted_outcome() -> Option<String> {
-    leptos_router::hooks::use_query_map().get_untracked().get(crate::api::outcome::DONE)
+/// The refusal in an action's last answer, for its form's fields and banner: `None` before it answers, when
+/// it succeeded, and once the action is gone (an island's action can be disposed before its view).
+pub fn refusal<T, S>(value: S) -> Signal<Option<ApiError>>
+where
+    S: leptos::reactive::traits::Get<Value = Option<Result<T, ApiError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.try_get().flatten().and_then(Result::err))
+}
+
+/// What the address asks of a page whose forms the browser posts itself (see `api::outcome`): a step to
+/// confirm first (`?confirm=…`), a secret to rotate (`?rotate=…`), and what the last post did (`?done=…`)
+/// with its details. Read once: such a page is rendered anew after each post.
+#[derive(Debug, Clone, Default)]
+pub struct Asked(leptos_router::params::ParamsMap);
+
+impl Asked {
+    /// Reads the current address.
+    pub fn read() -> Self {
+        Self(leptos_router::hooks::use_query_map().get_untracked())
+    }
+
+    /// What the last post did, such as `role`.
+    pub fn done(&self) -> Option<String> {
+        self.0.get(crate::api::outcome::DONE)
+    }
+
+    /// Whether the last post did `what`.
+    pub fn did(&self, what: &str) -> bool {
+        self.done().as_deref() == Some(what)
+    }
+
+    /// A detail of what the last post did, such as `tokens` after a key was revoked.
+    pub fn detail(&self, name: &str) -> Option<String> {
+        self.0.get(name)
+    }
+
+    /// Whether the page asks to confirm the step on `what` (an id, or a word such as `revoke`).
+    pub fn confirming(&self, what: &str) -> bool {
+        self.0.get_str("confirm") == Some(what)
+    }
+
+    /// Whether the page asks to confirm rotating the secret of `what`.
+    pub fn rotating(&self, what: &str) -> bool {
+        self.0.get_str("rotate") == Some(what)
+    }
 }

@@ -2,7 +2,7 @@
 //! account.
 
 use crate::api::recovery::{RESET_SENT, RequestPasswordReset};
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use crate::ui::components::guard::RedirectIfSignedIn;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,7 +27,7 @@ fn ForgotPasswordForm() -> impl IntoView {
     crate::ui::live::island_live();
     let action = ServerAction::<RequestPasswordReset>::new();
     let value = action.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let result = refusal(value);
     let sent = move || matches!(value.get(), Some(Ok(())));
     let pending = action.pending();
     view! {

@@ -5,7 +5,7 @@
 use crate::api::ApiError;
 use crate::api::auth::encode_next;
 use crate::api::organisations::{AcceptInvitation, InvitationOfferView, invitation};
-use crate::ui::components::form::FormAlert;
+use crate::ui::components::form::{FormAlert, refusal};
 use crate::ui::session::reload_on_success;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,7 +80,7 @@ fn AcceptInvitationForm(
     let accept = ServerAction::<AcceptInvitation>::new();
     reload_on_success(move || accept.value().get(), Clone::clone);
     let value = accept.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let result = refusal(value);
     view! {
         <ActionForm action=accept attr:class="form">
             <FormAlert result/>

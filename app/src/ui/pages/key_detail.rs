@@ -11,7 +11,7 @@ use crate::api::keys::{
 };
 use crate::api::usage::{KeyUsageView, key_usage};
 use crate::ui::components::chart::UsageChart;
-use crate::ui::components::form::{Field, FormAlert, posted_outcome};
+use crate::ui::components::form::{Asked, Field, FormAlert, refusal};
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce, StatusBadge};
 use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::components::usage::{ExportForm, PeriodTabs};
@@ -31,11 +31,7 @@ pub fn KeyDetailPage() -> impl IntoView {
     // Read once: the period links and the forms load the page anew.
     let query = use_query_map().get_untracked();
     let period = query.get("period");
-    let asked = Asked {
-        confirm_revoke: query.get("confirm").as_deref() == Some("revoke"),
-        done: posted_outcome(),
-        tokens_ended: query.get("tokens").and_then(|count| count.parse().ok()),
-    };
+    let asked = Asked::read();
     let usage =
         Resource::new(move || (org.get(), id(), period.clone()), |(org, id, period)| key_usage(org, id, period));
     let made = KeyPage { key, scopes, usage };
@@ -51,16 +47,6 @@ struct KeyPage {
     key: Resource<Result<KeyView, ApiError>>,
     scopes: Resource<Result<Vec<ScopeView>, ApiError>>,
     usage: Resource<Result<KeyUsageView, ApiError>>,
-}
-
-/// What the address asks the page to show: the revoke confirmation, or what the last form did.
-#[derive(Clone)]
-struct Asked {
-    confirm_revoke: bool,
-    /// `settings`, `controls` or `revoked`.
-    done: Option<String>,
-    /// With `revoked`: how many access tokens ended with the key.
-    tokens_ended: Option<u64>,
 }
 
 fn key_page(org: String, disabled: bool, made: KeyPage, asked: Asked) -> AnyView {
@@ -93,8 +79,8 @@ fn key_page(org: String, disabled: bool, made: KeyPage, asked: Asked) -> AnyView
 /// The key's name, badge and notes.
 fn key_head(org: &str, disabled: bool, key: &KeyView, asked: &Asked) -> AnyView {
     let keys_path = org_path(org, "keys");
-    let revoked_now = asked.done.as_deref() == Some("revoked");
-    let tokens_ended = asked.tokens_ended.unwrap_or(0);
+    let revoked_now = asked.did("revoked");
+    let tokens_ended: u64 = asked.detail("tokens").and_then(|count| count.parse().ok()).unwrap_or(0);
     view! {
         <div class="page-head" id="key">
             <p class="breadcrumb"><a href=keys_path>"API keys"</a></p>
@@ -152,7 +138,6 @@ fn key_head(org: &str, disabled: bool, key: &KeyView, asked: &Asked) -> AnyView 
 
 /// The forms that change the key: settings, access controls, roll and revoke, and its metadata.
 fn key_controls(org: &str, key: KeyView, catalogue: Vec<ScopeView>, product: String, asked: &Asked) -> AnyView {
-    let done = asked.done.as_deref();
     // Controls the member's role cannot use are not shown (and the server refuses them anyway).
     let editable = key.can_change
         && matches!(key.status, KeyStatusView::Active | KeyStatusView::ExpiresSoon | KeyStatusView::Expired);
@@ -160,14 +145,14 @@ fn key_controls(org: &str, key: KeyView, catalogue: Vec<ScopeView>, product: Str
     let revocable = key.can_change && !matches!(key.status, KeyStatusView::Revoked);
     let page = org_path(org, &format!("keys/{}", key.id));
     let settings = editable.then(|| {
-        view! { <KeySettings org=org.to_owned() key=key.clone() catalogue saved=done == Some("settings")/> }
+        view! { <KeySettings org=org.to_owned() key=key.clone() catalogue saved=asked.did("settings")/> }
     });
     let access_controls = editable.then(|| {
-        view! { <AccessControls org=org.to_owned() key=key.clone() saved=done == Some("controls")/> }
+        view! { <AccessControls org=org.to_owned() key=key.clone() saved=asked.did("controls")/> }
     });
     let roll = live.then(|| view! { <RollForm org=org.to_owned() id=key.id.clone() product/> });
     let revoke = revocable.then(|| {
-        view! { <RevokeCard org=org.to_owned() id=key.id.clone() page=page.clone() confirming=asked.confirm_revoke/> }
+        view! { <RevokeCard org=org.to_owned() id=key.id.clone() page=page.clone() confirming=asked.confirming("revoke")/> }
     });
     view! {
         {settings}
@@ -190,7 +175,7 @@ fn key_controls(org: &str, key: KeyView, catalogue: Vec<ScopeView>, product: Str
 fn KeySettings(org: String, key: KeyView, catalogue: Vec<ScopeView>, saved: bool) -> impl IntoView {
     let update = ServerAction::<UpdateKey>::new();
     let value = update.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let result = refusal(value);
     view! {
         <section class="card key-settings" aria-labelledby="settings-title" id="settings">
             <h2 id="settings-title">"Settings"</h2>
@@ -217,7 +202,7 @@ fn RollForm(org: String, id: String, product: String) -> impl IntoView {
     crate::ui::live::island_live();
     let roll = ServerAction::<RollKey>::new();
     let value = roll.value();
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    let result = refusal(value);
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
     // and then its value (and the secret in it) is already gone.
     on_cleanup(move || {
@@ -267,7 +252,7 @@ fn RollForm(org: String, id: String, product: String) -> impl IntoView {
 fn RevokeCard(org: String, id: String, page: String, confirming: bool) -> impl IntoView {
     let revoke = ServerAction::<RevokeKey>::new();
     let value = revoke.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let result = refusal(value);
     let ask = if confirming {
         view! {
             <ActionForm action=revoke attr:class="confirm">
@@ -355,7 +340,7 @@ fn KeyUsage(
 fn AccessControls(org: String, key: KeyView, saved: bool) -> impl IntoView {
     let controls = ServerAction::<UpdateKeyControls>::new();
     let controls_value = controls.value();
-    let result = Signal::derive(move || controls_value.get().and_then(Result::err));
+    let result = refusal(controls_value);
     let allowlist = key.ip_allowlist.join("\n");
     let (limit, window) = key
         .rate_limit

@@ -3,7 +3,7 @@
 use crate::api::ApiError;
 use crate::api::keys::{CreateKey, ScopeView, scope_catalogue};
 use crate::api::organisations::OrganisationView;
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use crate::ui::components::keys::{ExpiryChoice, ScopeChoices, ShownOnce};
 use crate::ui::components::org::{RequireMember, org_path};
 use leptos::prelude::*;
@@ -67,7 +67,7 @@ fn NewKeyForm(org: String, product: String, children: Children) -> impl IntoView
     let org_for_form = org.clone();
     let action = ServerAction::<CreateKey>::new();
     let action_value = action.value();
-    let result = Signal::derive(move || action_value.try_get().flatten().and_then(Result::err));
+    let result = refusal(action_value);
     let created = move || action_value.try_get().flatten().and_then(Result::ok);
     // What is wrong with the server-rendered fields, which cannot show it themselves.
     let fields_error = move || {

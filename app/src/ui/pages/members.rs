@@ -10,29 +10,21 @@ use crate::api::organisations::{
     ChangeMemberRole, DeleteOrganisation, InvitationLink, InvitationView, InviteMember, LeaveOrganisation, MemberView,
     MembersView, RemoveMember, RenameOrganisation, RevokeInvitation, members,
 };
-use crate::ui::components::form::{Field, FormAlert, posted_outcome};
+use crate::ui::components::form::{Asked, Field, FormAlert, refusal};
 use crate::ui::components::org::{RequireMember, org_path, use_org};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// The members page. `?confirm={account}` asks whether to remove that member.
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let org = use_org();
     let view = Resource::new(move || org.get(), members);
-    let asked = Asked { confirm: use_query_map().get_untracked().get("confirm"), done: posted_outcome() };
+    let asked = Asked::read();
     view! {
         <Title text="Members"/>
         <RequireMember page=move |_, _| members_page(view, asked.clone())/>
     }
-}
-
-/// What the address asks the page to show: a removal to confirm, or what the last form did.
-#[derive(Clone, Default)]
-struct Asked {
-    confirm: Option<String>,
-    done: Option<String>,
 }
 
 fn members_page(view: Resource<Result<MembersView, ApiError>>, asked: Asked) -> AnyView {
@@ -49,14 +41,6 @@ fn members_page(view: Resource<Result<MembersView, ApiError>>, asked: Asked) -> 
     .into_any()
 }
 
-/// An action's refusal, which a plain post brings back in the address.
-fn refusal<T, S>(value: S) -> Signal<Option<ApiError>>
-where
-    S: leptos::reactive::traits::Get<Value = Option<Result<T, ApiError>>> + Send + Sync + 'static,
-{
-    Signal::derive(move || value.get().and_then(Result::err))
-}
-
 fn members_view(view: MembersView, asked: Asked) -> impl IntoView {
     let org = view.organisation.clone();
     let page = org_path(&org.id, "members");
@@ -66,7 +50,7 @@ fn members_view(view: MembersView, asked: Asked) -> impl IntoView {
         ServerAction::<LeaveOrganisation>::new(),
         ServerAction::<RevokeInvitation>::new(),
     );
-    let said = match asked.done.as_deref() {
+    let said = match asked.done().as_deref() {
         Some("role") => Some("Role changed."),
         Some("removed") => Some("Member removed. Their access ended with it; their keys stay."),
         _ => None,
@@ -78,15 +62,15 @@ fn members_view(view: MembersView, asked: Asked) -> impl IntoView {
         .members
         .into_iter()
         .map(|member| {
-            let confirming = asked.confirm.as_deref() == Some(member.account_id.as_str());
+            let confirming = asked.confirming(&member.account_id);
             member_row(&org.id, &page, member, only_owner, confirming, &roles, (change, remove, leave))
         })
         .collect_view();
     let invitations = org
         .can
         .manage_members
-        .then(|| invitations_card(&org.id, &page, view.invitations, roles.clone(), revoke, asked.done.as_deref()));
-    let renamed = asked.done.as_deref() == Some("renamed");
+        .then(|| invitations_card(&org.id, &page, view.invitations, roles.clone(), revoke, asked.done().as_deref()));
+    let renamed = asked.did("renamed");
     let manage = org.can.manage_organisation;
     let rename = manage.then(|| view! { <RenameCard org=org.id.clone() name=org.name.clone() renamed/> });
     let delete = manage.then(|| view! { <DeleteCard org=org.id.clone() name=org.name.clone()/> });
@@ -273,7 +257,7 @@ fn InviteForm(org: String, page: String, roles: Vec<String>) -> impl IntoView {
     crate::ui::live::island_live();
     let invite = ServerAction::<InviteMember>::new();
     let value = invite.value();
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    let result = refusal(value);
     let link = move || value.try_get().flatten().and_then(Result::ok);
     // The link lives only in this page's memory; reached through the signal, which outlives the action.
     on_cleanup(move || {

@@ -10,7 +10,7 @@ use crate::api::operator::{
     operator_activity,
 };
 use crate::ui::components::chart::UsageChart;
-use crate::ui::components::form::FormAlert;
+use crate::ui::components::form::{FormAlert, refusal};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::StatusBadge;
 use crate::ui::pages::NotFoundPage;
@@ -301,7 +301,7 @@ fn OrganisationSwitch(id: String, disabled: bool) -> impl IntoView {
     let switch = ServerAction::<SwitchOrganisation>::new();
     let value = switch.value();
     reload_on_success(move || value.get(), |_| window().location().href().unwrap_or_default());
-    let result = Signal::derive(move || value.try_get().flatten().and_then(Result::err));
+    let result = refusal(value);
     let confirming = RwSignal::new(false);
     view! {
         <FormAlert result/>

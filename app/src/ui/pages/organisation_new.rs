@@ -1,7 +1,7 @@
 //! `/organisations/new`: create another organisation, owned by the signed-in person.
 
 use crate::api::organisations::CreateOrganisation;
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::session::reload_on_success;
 use leptos::prelude::*;
@@ -30,7 +30,7 @@ pub fn NewOrganisationForm() -> impl IntoView {
     crate::ui::live::island_live();
     let action = ServerAction::<CreateOrganisation>::new();
     reload_on_success(move || action.value().get(), Clone::clone);
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let result = refusal(action.value());
     let pending = action.pending();
     view! {
         <ActionForm action attr:class="form" attr:novalidate=true>

@@ -1,7 +1,7 @@
 //! `/reset-password/:secret`: the link from the reset message; chooses a new password.
 
 use crate::api::recovery::{ResetPassword, reset_link_works};
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -49,7 +49,7 @@ fn ResetPasswordForm(
     crate::ui::live::island_live();
     let action = ServerAction::<ResetPassword>::new();
     let value = action.value();
-    let result = Signal::derive(move || value.get().and_then(Result::err));
+    let result = refusal(value);
     let done = move || matches!(value.get(), Some(Ok(())));
     let pending = action.pending();
     view! {

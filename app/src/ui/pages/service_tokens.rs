@@ -6,29 +6,28 @@ use crate::api::auth::AccountView;
 use crate::api::service_tokens::{
     CreateServiceToken, PERMISSION_CHOICES, RevokeServiceToken, ServiceTokenView, list_service_tokens,
 };
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Asked, Field, FormAlert, refusal};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::ShownOnce;
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// The operator's service-token page. `?confirm={id}` asks whether to revoke that token.
 #[component]
 pub fn ServiceTokensPage() -> impl IntoView {
     let tokens = Resource::new(|| (), |_| list_service_tokens());
-    let confirm = use_query_map().get_untracked().get("confirm");
+    let asked = Asked::read();
     view! {
         <Title text="Service tokens"/>
-        <RequireAccount page=move |account| tokens_page(account, tokens, confirm.clone())/>
+        <RequireAccount page=move |account| tokens_page(account, tokens, asked.clone())/>
     }
 }
 
 fn tokens_page(
     account: AccountView,
     tokens: Resource<Result<Vec<ServiceTokenView>, ApiError>>,
-    confirm: Option<String>,
+    asked: Asked,
 ) -> AnyView {
     if !account.is_operator {
         return view! { <NotFoundPage/> }.into_any();
@@ -40,12 +39,12 @@ fn tokens_page(
             <p class="lede">"Your own services present these to the " <code>"/v1"</code> " API: to verify customers' keys and to manage them. See " <a href="/v1/openapi.json">"the API description"</a> "."</p>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
-            {move || { let confirm = confirm.clone(); Suspend::new(async move {
+            {move || { let asked = asked.clone(); Suspend::new(async move {
                 match tokens.await {
                     Ok(tokens) if tokens.is_empty() => view! {
                         <p class="empty">"No service tokens yet. Create one below, or with " <code>"latchkey service-token create"</code> "."</p>
                     }.into_any(),
-                    Ok(tokens) => view! { <TokenTable tokens confirm/> }.into_any(),
+                    Ok(tokens) => view! { <TokenTable tokens asked/> }.into_any(),
                     Err(err) => view! { <p class="alert alert-error" role="alert">{err.to_string()}</p> }.into_any(),
                 }
             })}}
@@ -62,7 +61,7 @@ fn NewServiceTokenForm(product: String) -> impl IntoView {
     crate::ui::live::island_live();
     let create = ServerAction::<CreateServiceToken>::new();
     let create_value = create.value();
-    let create_result = Signal::derive(move || create_value.try_get().flatten().and_then(Result::err));
+    let create_result = refusal(create_value);
     let created = move || create_value.try_get().flatten().and_then(Result::ok);
     let permissions_error = move || create_result.get().and_then(|err| err.message_for("permissions"));
     // Reached through the signal, not the action: when the page goes away the action may be disposed first,
@@ -114,9 +113,9 @@ const PAGE: &str = "/operator/service-tokens";
 /// The tokens. Not an island: "Revoke" loads the page again asking to confirm (`?confirm={id}`), and "Yes,
 /// revoke" is a plain form post that comes back here.
 #[component]
-fn TokenTable(tokens: Vec<ServiceTokenView>, confirm: Option<String>) -> impl IntoView {
+fn TokenTable(tokens: Vec<ServiceTokenView>, asked: Asked) -> impl IntoView {
     let revoke = ServerAction::<RevokeServiceToken>::new();
-    let revoke_result = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    let revoke_result = refusal(revoke.value());
     view! {
         <FormAlert result=revoke_result/>
         <div class="table-wrap tokens-wrap" id="tokens">
@@ -128,7 +127,7 @@ fn TokenTable(tokens: Vec<ServiceTokenView>, confirm: Option<String>) -> impl In
                 <tbody>
                     {tokens.into_iter().map(|token| {
                         let revoked = token.revoked.is_some();
-                        let confirming = confirm.as_deref() == Some(token.id.as_str());
+                        let confirming = asked.confirming(&token.id);
                         let (id, id_to_confirm) = (token.id.clone(), token.id.clone());
                         view! {
                             <tr class:finished=revoked>

@@ -6,45 +6,31 @@ use crate::api::ApiError;
 use crate::api::account::{ChangePassword, DeleteAccount, own_activity};
 use crate::api::auth::AccountView;
 use crate::api::keys::ActivityView;
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Asked, Field, FormAlert, refusal};
 use crate::ui::components::guard::RequireAccount;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// The account settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let log = Resource::new(|| (), |_| own_activity(None));
     let security = SecurityResources::load();
-    // What a form posted on this page just did (see `after_plain_post`).
-    let query = use_query_map().get_untracked();
-    let outcome = Outcome {
-        done: query.get(crate::api::outcome::DONE),
-        ended: query.get("ended").and_then(|count| count.parse::<u64>().ok()),
-    };
+    let asked = Asked::read();
     view! {
         <Title text="Account settings"/>
-        <RequireAccount page=move |account| settings_page(account, log, security, outcome.clone())/>
+        <RequireAccount page=move |account| settings_page(account, log, security, asked.clone())/>
     }
-}
-
-/// What the form posted last on this page did, from the address it came back to.
-#[derive(Clone)]
-struct Outcome {
-    /// `password` or `notices`: that form was saved.
-    done: Option<String>,
-    /// "Sign out all other sessions" ended this many.
-    ended: Option<u64>,
 }
 
 fn settings_page(
     account: AccountView,
     log: Resource<Result<ActivityView, ApiError>>,
     security: SecurityResources,
-    outcome: Outcome,
+    asked: Asked,
 ) -> AnyView {
-    let Outcome { done, ended } = outcome;
+    // "Sign out all other sessions" ended this many.
+    let ended = asked.detail("ended").and_then(|count| count.parse::<u64>().ok());
     let has_password = account.has_password;
     let product = crate::api::site::use_site().product_name;
     view! {
@@ -61,11 +47,11 @@ fn settings_page(
         <section class="card" aria-labelledby="password-title" id="password" class:hidden=!has_password>
             <h2 id="password-title">"Change password"</h2>
             <p class="muted">"Every other browser signed in to this account is signed out."</p>
-            <ChangePasswordForm changed=done.as_deref() == Some("password")/>
+            <ChangePasswordForm changed=asked.did("password")/>
         </section>
         {has_password.then(|| view! { <TwoFactorSection resources=security/> })}
         <SessionsSection resources=security ended/>
-        <NoticesSection resources=security saved=done.as_deref() == Some("notices")/>
+        <NoticesSection resources=security saved=asked.did("notices")/>
         <section class="card" aria-labelledby="sign-ins-title">
             <h2 id="sign-ins-title">"Recent sign-ins"</h2>
             <p class="muted">"Your own log: sign-ins, failed sign-ins, sign-outs, password and two-factor changes, newest first. Key changes are in each organisation's activity."</p>
@@ -95,7 +81,7 @@ fn ChangePasswordForm(
     changed: bool,
 ) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    let result = Signal::derive(move || change.value().get().and_then(Result::err));
+    let result = refusal(change.value());
     let changed = changed && result.get_untracked().is_none();
     view! {
         <ActionForm action=change attr:class="form narrow-form" attr:novalidate=true>
@@ -114,7 +100,7 @@ fn ChangePasswordForm(
 #[component]
 fn DeleteAccountForm() -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
-    let result = Signal::derive(move || delete.value().get().and_then(Result::err));
+    let result = refusal(delete.value());
     view! {
         <ActionForm action=delete attr:class="form narrow-form" attr:novalidate=true>
             <FormAlert result/>

@@ -7,7 +7,7 @@ use crate::api::security::{
     BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor, EndOtherSessions, EndSession, NoticeSetting,
     SaveNoticeSettings, SessionView, TwoFactorView, list_sessions, notice_settings, two_factor_status,
 };
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use leptos::prelude::*;
 
 /// What the security sections load.
@@ -68,7 +68,7 @@ fn TwoFactorCard(status: TwoFactorView) -> impl IntoView {
 
 fn enabled_view(status: TwoFactorView) -> impl IntoView {
     let disable = ServerAction::<DisableTwoFactor>::new();
-    let result = Signal::derive(move || disable.value().get().and_then(Result::err));
+    let result = refusal(disable.value());
     // A refusal comes back in the address: open the form again so that it shows.
     let refused = result.get_untracked().is_some();
     view! {
@@ -101,8 +101,8 @@ fn TwoFactorEnrolment(required: bool) -> impl IntoView {
     let confirm = ServerAction::<ConfirmTwoFactor>::new();
     let began = begin.value();
     let confirmed = confirm.value();
-    let begin_result = Signal::derive(move || began.get().and_then(Result::err));
-    let confirm_result = Signal::derive(move || confirmed.get().and_then(Result::err));
+    let begin_result = refusal(began);
+    let confirm_result = refusal(confirmed);
     view! {
         {required.then(|| view! {
             <p class="alert alert-warning" role="alert">"This portal requires two-factor sign-in: turn it on to continue."</p>
@@ -161,7 +161,7 @@ pub fn SessionsSection(resources: SecurityResources, ended: Option<u64>) -> impl
 }
 
 /// The sessions card. Not an island: each sign-out is a plain form post, and the page comes back with the
-/// list as it is now (and `?ended=N` after "Sign out all other sessions").
+/// list as it is now (and `?done=ended&ended=N` after "Sign out all other sessions").
 #[component]
 fn Sessions(sessions: Vec<SessionView>, ended: Option<u64>) -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
@@ -245,7 +245,7 @@ pub fn NoticesSection(resources: SecurityResources, saved: bool) -> impl IntoVie
 #[component]
 fn NoticesForm(list: Vec<NoticeSetting>, saved: bool) -> impl IntoView {
     let save = ServerAction::<SaveNoticeSettings>::new();
-    let result = Signal::derive(move || save.value().get().and_then(Result::err));
+    let result = refusal(save.value());
     let saved = saved && result.get_untracked().is_none();
     view! {
         <ActionForm action=save attr:class="form" attr:novalidate=true>

@@ -3,7 +3,7 @@
 
 use crate::api::auth::{SignIn, encode_next};
 use crate::api::site::{OIDC_START_PATH, use_site};
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use crate::ui::components::guard::RedirectIfSignedIn;
 use crate::ui::session::next_and_switch_link;
 use leptos::prelude::*;
@@ -53,7 +53,7 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 fn SignInForm(next: String, primary: bool) -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let result = refusal(action.value());
     let pending = action.pending();
     view! {
         <ActionForm action attr:novalidate=true attr:class="form">

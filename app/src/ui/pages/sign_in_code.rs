@@ -1,7 +1,7 @@
 //! `/sign-in/two-factor`: the second step of signing in, for accounts with two-factor sign-in on.
 
 use crate::api::auth::SignInSecondFactor;
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use crate::ui::session::{next_and_switch_link, reload_on_success};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,7 +27,7 @@ fn SecondFactorForm(next: String) -> impl IntoView {
     crate::ui::live::island_live();
     let action = ServerAction::<SignInSecondFactor>::new();
     reload_on_success(move || action.value().get(), Clone::clone);
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let result = refusal(action.value());
     let pending = action.pending();
     view! {
         <ActionForm action attr:novalidate=true attr:class="form">

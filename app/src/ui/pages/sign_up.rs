@@ -2,7 +2,7 @@
 
 use crate::api::auth::SignUp;
 use crate::api::site::use_site;
-use crate::ui::components::form::{Field, FormAlert};
+use crate::ui::components::form::{Field, FormAlert, refusal};
 use crate::ui::components::guard::RedirectIfSignedIn;
 use crate::ui::session::{next_and_switch_link, reload_on_success};
 use leptos::prelude::*;
@@ -47,7 +47,7 @@ fn SignUpForm(next: String) -> impl IntoView {
     crate::ui::live::island_live();
     let action = ServerAction::<SignUp>::new();
     reload_on_success(move || action.value().get(), Clone::clone);
-    let result = Signal::derive(move || action.value().get().and_then(Result::err));
+    let result = refusal(action.value());
     let pending = action.pending();
     view! {
         <ActionForm action attr:novalidate=true attr:class="form">

@@ -12,14 +12,13 @@ use crate::api::webhooks::{
     AddWebhook, AttemptView, EVENT_CHOICES, EndpointView, ResendWebhook, RotateWebhookSecret, WebhookAction,
     WebhooksView, webhooks,
 };
-use crate::ui::components::form::{Field, FormAlert, posted_outcome};
+use crate::ui::components::form::{Asked, Field, FormAlert, refusal};
 use crate::ui::components::guard::RequireAccount;
 use crate::ui::components::keys::ShownOnce;
 use crate::ui::components::org::{RequireMember, org_path, use_org};
 use crate::ui::pages::NotFoundPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// An organisation's Webhooks page.
 #[component]
@@ -55,36 +54,20 @@ pub fn OperatorWebhooksPage() -> impl IntoView {
     }
 }
 
-/// What the address asks the page to show: an endpoint whose removal to confirm, or what the last form did.
-#[derive(Clone)]
-struct Asked {
-    confirm: Option<String>,
-    /// The endpoint whose secret to rotate: its card asks first.
-    rotate: Option<String>,
-    done: Option<String>,
-}
-
-impl Asked {
-    fn read() -> Self {
-        let query = use_query_map().get_untracked();
-        Self { confirm: query.get("confirm"), rotate: query.get("rotate"), done: posted_outcome() }
-    }
-
-    /// What the page says about the last form posted.
-    fn said(&self) -> Option<&'static str> {
-        Some(match self.done.as_deref()? {
-            "test" => "Test event queued; it shows in the log below within seconds.",
-            "pause" => "Paused: events wait until you resume it.",
-            "resume" => "Resumed: waiting events go out now.",
-            "removed" => "Endpoint removed; it receives nothing more.",
-            "resent" => "Event queued again, with the same webhook-id.",
-            "added" => "Endpoint added: it receives events from now on.",
-            "rotated" => {
-                "Signing secret rotated. The old secret signs deliveries too for a day, so that receivers can switch."
-            }
-            _ => return None,
-        })
-    }
+/// What the page says about the last form posted.
+fn said(asked: &Asked) -> Option<&'static str> {
+    Some(match asked.done()?.as_str() {
+        "test" => "Test event queued; it shows in the log below within seconds.",
+        "pause" => "Paused: events wait until you resume it.",
+        "resume" => "Resumed: waiting events go out now.",
+        "removed" => "Endpoint removed; it receives nothing more.",
+        "resent" => "Event queued again, with the same webhook-id.",
+        "added" => "Endpoint added: it receives events from now on.",
+        "rotated" => {
+            "Signing secret rotated. The old secret signs deliveries too for a day, so that receivers can switch."
+        }
+        _ => return None,
+    })
 }
 
 /// `org` is empty on the operator's page.
@@ -125,8 +108,8 @@ fn page_of(org: &str) -> String {
 fn endpoints(org: String, view: WebhooksView, product: String, asked: Asked) -> impl IntoView {
     let (act, resend) = (ServerAction::<WebhookAction>::new(), ServerAction::<ResendWebhook>::new());
     let (act_value, resend_value) = (act.value(), resend.value());
-    let act_error = Signal::derive(move || act_value.get().and_then(Result::err));
-    let resend_error = Signal::derive(move || resend_value.get().and_then(Result::err));
+    let act_error = refusal(act_value);
+    let resend_error = refusal(resend_value);
     let page = page_of(&org);
     let cards = if view.endpoints.is_empty() {
         view! { <p class="empty">"No endpoints yet. Add one below to hear about key changes without polling."</p> }
@@ -135,17 +118,14 @@ fn endpoints(org: String, view: WebhooksView, product: String, asked: Asked) -> 
         view.endpoints
             .into_iter()
             .map(|endpoint| {
-                let asking = Asking {
-                    remove: asked.confirm.as_deref() == Some(endpoint.id.as_str()),
-                    rotate: asked.rotate.as_deref() == Some(endpoint.id.as_str()),
-                };
+                let asking = Asking { remove: asked.confirming(&endpoint.id), rotate: asked.rotating(&endpoint.id) };
                 endpoint_card(&org, &page, endpoint, asking, (act, resend), product.clone())
             })
             .collect_view()
             .into_any()
     };
     view! {
-        {asked.said().map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
+        {said(&asked).map(|message| view! { <p class="alert alert-success" role="status">{message}</p> })}
         <FormAlert result=act_error every=true/>
         <FormAlert result=resend_error every=true/>
         <div id="endpoints">{cards}</div>
