@@ -225,7 +225,8 @@ fn ResendVerificationButton() -> impl IntoView {
     let mut query = location.query.get_untracked();
     let sent = query.get_str("verification") == Some("sent");
     // Where to come back to: this page, without what an earlier post added to its address.
-    for added in ["verification", crate::api::outcome::DONE, "ended", "tokens", "confirm", "__err", "__path"] {
+    for added in ["verification", crate::api::outcome::DONE, "ended", "tokens", "confirm", "rotate", "__err", "__path"]
+    {
         query.remove(added);
     }
     let back = format!("{}{}", location.pathname.get_untracked(), query.to_query_string());

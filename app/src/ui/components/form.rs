@@ -111,18 +111,19 @@ impl Asked {
     }
 
     /// What the last post did, such as `role`.
-    pub fn done(&self) -> Option<String> {
-        self.0.get(crate::api::outcome::DONE)
+    pub fn done(&self) -> Option<&str> {
+        self.0.get_str(crate::api::outcome::DONE)
     }
 
     /// Whether the last post did `what`.
     pub fn did(&self, what: &str) -> bool {
-        self.done().as_deref() == Some(what)
+        self.done() == Some(what)
     }
 
-    /// A detail of what the last post did, such as `tokens` after a key was revoked.
-    pub fn detail(&self, name: &str) -> Option<String> {
-        self.0.get(name)
+    /// A count the last post reported with what it did (see `api::outcome::done_with`), such as `tokens`
+    /// after a key was revoked.
+    pub fn count(&self, name: &str) -> Option<u64> {
+        self.0.get_str(name)?.parse().ok()
     }
 
     /// Whether the page asks to confirm the step on `what` (an id, or a word such as `revoke`).

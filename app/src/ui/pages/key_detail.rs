@@ -80,7 +80,7 @@ fn key_page(org: String, disabled: bool, made: KeyPage, asked: Asked) -> AnyView
 fn key_head(org: &str, disabled: bool, key: &KeyView, asked: &Asked) -> AnyView {
     let keys_path = org_path(org, "keys");
     let revoked_now = asked.did("revoked");
-    let tokens_ended: u64 = asked.detail("tokens").and_then(|count| count.parse().ok()).unwrap_or(0);
+    let tokens_ended = asked.count("tokens").unwrap_or(0);
     view! {
         <div class="page-head" id="key">
             <p class="breadcrumb"><a href=keys_path>"API keys"</a></p>

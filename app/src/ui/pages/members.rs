@@ -50,7 +50,7 @@ fn members_view(view: MembersView, asked: Asked) -> impl IntoView {
         ServerAction::<LeaveOrganisation>::new(),
         ServerAction::<RevokeInvitation>::new(),
     );
-    let said = match asked.done().as_deref() {
+    let said = match asked.done() {
         Some("role") => Some("Role changed."),
         Some("removed") => Some("Member removed. Their access ended with it; their keys stay."),
         _ => None,
@@ -69,7 +69,7 @@ fn members_view(view: MembersView, asked: Asked) -> impl IntoView {
     let invitations = org
         .can
         .manage_members
-        .then(|| invitations_card(&org.id, &page, view.invitations, roles.clone(), revoke, asked.done().as_deref()));
+        .then(|| invitations_card(&org.id, &page, view.invitations, roles.clone(), revoke, asked.done()));
     let renamed = asked.did("renamed");
     let manage = org.can.manage_organisation;
     let rename = manage.then(|| view! { <RenameCard org=org.id.clone() name=org.name.clone() renamed/> });

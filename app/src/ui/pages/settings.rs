@@ -30,7 +30,7 @@ fn settings_page(
     asked: Asked,
 ) -> AnyView {
     // "Sign out all other sessions" ended this many.
-    let ended = asked.detail("ended").and_then(|count| count.parse::<u64>().ok());
+    let ended = asked.count("ended");
     let has_password = account.has_password;
     let product = crate::api::site::use_site().product_name;
     view! {

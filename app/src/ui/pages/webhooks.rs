@@ -56,7 +56,7 @@ pub fn OperatorWebhooksPage() -> impl IntoView {
 
 /// What the page says about the last form posted.
 fn said(asked: &Asked) -> Option<&'static str> {
-    Some(match asked.done()?.as_str() {
+    Some(match asked.done()? {
         "test" => "Test event queued; it shows in the log below within seconds.",
         "pause" => "Paused: events wait until you resume it.",
         "resume" => "Resumed: waiting events go out now.",
