@@ -68,6 +68,8 @@ test('an operator token lets a service manage and verify keys that the customer 
   await customerPage.getByLabel('Allowed IP addresses').fill('10.0.0.0/8\nnot-a-network');
   await customerPage.getByRole('button', { name: 'Save access controls' }).click();
   await expect(customerPage.getByText("'not-a-network' is not an IP address or network")).toBeVisible();
+  // The refused form still holds what was typed.
+  await expect(customerPage.getByLabel('Allowed IP addresses')).toHaveValue('10.0.0.0/8\nnot-a-network');
   await customerPage.getByLabel('Allowed IP addresses').fill('10.0.0.0/8');
   await customerPage.getByLabel('Requests allowed').fill('2');
   await customerPage.getByLabel('Window in seconds').fill('3600');

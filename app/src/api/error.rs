@@ -15,6 +15,10 @@ pub enum ApiError {
         field: Option<String>,
         /// What to change.
         message: String,
+        /// What the form's fields held, given back so that a page posted without scripts shows it again
+        /// instead of the saved values. Only fields that never hold a secret are given back.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        given: Vec<(String, String)>,
     },
     /// Unknown email or wrong password.
     #[error("Email or password is incorrect.")]
@@ -77,13 +81,39 @@ pub enum ApiError {
 impl ApiError {
     /// A refusal of one form field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { field: Some(field.to_owned()), message: message.into() }
+        Self::Invalid { field: Some(field.to_owned()), message: message.into(), given: Vec::new() }
+    }
+
+    /// A refusal of the whole request rather than one field.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::Invalid { field: None, message: message.into(), given: Vec::new() }
+    }
+
+    /// This refusal with what `field` held, for the form to show again. Text longer than
+    /// [`GIVEN_BACK_LIMIT`] is not given back: a form posted without scripts carries it in the address.
+    /// Never give back a secret.
+    #[must_use]
+    pub fn with_given(mut self, field: &str, text: &str) -> Self {
+        if let Self::Invalid { given, .. } = &mut self
+            && text.len() <= GIVEN_BACK_LIMIT
+        {
+            given.push((field.to_owned(), text.to_owned()));
+        }
+        self
+    }
+
+    /// What `field` held when this refusal was made, if it was given back.
+    pub fn given(&self, field: &str) -> Option<&str> {
+        match self {
+            Self::Invalid { given, .. } => given.iter().find(|(name, _)| name == field).map(|(_, text)| text.as_str()),
+            _ => None,
+        }
     }
 
     /// The message for `field`, if this error is about it.
     pub fn message_for(&self, field: &str) -> Option<String> {
         match self {
-            Self::Invalid { field: Some(f), message } if f == field => Some(message.clone()),
+            Self::Invalid { field: Some(f), message, .. } if f == field => Some(message.clone()),
             _ => None,
         }
     }
@@ -99,21 +129,23 @@ impl FromServerFnError for ApiError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::Invalid {
-                field: None,
-                message: "The request was incomplete. Reload the page and try again.".into(),
-            },
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                Self::invalid_request("The request was incomplete. Reload the page and try again.")
+            }
             // On the server these are the request's arguments failing to parse: the caller's fault. In the
             // browser they mean the answer never arrived whole.
-            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => Self::Invalid {
-                field: None,
-                message: "The request could not be read. Reload the page and try again.".into(),
-            },
+            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => {
+                Self::invalid_request("The request could not be read. Reload the page and try again.")
+            }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => Self::Unreachable,
             _ => Self::Internal,
         }
     }
 }
+
+/// The longest text a refusal gives back to its form (see [`ApiError::with_given`]): 100 networks of an
+/// allowlist fit.
+pub const GIVEN_BACK_LIMIT: usize = 8 * 1024;
 
 /// "1 second", "45 seconds", "3 minutes": how long to wait, rounded up to what a person would say.
 pub fn wait_in_words(secs: u64) -> String {
@@ -134,5 +166,21 @@ mod tests {
         assert_eq!(wait_in_words(32), "32 seconds");
         assert_eq!(wait_in_words(900), "15 minutes");
         assert_eq!(wait_in_words(121), "3 minutes");
+    }
+
+    #[test]
+    fn a_refusal_gives_back_what_its_form_held_but_not_a_flood_and_only_on_refusals() {
+        let refused = ApiError::invalid("ip_allowlist", "'x' is not an IP address or network.")
+            .with_given("ip_allowlist", "10.0.0.0/8\nx")
+            .with_given("rate_limit", "7")
+            .with_given("rate_window", &"9".repeat(GIVEN_BACK_LIMIT + 1));
+        assert_eq!(refused.given("ip_allowlist"), Some("10.0.0.0/8\nx"));
+        assert_eq!(refused.given("rate_limit"), Some("7"));
+        assert_eq!(refused.given("rate_window"), None, "too long to carry in an address");
+        let json = serde_json::to_string(&refused).expect("json");
+        assert_eq!(serde_json::from_str::<ApiError>(&json).expect("back"), refused, "it survives the trip");
+        assert_eq!(ApiError::NotFound.with_given("ip_allowlist", "x").given("ip_allowlist"), None);
+        let plain = serde_json::to_string(&ApiError::invalid("name", "Too long.")).expect("json");
+        assert!(!plain.contains("given"), "nothing given, nothing sent: {plain}");
     }
 }

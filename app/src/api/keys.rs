@@ -420,13 +420,19 @@ pub async fn update_key_controls(
     use crate::domain::keys::controls::RateLimit;
     use crate::domain::keys::manage::{self, KeyChanges};
     let ctx = server::KeyContext::load(&org).await?;
+    // A refused form comes back with what was typed in it, not the saved controls.
+    let given = |err: ApiError| {
+        err.with_given("ip_allowlist", &ip_allowlist)
+            .with_given("rate_limit", &rate_limit)
+            .with_given("rate_window", &rate_window)
+    };
     let networks: Vec<String> = ip_allowlist
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|n| !n.is_empty())
         .map(String::from)
         .collect();
     let number = |field: &'static str, text: &str, message: &str| {
-        text.trim().parse::<u32>().map_err(|_| reject(ApiError::invalid(field, message)))
+        text.trim().parse::<u32>().map_err(|_| reject(given(ApiError::invalid(field, message))))
     };
     let rate = match (rate_limit.trim(), rate_window.trim()) {
         ("", "") => None,
@@ -438,7 +444,7 @@ pub async fn update_key_controls(
     let changes = KeyChanges { ip_allowlist: Some(networks), rate_limit: Some(rate), ..KeyChanges::default() };
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
-        .map_err(server::key_error)?;
+        .map_err(|err| given(server::key_error(err)))?;
     ctx.after_plain_post(&id, "controls", &[], "controls");
     Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }
@@ -533,7 +539,7 @@ pub(crate) mod server {
             KeyError::NotFound => reject(ApiError::NotFound),
             KeyError::Forbidden(message) => reject(ApiError::Forbidden { message }),
             KeyError::Invalid { field, message } => reject(ApiError::invalid(field, message)),
-            KeyError::LimitReached(_) => reject(ApiError::Invalid { field: None, message: err.to_string() }),
+            KeyError::LimitReached(_) => reject(ApiError::invalid_request(err.to_string())),
             KeyError::Finished(message) => reject(ApiError::Conflict { message: message.to_owned() }),
             KeyError::Random(_) | KeyError::Database(_) => internal("key operation failed", &err),
         }

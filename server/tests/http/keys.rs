@@ -280,13 +280,16 @@ async fn the_key_page_works_as_plain_form_posts_and_says_what_happened() {
     let fields = [
         ("org", org.as_str()),
         ("id", &id),
-        ("ip_allowlist", "not-a-network"),
-        ("rate_limit", ""),
-        ("rate_window", ""),
+        ("ip_allowlist", "192.0.2.0/24\nnot-a-network"),
+        ("rate_limit", "7"),
+        ("rate_window", "30"),
     ];
     let refused = app.post_plain_form("/api/keys/controls", &fields, &cookie, &page).await;
     let back = app.get(&follow(&refused), Some(&cookie)).await;
-    assert!(back.body.contains("not-a-network"), "{}", back.body);
+    assert!(back.body.contains("&#x27;not-a-network&#x27; is not") || back.body.contains("'not-a-network' is not"));
+    // The refused form shows what was typed, not the saved controls: nothing typed is lost.
+    assert!(back.body.contains("192.0.2.0/24\nnot-a-network</textarea>"), "{}", back.body);
+    assert!(back.body.contains(r#"value="7""#) && back.body.contains(r#"value="30""#), "{}", back.body);
     let fields =
         [("org", org.as_str()), ("id", &id), ("ip_allowlist", "10.0.0.0/8"), ("rate_limit", ""), ("rate_window", "")];
     let saved = app.post_plain_form("/api/keys/controls", &fields, &cookie, &page).await;

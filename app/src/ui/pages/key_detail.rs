@@ -341,10 +341,17 @@ fn AccessControls(org: String, key: KeyView, saved: bool) -> impl IntoView {
     let controls = ServerAction::<UpdateKeyControls>::new();
     let controls_value = controls.value();
     let result = refusal(controls_value);
-    let allowlist = key.ip_allowlist.join("\n");
     let (limit, window) = key
         .rate_limit
         .map_or((String::new(), String::new()), |rate| (rate.limit.to_string(), rate.window_seconds.to_string()));
+    // After a refusal the fields hold what was typed, not the saved controls. Read once: the page is
+    // rendered anew after each post, and a textarea takes text, not a live value.
+    let refused = result.get_untracked();
+    let shown =
+        |field: &str, saved: String| refused.as_ref().and_then(|err| err.given(field)).map_or(saved, str::to_owned);
+    let allowlist = shown("ip_allowlist", key.ip_allowlist.join("\n"));
+    let limit = shown("rate_limit", limit);
+    let window = shown("rate_window", window);
     let allowlist_error = move || result.get().and_then(|err| err.message_for("ip_allowlist"));
     let rate_error = move || {
         result.get().and_then(|err| {
