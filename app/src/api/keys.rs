@@ -162,6 +162,9 @@ pub struct ActivityView {
     pub pages: u64,
 }
 
+/// The name under which a refused key form gives back the scopes that were ticked, one per line.
+pub const SCOPES_GIVEN: &str = "scopes";
+
 /// The choices of the expiry field.
 pub const EXPIRY_CHOICES: [(&str, &str); 5] =
     [("never", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("custom", "On a date…")];
@@ -354,14 +357,22 @@ pub async fn update_key(
 ) -> Result<KeyView, ApiError> {
     use crate::domain::keys::manage::{self, KeyChanges};
     let ctx = server::KeyContext::load(&org).await?;
+    // A refused form comes back with what was chosen in it, not the saved settings.
+    let given = |err: ApiError| {
+        err.with_given("name", &name)
+            .with_given(SCOPES_GIVEN, &scopes.join("\n"))
+            .with_given("expiry", &expiry)
+            .with_given("custom_date", custom_date.as_deref().unwrap_or_default())
+    };
     let expires_at = match expiry.as_str() {
         "keep" => None,
-        _ => Some(server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now())?),
+        _ => Some(server::expiry(&expiry, custom_date.as_deref(), ctx.clock.now()).map_err(given)?),
     };
-    let changes = KeyChanges { name: Some(name), scopes: Some(scopes), expires_at, ..KeyChanges::default() };
+    let changes =
+        KeyChanges { name: Some(name.clone()), scopes: Some(scopes.clone()), expires_at, ..KeyChanges::default() };
     let key = manage::update_key(&ctx.db, ctx.services(), &ctx.origin, ctx.caller(), &id, &changes)
         .await
-        .map_err(server::key_error)?;
+        .map_err(|err| given(server::key_error(err)))?;
     ctx.after_plain_post(&id, "settings", &[], "settings");
     Ok(server::key_view(&key, &ctx.access, ctx.clock.now()))
 }

@@ -174,7 +174,7 @@ pub async fn rename_organisation(org: String, name: String) -> Result<Organisati
         OrganisationChanges { name: Some(&name), external_id: None },
     )
     .await
-    .map_err(organisation_error)?;
+    .map_err(|err| organisation_error(err).with_given("name", &name))?;
     crate::api::server_context::after_plain_post(&server::members_page(&renamed.id, "renamed", "organisation"));
     Ok(server::organisation_view(&renamed, access.role))
 }

@@ -261,11 +261,27 @@ async fn the_key_page_works_as_plain_form_posts_and_says_what_happened() {
         reply.header("location").expect("a redirect").trim_start_matches(crate::support::ORIGIN).to_owned()
     };
 
-    let fields = [("org", org.as_str()), ("id", &id), ("name", "CI"), ("expiry", "keep")];
+    let fields = [("org", org.as_str()), ("id", &id), ("name", "CI nightly"), ("expiry", "keep")];
     let refused = app.post_plain_form("/api/keys/update", &fields, &cookie, &page).await;
     assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
     let back = app.get(&follow(&refused), Some(&cookie)).await;
     assert!(back.body.contains("field-invalid"), "no scope ticked: the field says so: {}", back.body);
+    // The refused form shows what was sent, not the saved settings: the new name, no scope ticked.
+    assert!(back.body.contains(r#"value="CI nightly""#), "{}", back.body);
+    assert!(!back.body.contains(r#"value="orders:read" checked"#), "{}", back.body);
+    let fields = [
+        ("org", org.as_str()),
+        ("id", &id),
+        ("name", "CI"),
+        ("scopes[0]", "orders:write"),
+        ("expiry", "custom"),
+        ("custom_date", "2001-02-03"),
+    ];
+    let refused = app.post_plain_form("/api/keys/update", &fields, &cookie, &page).await;
+    let back = app.get(&follow(&refused), Some(&cookie)).await;
+    assert!(back.body.contains(r#"value="orders:write" checked"#), "the scope sent is ticked: {}", back.body);
+    assert!(back.body.contains(r#"<option value="custom" selected"#), "{}", back.body);
+    assert!(back.body.contains(r#"value="2001-02-03""#), "the date sent is kept: {}", back.body);
     let fields =
         [("org", org.as_str()), ("id", &id), ("name", "CI prod"), ("scopes[0]", "orders:write"), ("expiry", "keep")];
     let saved = app.post_plain_form("/api/keys/update", &fields, &cookie, &page).await;

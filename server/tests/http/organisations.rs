@@ -403,6 +403,13 @@ async fn the_members_page_works_as_plain_form_posts_and_says_what_happened() {
     assert_eq!(left.header("location"), Some("/"), "{}", left.body);
     assert_eq!(app.get(&page, Some(&carol)).await.status, StatusCode::NOT_FOUND, "carol left");
 
+    // A refused name comes back in the field as it was typed, not as the saved name.
+    let long = format!("Acme {}", "x".repeat(100));
+    let refused =
+        app.post_plain_form("/api/organisations/rename", &[("org", &org), ("name", &long)], &ann, &page).await;
+    let back = app.get(&follow(&refused), Some(&ann)).await;
+    assert!(back.body.contains("at most 100 characters"), "{}", back.body);
+    assert!(back.body.contains(&format!(r#"value="{long}""#)), "{}", back.body);
     let renamed =
         app.post_plain_form("/api/organisations/rename", &[("org", &org), ("name", "Acme")], &ann, &page).await;
     assert_eq!(follow(&renamed), format!("{page}?done=renamed#organisation"));

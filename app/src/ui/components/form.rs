@@ -32,7 +32,7 @@ pub fn Field(
     /// The browser asks for a value before it posts the form (unless the form says `novalidate`).
     #[prop(optional)]
     required: bool,
-    /// The initial value.
+    /// The initial value, unless the server gave back what was typed with a refusal.
     #[prop(optional, into)]
     value: Option<String>,
     /// The last answer from the server for this form.
@@ -40,6 +40,9 @@ pub fn Field(
     result: Signal<Option<ApiError>>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
+    // A form posted without scripts comes back as a new page: what was typed, when the server gave it back
+    // with its refusal, rather than the saved value.
+    let value = result.with_untracked(|err| err.as_ref().and_then(|err| err.given(name)).map(str::to_owned)).or(value);
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let local_error = RwSignal::new(None::<String>);

@@ -2,7 +2,7 @@
 //! that shows a new key once.
 
 use crate::api::ApiError;
-use crate::api::keys::{EXPIRY_CHOICES, KeyStatusView, ScopeView, ShownKey};
+use crate::api::keys::{EXPIRY_CHOICES, KeyStatusView, SCOPES_GIVEN, ScopeView, ShownKey};
 use leptos::prelude::*;
 
 /// The status of a key as a coloured badge.
@@ -31,6 +31,11 @@ pub fn ScopeChoices(
     result: Signal<Option<ApiError>>,
 ) -> impl IntoView {
     let error = move || result.get().and_then(|err| err.message_for("scopes"));
+    // A form posted without scripts comes back as a new page, ticked as it was sent.
+    let given = result.with_untracked(|err| {
+        err.as_ref().and_then(|err| err.given(SCOPES_GIVEN)).map(|text| text.lines().map(str::to_owned).collect())
+    });
+    let checked: Vec<String> = given.unwrap_or(checked);
     view! {
         <fieldset class="field scope-choices" class:field-invalid=move || error().is_some()>
             <legend>"Scopes"</legend>
@@ -70,25 +75,31 @@ pub fn ExpiryChoice(
 ) -> impl IntoView {
     let error =
         move || result.get().and_then(|err| err.message_for("expires_at").or_else(|| err.message_for("custom_date")));
-    let default_choice = keep.is_none();
+    // A form posted without scripts comes back as a new page, with the choice and date that were sent.
+    let (given_choice, given_date) = result.with_untracked(|err| {
+        let given = |field| err.as_ref().and_then(|err| err.given(field)).map(str::to_owned);
+        (given("expiry"), given("custom_date"))
+    });
+    let chosen = given_choice.unwrap_or_else(|| if keep.is_some() { "keep" } else { "30" }.to_owned());
     // The date field shows while "On a date…" is chosen: a style sheet rule (`:has`), so that it works in
     // forms without the bundle and costs none.
     view! {
         <div class="field expiry-choice" class:field-invalid=move || error().is_some()>
             <label for="field-expiry">"Expires"</label>
             <select id="field-expiry" name="expiry">
-                {keep.map(|current| view! { <option value="keep" selected=true>{format!("Keep: {current}")}</option> })}
+                {keep.map(|current| {
+                    view! { <option value="keep" selected=chosen == "keep">{format!("Keep: {current}")}</option> }
+                })}
                 {EXPIRY_CHOICES
                     .iter()
                     .map(|(value, label)| {
-                        let selected = *value == "30" && default_choice;
-                        view! { <option value=*value selected=selected>{*label}</option> }
+                        view! { <option value=*value selected=*value == chosen>{*label}</option> }
                     })
                     .collect_view()}
             </select>
             <div class="field custom-date">
                 <label for="field-custom-date">"Expiry date"</label>
-                <input id="field-custom-date" type="date" name="custom_date"/>
+                <input id="field-custom-date" type="date" name="custom_date" value=given_date/>
             </div>
             <p class="field-error" aria-live="polite">{error}</p>
         </div>
