@@ -6,9 +6,12 @@
 # verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms). Then, at each fixed rate, oha
 # (which holds the rate and corrects for coordinated omission) drives both endpoints in turn: p50, p99 and
 # CPU µs per request, and the verify/healthz ratios of p99 (target ≤ 1.5) and of CPU per request (≤ 1.15).
+# Last, the same fixed-rate runs against the HTTP floor (server/examples/http_floor.rs: the same two request
+# shapes and answer bytes, served by axum with none of Latchkey's work), which prices the request's shape alone.
 #   BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
 #   BENCH_RATES ("10000 30000"; empty skips the fixed-rate runs),
-#   BENCH_DATABASES ("sqlite postgres"), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
+#   BENCH_DATABASES ("sqlite postgres"), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test),
+#   BENCH_FLOOR (1; 0 skips the floor)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -19,6 +22,7 @@ threads="${BENCH_THREADS:-1}"
 databases="${BENCH_DATABASES:-sqlite postgres}"
 rates="${BENCH_RATES-10000 30000}"
 postgres_server="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+floor="${BENCH_FLOOR:-1}"
 
 source .ci/tools.sh
 if ! command -v wrk >/dev/null; then
@@ -30,6 +34,9 @@ if [ -n "$rates" ] && ! command -v oha >/dev/null; then
   cargo install oha --locked --version 1.16.0
 fi
 make --no-print-directory build >&2
+if [ -n "$rates" ] && [ "$floor" = 1 ]; then
+  cargo build --release --locked -p server --example http_floor >&2
+fi
 
 work="$(mktemp -d)"
 server_pid=""
@@ -109,6 +116,8 @@ bench_database() {
   body="{\"key\": \"$key\", \"scopes\": [\"orders:read\"], \"ip\": \"203.0.113.7\"}"
   answer="$(curl -fsS -X POST "$base/v1/keys/verify" -H "Authorization: Bearer $token" -d "$body")"
   case "$answer" in *'"code":"VALID"'*) ;; *) echo "verify did not answer VALID: $answer" >&2; exit 1 ;; esac
+  # The floor sends and answers the same bytes.
+  printf '%s' "$answer" >"$work/answer"; printf '%s' "$body" >"$work/body"; printf '%s' "$token" >"$work/token"
 
   cat >"$dir/verify.lua" <<LUA
 wrk.method = "POST"
@@ -150,6 +159,35 @@ LUA
   stop_server
 }
 
+# The same fixed-rate runs against the HTTP floor: axum answering the same request shapes with the same
+# bytes and nothing else, to price the shape of a verification request apart from the verification.
+bench_floor() {
+  local port base
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  base="http://127.0.0.1:$port"
+  FLOOR_ANSWER="$(cat "$work/answer")" "$root/target/release/examples/http_floor" "127.0.0.1:$port" 2>"$work/floor.log" &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "$base/healthz" >/dev/null || { echo "the floor did not start:" >&2; cat "$work/floor.log" >&2; exit 1; }
+  echo
+  echo "HTTP floor (server/examples/http_floor.rs, no Latchkey work): oha -c$connections at fixed rates, ${seconds}s per run"
+  printf '%-8s %-22s %12s %9s %9s %14s\n' rate endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
+  for rate in $rates; do
+    for endpoint in healthz verify; do
+      if [ "$endpoint" = healthz ]; then
+        line="$(measure_rate "$rate" "$base/healthz")"
+      else
+        line="$(measure_rate "$rate" "$base/v1/keys/verify" -m POST -T application/json -H "Authorization: Bearer $(cat "$work/token")" -d "$(cat "$work/body")")"
+      fi
+      read -r rps p50 p99 cpu bad <<<"$line"
+      [ "$bad" = 0 ] || { echo "floor $endpoint at $rate/s: $bad requests failed or were not 200" >&2; exit 1; }
+      printf '%-8s %-22s %12s %9s %9s %14s\n' "$rate" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
+      echo "floor $endpoint $rps $p50 $p99 $cpu $rate" >>"$work/floor"
+    done
+  done
+  stop_server
+}
+
 echo "Latchkey verification benchmark"
 for database in $databases; do
   case "$database" in
@@ -172,10 +210,13 @@ for database in $databases; do
   esac
 done
 
-python3 - "$work/results" "$work/rates" <<'PY'
+if [ -n "$rates" ] && [ "$floor" = 1 ] && [ -f "$work/answer" ]; then bench_floor; fi
+
+python3 - "$work/results" "$work/rates" "$work/floor" <<'PY'
 import os, sys
 rows = [line.split() for line in open(sys.argv[1])]
 fixed = [line.split() for line in open(sys.argv[2])] if os.path.exists(sys.argv[2]) else []
+floor = {(r[6], r[1]): r for r in (line.split() for line in open(sys.argv[3]))} if os.path.exists(sys.argv[3]) else {}
 print()
 for label in dict.fromkeys(r[0] for r in rows):
     def mean(endpoint, column):
@@ -195,4 +236,12 @@ for label in dict.fromkeys(r[0] for r in fixed):
         print(f"{label} at {rate}/s: verify/healthz p99 {row['verify'][4]} / {row['healthz'][4]} ms = {p99:.2f}x "
               f"(target ≤ 1.50: {'met' if p99 <= 1.5 else 'MISSED'}); CPU per request {row['verify'][5]} / "
               f"{row['healthz'][5]} µs = {cpu:.2f}x (target ≤ 1.15: {'met' if cpu <= 1.15 else 'MISSED'})")
+        if (rate, "verify") in floor:
+            print(f"{label} at {rate}/s: verify CPU per request over the HTTP floor's verify: {row['verify'][5]} / "
+                  f"{floor[(rate, 'verify')][5]} µs = {float(row['verify'][5]) / float(floor[(rate, 'verify')][5]):.2f}x")
+for rate in dict.fromkeys(key[0] for key in floor):
+    verify, healthz = floor[(rate, "verify")], floor[(rate, "healthz")]
+    print(f"HTTP floor at {rate}/s: verify/healthz CPU per request {verify[5]} / {healthz[5]} µs = "
+          f"{float(verify[5]) / float(healthz[5]):.2f}x, p99 {verify[4]} / {healthz[4]} ms = "
+          f"{float(verify[4]) / float(healthz[4]):.2f}x: what the request's shape costs with no verification")
 PY
