@@ -6,7 +6,7 @@
 # verify/healthz throughput ratio (target: ≥ 0.8, verify p99 ≤ 2 ms). Then, at each fixed rate, oha
 # (which holds the rate and corrects for coordinated omission) drives both endpoints in turn: p50, p99 and
 # CPU µs per request, and the verify/healthz ratios of p99 (target ≤ 1.5) and of CPU per request (≤ 1.15).
-# Last, the same fixed-rate runs against the HTTP floor (server/examples/http_floor.rs: the same two request
+# Last, the same fixed-rate runs against the HTTP floor (server/floor: the same two request
 # shapes and answer bytes, served by axum with none of Latchkey's work), which prices the request's shape alone.
 #   BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
 #   BENCH_RATES ("10000 30000"; empty skips the fixed-rate runs),
@@ -35,7 +35,7 @@ if [ -n "$rates" ] && ! command -v oha >/dev/null; then
 fi
 make --no-print-directory build >&2
 if [ -n "$rates" ] && [ "$floor" = 1 ]; then
-  cargo build --release --locked -p server --example http_floor >&2
+  cargo build --release --locked -p http-floor >&2
 fi
 
 work="$(mktemp -d)"
@@ -165,12 +165,12 @@ bench_floor() {
   local port base
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   base="http://127.0.0.1:$port"
-  FLOOR_ANSWER="$(cat "$work/answer")" "$root/target/release/examples/http_floor" "127.0.0.1:$port" 2>"$work/floor.log" &
+  FLOOR_ANSWER="$(cat "$work/answer")" "$root/target/release/http_floor" "127.0.0.1:$port" 2>"$work/floor.log" &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   curl -fsS "$base/healthz" >/dev/null || { echo "the floor did not start:" >&2; cat "$work/floor.log" >&2; exit 1; }
   echo
-  echo "HTTP floor (server/examples/http_floor.rs, no Latchkey work): oha -c$connections at fixed rates, ${seconds}s per run"
+  echo "HTTP floor (server/floor, no Latchkey work): oha -c$connections at fixed rates, ${seconds}s per run"
   printf '%-8s %-22s %12s %9s %9s %14s\n' rate endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
   for rate in $rates; do
     for endpoint in healthz verify; do

@@ -12,7 +12,7 @@ step "format"
 cargo fmt --all --check
 
 step "clippy: server build (ssr)"
-cargo clippy --locked -p migrations -p server --all-targets -- -D warnings
+cargo clippy --locked -p migrations -p server -p http-floor --all-targets -- -D warnings
 cargo clippy --locked -p app --features ssr,testing --all-targets -- -D warnings
 
 step "clippy: browser build (wasm32, hydrate)"

@@ -8,7 +8,7 @@
 //! answer); what Latchkey's verify costs over this one is the verification itself.
 //!
 //! ```sh
-//! FLOOR_ANSWER='{"valid":true}' cargo run --release -p server --example http_floor -- 127.0.0.1:3912
+//! FLOOR_ANSWER='{"valid":true}' cargo run --release -p http-floor -- 127.0.0.1:3912
 //! ```
 
 use axum::Router;
@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use std::io::Write;
 use std::process::ExitCode;
 
 // The same allocator as the latchkey binary: allocation is part of what is compared.
@@ -24,8 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let Some(addr) = std::env::args().nth(1) else {
-        eprintln!("usage: http_floor ADDRESS (e.g. 127.0.0.1:3912), with the verify answer in FLOOR_ANSWER");
-        return ExitCode::from(2);
+        return fail("usage: http_floor ADDRESS (e.g. 127.0.0.1:3912), with the verify answer in FLOOR_ANSWER", 2);
     };
     let answer: &'static str = std::env::var("FLOOR_ANSWER").unwrap_or_else(|_| r#"{"valid":true}"#.into()).leak();
     let app = Router::new().route("/healthz", get(|| async { "ok" })).route(
@@ -44,9 +44,12 @@ fn main() -> ExitCode {
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("http_floor: cannot serve on {addr}: {err}");
-            ExitCode::FAILURE
-        }
+        Err(err) => fail(&format!("http_floor: cannot serve on {addr}: {err}"), 1),
     }
+}
+
+/// One line on stderr, where `.ci/bench.sh` looks when the floor does not start.
+fn fail(message: &str, code: u8) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "{message}");
+    ExitCode::from(code)
 }
