@@ -41,6 +41,8 @@ fi
 work="$(mktemp -d)"
 server_pid=""
 pg_database=""
+# Set by each database's run: the server's address, the service token, the verify body and its answer.
+base="" token="" body="" answer=""
 stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; server_pid=""; }
 drop_pg() { [ -n "$pg_database" ] && psql -q -d "$postgres_server" -c "DROP DATABASE IF EXISTS \"$pg_database\" WITH (FORCE)" >/dev/null 2>&1; pg_database=""; }
 cleanup() { stop_server; drop_pg; rm -rf "$work"; }
@@ -94,11 +96,39 @@ print(f"{out['summary']['requestsPerSec']:.0f} {p['p50'] * 1000:.3f} {p['p99'] *
 PY
 }
 
+# Waits until $1/healthz answers; otherwise prints the log $2 and stops, naming $3.
+await_server() {
+  for _ in $(seq 1 100); do curl -fsS "$1/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "$1/healthz" >/dev/null || { echo "$3 did not start:" >&2; cat "$2" >&2; exit 1; }
+}
+
+# oha at each of $rates on $base's /healthz and verify (with $token and $body), printing a table and
+# appending "label endpoint rps p50 p99 cpu rate" to the file $3. $1 is the label, $2 the table's title.
+fixed_rate_runs() {
+  local label="$1" title="$2" out="$3" rate endpoint line rps p50 p99 cpu bad
+  echo
+  echo "$title: oha -c$connections at fixed rates, ${seconds}s per run, latency corrected for coordinated omission"
+  printf '%-8s %-22s %12s %9s %9s %14s\n' rate endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
+  for rate in $rates; do
+    for endpoint in healthz verify; do
+      if [ "$endpoint" = healthz ]; then
+        line="$(measure_rate "$rate" "$base/healthz")"
+      else
+        line="$(measure_rate "$rate" "$base/v1/keys/verify" -m POST -T application/json -H "Authorization: Bearer $token" -d "$body")"
+      fi
+      read -r rps p50 p99 cpu bad <<<"$line"
+      [ "$bad" = 0 ] || { echo "$title: $endpoint at $rate/s: $bad requests failed or were not 200" >&2; exit 1; }
+      printf '%-8s %-22s %12s %9s %9s %14s\n' "$rate" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
+      echo "$label $endpoint $rps $p50 $p99 $cpu $rate" >>"$out"
+    done
+  done
+}
+
 # Starts the server on $LATCHKEY_DATABASE_URL with a fresh key, benchmarks it, and stops it.
 bench_database() {
   local label="$1" dir="$work/$1"
   mkdir -p "$dir"
-  local port base key body answer org
+  local port key org
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   base="http://127.0.0.1:$port"
   # The customer's own organisation has the account's id; the key belongs to it.
@@ -107,8 +137,7 @@ bench_database() {
   # Request logging is per request on both endpoints; keep it off so the log writer is not what is measured.
   (cd "$dir" && LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn exec "$binary" serve 2>"$dir/server.log") &
   server_pid=$!
-  for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fsS "$base/healthz" >/dev/null || { echo "the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+  await_server "$base" "$dir/server.log" "the server"
 
   key="$(curl -fsS -X POST "$base/v1/keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d "{\"organisation\": \"$org\", \"name\": \"bench\", \"scopes\": [\"orders:read\"]}" |
@@ -116,8 +145,7 @@ bench_database() {
   body="{\"key\": \"$key\", \"scopes\": [\"orders:read\"], \"ip\": \"203.0.113.7\"}"
   answer="$(curl -fsS -X POST "$base/v1/keys/verify" -H "Authorization: Bearer $token" -d "$body")"
   case "$answer" in *'"code":"VALID"'*) ;; *) echo "verify did not answer VALID: $answer" >&2; exit 1 ;; esac
-  # The floor sends and answers the same bytes.
-  printf '%s' "$answer" >"$work/answer"; printf '%s' "$body" >"$work/body"; printf '%s' "$token" >"$work/token"
+  # $token, $body and $answer stay set after this run: the floor sends and answers the same bytes.
 
   cat >"$dir/verify.lua" <<LUA
 wrk.method = "POST"
@@ -138,53 +166,20 @@ LUA
       echo "$label $endpoint $rps $p50 $p99 $cpu" >>"$work/results"
     done
   done
-  if [ -n "$rates" ]; then
-    echo
-    echo "$label: oha -c$connections at fixed rates, ${seconds}s per run, latency corrected for coordinated omission"
-    printf '%-8s %-22s %12s %9s %9s %14s\n' rate endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
-    for rate in $rates; do
-      for endpoint in healthz verify; do
-        if [ "$endpoint" = healthz ]; then
-          line="$(measure_rate "$rate" "$base/healthz")"
-        else
-          line="$(measure_rate "$rate" "$base/v1/keys/verify" -m POST -T application/json -H "Authorization: Bearer $token" -d "$body")"
-        fi
-        read -r rps p50 p99 cpu bad <<<"$line"
-        [ "$bad" = 0 ] || { echo "$endpoint at $rate/s: $bad requests failed or were not 200" >&2; exit 1; }
-        printf '%-8s %-22s %12s %9s %9s %14s\n' "$rate" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
-        echo "$label $endpoint $rps $p50 $p99 $cpu $rate" >>"$work/rates"
-      done
-    done
-  fi
+  if [ -n "$rates" ]; then fixed_rate_runs "$label" "$label" "$work/rates"; fi
   stop_server
 }
 
 # The same fixed-rate runs against the HTTP floor: axum answering the same request shapes with the same
 # bytes and nothing else, to price the shape of a verification request apart from the verification.
 bench_floor() {
-  local port base
+  local port
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   base="http://127.0.0.1:$port"
-  FLOOR_ANSWER="$(cat "$work/answer")" "$root/target/release/http_floor" "127.0.0.1:$port" 2>"$work/floor.log" &
+  FLOOR_ANSWER="$answer" "$root/target/release/http_floor" "127.0.0.1:$port" 2>"$work/floor.log" &
   server_pid=$!
-  for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fsS "$base/healthz" >/dev/null || { echo "the floor did not start:" >&2; cat "$work/floor.log" >&2; exit 1; }
-  echo
-  echo "HTTP floor (server/floor, no Latchkey work): oha -c$connections at fixed rates, ${seconds}s per run"
-  printf '%-8s %-22s %12s %9s %9s %14s\n' rate endpoint "requests/s" "p50 ms" "p99 ms" "CPU µs/req"
-  for rate in $rates; do
-    for endpoint in healthz verify; do
-      if [ "$endpoint" = healthz ]; then
-        line="$(measure_rate "$rate" "$base/healthz")"
-      else
-        line="$(measure_rate "$rate" "$base/v1/keys/verify" -m POST -T application/json -H "Authorization: Bearer $(cat "$work/token")" -d "$(cat "$work/body")")"
-      fi
-      read -r rps p50 p99 cpu bad <<<"$line"
-      [ "$bad" = 0 ] || { echo "floor $endpoint at $rate/s: $bad requests failed or were not 200" >&2; exit 1; }
-      printf '%-8s %-22s %12s %9s %9s %14s\n' "$rate" "$([ "$endpoint" = healthz ] && echo 'GET /healthz' || echo 'POST /v1/keys/verify')" "$rps" "$p50" "$p99" "$cpu"
-      echo "floor $endpoint $rps $p50 $p99 $cpu $rate" >>"$work/floor"
-    done
-  done
+  await_server "$base" "$work/floor.log" "the floor"
+  fixed_rate_runs floor "HTTP floor (server/floor, no Latchkey work)" "$work/floor"
   stop_server
 }
 
@@ -210,7 +205,7 @@ for database in $databases; do
   esac
 done
 
-if [ -n "$rates" ] && [ "$floor" = 1 ] && [ -f "$work/answer" ]; then bench_floor; fi
+if [ -n "$rates" ] && [ "$floor" = 1 ] && [ -n "$answer" ]; then bench_floor; fi
 
 python3 - "$work/results" "$work/rates" "$work/floor" <<'PY'
 import os, sys
