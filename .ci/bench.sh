@@ -131,6 +131,7 @@ bench_database() {
   local port key org
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   base="http://127.0.0.1:$port"
+  (cd "$dir" && "$binary" migrate)
   # The customer's own organisation has the account's id; the key belongs to it.
   org="$(cd "$dir" && "$binary" account create --email bench@example.com)"
   token="$(cd "$dir" && "$binary" service-token create --name bench --permission verify --permission keys:write)"

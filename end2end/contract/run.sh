@@ -20,6 +20,7 @@ trap cleanup EXIT
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 cd "$work"
+"$binary" migrate
 # The customer's own organisation has the account's id.
 org="$("$binary" account create --email customer@example.com)"
 token="$("$binary" service-token create --name contract --permission verify --permission keys:read --permission keys:write \

@@ -165,6 +165,7 @@ await new Promise((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
 // --- Setting up ------------------------------------------------------------------------------------------
 startRedis();
 await waitUntil(redisUp, 'Redis answering');
+cli(['migrate']);
 const organisation = cli(['account', 'create', '--email', 'soak@example.com']);
 const token = cli(['service-token', 'create', '--name', 'soak', '--permission', 'verify', '--permission', 'keys:read', '--permission', 'keys:write']);
 const auth = { authorization: `Bearer ${token}` };

@@ -6,7 +6,9 @@
 // People: whoever signs in is who they type. The login `alice@idp.test` is an account with that verified
 // address; prefixes before a `;` change what the ID token says: `unverified` (email_verified: false),
 // `org=<external id>` and `role=<role>` (the organisation claim and role claim), e.g.
-// `org=cus_7,role=admin;bob@idp.test`. A login hint in the authorization request signs that login in
+// `org=cus_7,role=admin;bob@idp.test`; `userinfo` leaves the address, name and organisation claims out of the
+// ID token, so that they come only from the userinfo endpoint (OpenID Connect's default for the code flow,
+// as Keycloak and Okta answer without a mapper). A login hint in the authorization request signs that login in
 // without the form, for tests that drive the flow by HTTP.
 //
 // Test controls (not part of any protocol): POST /__rotate swaps the signing key for a new one (a new
@@ -26,16 +28,18 @@ const realNow = Date.now;
 let offsetMs = 0;
 Date.now = () => realNow() + offsetMs;
 
-function parseLogin(login) {
+function parseLogin(login, use) {
   const [flags, email] = login.includes(';') ? login.split(';', 2) : ['', login];
   const claims = { email: email.trim(), email_verified: true, name: email.split('@')[0] };
+  let userinfoOnly = false;
   for (const flag of flags.split(',').map((f) => f.trim()).filter(Boolean)) {
     const [name, value] = flag.split('=');
     if (name === 'unverified') claims.email_verified = false;
     if (name === 'org') claims.org = value;
     if (name === 'role') claims.org_role = value;
+    if (name === 'userinfo') userinfoOnly = true;
   }
-  return claims;
+  return userinfoOnly && use === 'id_token' ? {} : claims;
 }
 
 let keyNumber = 0;
@@ -68,7 +72,7 @@ async function makeProvider() {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx, accountId) => ({
       accountId,
-      claims: async () => ({ sub: accountId, ...parseLogin(accountId) }),
+      claims: async (use) => ({ sub: accountId, ...parseLogin(accountId, use) }),
     }),
     // A first-party client: no consent screen.
     loadExistingGrant: async (ctx) => {

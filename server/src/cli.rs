@@ -11,6 +11,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Log what a command does on stderr (at LATCHKEY_LOG's level). Without it, commands other than
+    /// `serve` and `migrate` log only warnings and errors, and print only their result.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -7,7 +7,7 @@ use crate::cli::{
 };
 use crate::config::Settings;
 use crate::config::redact_url;
-use crate::run::{RunError, open_database, open_database_at};
+use crate::run::{RunError, open_database_at, open_existing_database};
 use app::domain::accounts::password::{Password, PasswordHasher};
 use app::domain::accounts::{create_account, create_account_without_password};
 use app::domain::clock::SystemClock;
@@ -25,7 +25,7 @@ pub async fn account(
     out: &mut impl Write,
 ) -> Result<(), RunError> {
     let AccountCommand::Create { email, password_stdin, operator } = command;
-    let db = open_database(settings).await?;
+    let db = open_existing_database(settings).await?;
     let clock = SystemClock;
     let account = if password_stdin {
         let mut line = String::new();
@@ -51,7 +51,7 @@ pub async fn service_token(
     command: ServiceTokenCommand,
     out: &mut impl Write,
 ) -> Result<(), RunError> {
-    let db = open_database(settings).await?;
+    let db = open_existing_database(settings).await?;
     let clock = SystemClock;
     match command {
         ServiceTokenCommand::Create { name, permissions } => {
@@ -108,7 +108,7 @@ pub async fn organisation(
 ) -> Result<(), RunError> {
     use app::domain::activity::{Client, Origin};
     use app::domain::organisations::{self, NewOrganisation};
-    let db = open_database(settings).await?;
+    let db = open_existing_database(settings).await?;
     let clock = SystemClock;
     // The operator audit log says who: the system user running the command, when known.
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
@@ -167,12 +167,13 @@ pub async fn signing_key(
     command: SigningKeyCommand,
     out: &mut impl Write,
 ) -> Result<(), RunError> {
-    let db = open_database(settings).await?;
+    let db = open_existing_database(settings).await?;
     let now = chrono::Utc::now();
     let refused = |err: &dyn std::fmt::Display| RunError::Refused(err.to_string());
     match command {
         SigningKeyCommand::Rotate => {
-            let rotation = jwt::rotate(&db, now).await.map_err(|err| refused(&err))?;
+            let rotation =
+                jwt::rotate(&db, &settings.account_security.sealer, now).await.map_err(|err| refused(&err))?;
             tracing::info!(
                 retired = rotation.retired.as_deref().unwrap_or("none"),
                 current = %rotation.current,
@@ -252,7 +253,7 @@ fn cli_origin() -> app::domain::activity::Origin {
 pub async fn webhook(settings: &Settings, command: WebhookCommand, out: &mut impl Write) -> Result<(), RunError> {
     use app::domain::webhooks::endpoints::{self, Owner};
     use app::domain::webhooks::{NewEndpoint, deliveries};
-    let db = open_database(settings).await?;
+    let db = open_existing_database(settings).await?;
     let clock = SystemClock;
     let sealer = &settings.account_security.sealer;
     let refused = |err: app::domain::webhooks::EndpointError| RunError::Refused(err.to_string());

@@ -17,13 +17,16 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(err) => return fail(&err),
     };
-    run::init_tracing(&settings.log, settings.log_format);
+    let command = cli.command.unwrap_or_default();
+    // A command's stdout is its result and stderr its problems: what it did is said only when asked (-v).
+    let quiet = !cli.verbose && !matches!(command, Command::Serve | Command::Migrate);
+    run::init_tracing(if quiet { "warn" } else { &settings.log }, settings.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => return fail(&err),
     };
     let outcome = runtime.block_on(async {
-        match cli.command.unwrap_or_default() {
+        match command {
             Command::Serve => run::serve(settings).await,
             Command::Migrate => run::migrate(&settings).await,
             Command::Account(command) => {

@@ -173,12 +173,13 @@ pub fn app(state: AppState) -> Router {
     let portal = Router::new()
         .route("/api/{*function}", get(server_function).post(server_function))
         .route("/usage/export.csv", get(crate::export::export_csv))
-        .route("/portal/{secret}", get(crate::sign_in::portal_link::open))
+        .route("/portal/{secret}", get(crate::sign_in::portal_link::show).post(crate::sign_in::portal_link::open))
         .route("/auth/oidc/start", get(crate::sign_in::oidc::start))
         .route("/auth/oidc/callback", get(crate::sign_in::oidc::callback))
         .leptos_routes_with_context(&state, routes, render_context, move || shell(shell_options.clone()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(server_function_status))
+        .layer(axum::middleware::from_fn(page_redirects))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(origin_policy, refuse_cross_site))
         .with_state(state.clone());
@@ -247,6 +248,30 @@ pub fn with_error_shapes(routes: Router) -> Router {
 
 async fn server_function(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || state.provide_services(), request).await
+}
+
+/// A page that redirects while it renders (a signed-out visitor on a page that needs a session, `/` to the
+/// person's organisation) answers `303 See Other` to its address, whatever the request accepts: leptos
+/// answers 302 to requests that accept HTML and, to any other client (a script, a crawler, a monitor),
+/// 200 (or the status a failed read set) with an empty page that only a browser running the bundle leaves.
+async fn page_redirects(request: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    let is_page = request.method() == axum::http::Method::GET && !request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    // A page's resources may have set a status of their own first (401 from a server function read before the
+    // guard redirected): the redirect is what the visitor needs.
+    let redirected = response.status() != StatusCode::SEE_OTHER;
+    let Some(location) =
+        response.headers().get(axum::http::header::LOCATION).filter(|_| is_page && redirected).cloned()
+    else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.status = StatusCode::SEE_OTHER;
+    parts.headers.remove("serverfnredirect");
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(axum::http::header::LOCATION, location);
+    axum::response::Response::from_parts(parts, Body::empty())
 }
 
 /// Gives a server function's error the status it calls for when nothing set one: arguments that do not

@@ -11,6 +11,7 @@ use app::domain::accounts::password::PasswordHasher;
 use app::domain::changes::{Caches, FollowSettings, Follower, follow};
 use app::domain::clock::{SharedClock, SystemClock};
 use app::domain::database::{MigrateError, connect, migrate as apply_migrations};
+use app::domain::jwt::SigningKeys;
 use app::domain::mail::render::MailBrand;
 use app::domain::mail::sender::{Mailer, deliver_due};
 use app::domain::mail::transport::Transport;
@@ -102,6 +103,42 @@ pub(crate) async fn open_database_at(settings: &Settings, url: &str) -> Result<D
     Ok(db)
 }
 
+/// Opens and migrates the database of an existing deployment, for the operator commands. Where there is
+/// none (no SQLite file, or a database no Latchkey has migrated) it says so and creates nothing: only
+/// `serve` and `migrate` make a deployment, so a command run in the wrong directory or with the wrong
+/// settings does not leave an empty database behind.
+pub(crate) async fn open_existing_database(settings: &Settings) -> Result<DatabaseConnection, RunError> {
+    let url = &settings.database_url;
+    let missing = || {
+        RunError::Refused(format!(
+            "there is no Latchkey database at {}: start the portal (latchkey serve) or run latchkey migrate to \
+             make one, or point LATCHKEY_DATABASE_URL (or --config) at the deployment's",
+            redact_url(url)
+        ))
+    };
+    if sqlite_file(url).is_some_and(|file| !file.exists()) {
+        return Err(missing());
+    }
+    let db = connect(url, &settings.pool).await.map_err(|err| RunError::Database {
+        url: redact_url(url),
+        reason: format!("cannot connect (is it running, and is LATCHKEY_DATABASE_URL right?): {err}"),
+    })?;
+    if !app::domain::database::is_migrated(&db).await {
+        let _ = db.close().await;
+        return Err(missing());
+    }
+    let _ = db.close().await;
+    open_database(settings).await
+}
+
+/// The file of a `sqlite:` URL, unless it is an in-memory database.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
+}
+
 /// `latchkey migrate`.
 pub async fn migrate(settings: &Settings) -> Result<(), RunError> {
     let db = open_database(settings).await?;
@@ -141,6 +178,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         },
         verification: VerificationServices {
             unauthorized: UnauthorizedLimit::allowing(settings.unauthorized_per_minute),
+            signing_keys: Arc::new(SigningKeys::sealed_with(settings.account_security.sealer.clone())),
             ..VerificationServices::with_rate_limits(
                 settings.keys.prefix.clone(),
                 settings.service_token_prefix.clone(),
@@ -294,7 +332,12 @@ fn mailer(settings: &Settings) -> Result<Mailer, RunError> {
                 .map_err(|err| RunError::Setup(format!("LATCHKEY_SMTP_URL: {err}")))?
         }
         None => {
-            let dir = std::env::current_dir().unwrap_or_default().join("outbox");
+            // Beside the SQLite file (which git and backups already treat as data), else where it runs.
+            let base = sqlite_file(&settings.database_url)
+                .and_then(|file| file.parent().map(std::path::Path::to_path_buf))
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+            let dir = base.join("outbox");
             tracing::info!(outbox = %dir.display(), "mail is written to the outbox directory, one .eml file per message (set LATCHKEY_SMTP_URL to send it)");
             Transport::Directory(dir)
         }

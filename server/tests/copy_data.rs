@@ -11,6 +11,7 @@ fn a_sqlite_deployment_moves_to_postgres(postgres_url: String) {
     let mut sqlite = Deployment::new(String::new());
     sqlite.database_url = format!("sqlite://{}?mode=rwc", sqlite.dir.join("latchkey.db").display());
     let log = sqlite.dir.join("server.log");
+    sqlite.run(&["migrate"]);
     sqlite.run(&["account", "create", "--email", "customer@example.com"]);
     let token = sqlite.gateway_token();
     let (server, addr) = sqlite.serve(&log);

@@ -51,6 +51,7 @@ fn a_message_waits_out_an_smtp_outage_and_a_kill_and_arrives_once() {
     let mut deployment = Deployment::new(String::new());
     deployment.database_url = format!("sqlite://{}?mode=rwc", deployment.dir.join("latchkey.db").display());
     let log = deployment.dir.join("server.log");
+    deployment.run(&["migrate"]);
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
     let token = deployment.gateway_token();
     let mut sink = SmtpSink::start();
@@ -97,6 +98,7 @@ fn a_message_waits_out_an_smtp_outage_and_a_kill_and_arrives_once() {
 #[allow(clippy::print_stderr)]
 fn a_reminder_goes_once_from_two_instances(database_url: String) {
     let deployment = Deployment::new(database_url.clone());
+    deployment.run(&["migrate"]);
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
     let token = deployment.gateway_token();
     let sink = SmtpSink::start();

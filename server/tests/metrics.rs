@@ -34,6 +34,7 @@ fn value(samples: &Map<String, Value>, name: &str) -> f64 {
 fn metrics_move_with_traffic_and_logs_carry_request_ids(database_url: String) {
     let deployment = Deployment::new(database_url);
     let log = deployment.dir.join("server.log");
+    deployment.run(&["migrate"]);
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
     let token = deployment.gateway_token();
     let metrics = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");

@@ -9,6 +9,7 @@ use serde_json::json;
 fn usage_survives_sigterm_and_secrets_stay_out_of_the_log(database_url: String) {
     let deployment = Deployment::new(database_url);
     let log = deployment.dir.join("server.log");
+    deployment.run(&["migrate"]);
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
     let token = deployment.gateway_token();
 

@@ -111,6 +111,7 @@ fn sqlite(deployment: &mut Deployment) {
 fn a_signed_github_report_revokes_a_key_and_its_events_arrive_signed_and_retried_under_one_id() {
     let mut deployment = Deployment::new(String::new());
     sqlite(&mut deployment);
+    deployment.run(&["migrate"]);
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
     let token = deployment.gateway_token();
     let mut receiver = Receiver::new();
@@ -190,6 +191,7 @@ fn a_signed_github_report_revokes_a_key_and_its_events_arrive_signed_and_retried
 fn an_event_queued_while_the_receiver_is_down_arrives_after_a_kill_and_restart() {
     let mut deployment = Deployment::new(String::new());
     sqlite(&mut deployment);
+    deployment.run(&["migrate"]);
     deployment.run(&["account", "create", "--email", "customer@example.com"]);
     let token = deployment.gateway_token();
     let mut receiver = Receiver::new();

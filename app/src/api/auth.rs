@@ -269,7 +269,8 @@ fn password_sign_in_on() -> Result<(), ApiError> {
     Err(reject(ApiError::Forbidden { message: format!("Password sign-in is off here: sign in {way}.") }))
 }
 
-/// Signs out, deleting the session on the server.
+/// Signs out, deleting the session on the server; then the sign-in page, or for someone the provider's app
+/// sent in, the app's page they came from.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
     use crate::api::server_context::{client, internal, service, session, signed_in_or_none};
@@ -286,8 +287,11 @@ pub async fn sign_out() -> Result<(), ApiError> {
             .map_err(|err| internal("activity log failed", &err))?;
     }
     let session = session().await?;
+    // Someone the provider's app sent in has no way in here (no password, maybe no sign-in page at all):
+    // they go back to the app they came from.
+    let back_to = sessions::return_url(&session).await.map_err(|err| internal("session read failed", &err))?;
     sessions::end(&session).await.map_err(|err| internal("sign-out failed", &err))?;
-    go_to("/sign-in".to_owned());
+    go_to(back_to.unwrap_or_else(|| "/sign-in".to_owned()));
     Ok(())
 }
 

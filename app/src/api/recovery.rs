@@ -73,10 +73,27 @@ pub async fn reset_password(secret: String, new_password: PasswordInput) -> Resu
     }
 }
 
-/// Verifies the address with the link mailed to it.
+/// Whether a verification link would verify now, without using it: the page it opens asks this and offers a
+/// button, so that a mail scanner or a chat preview fetching the link spends nothing.
+#[server(endpoint = "email/verification_link_works")]
+pub async fn verification_link_works(secret: String) -> Result<bool, ApiError> {
+    use crate::api::server_context::{internal, service};
+    use crate::domain::clock::SharedClock;
+    let db = service::<sea_orm::DatabaseConnection>()?;
+    let clock = service::<SharedClock>()?;
+    crate::domain::accounts::verification::link_works(&db, clock.as_ref(), &secret)
+        .await
+        .map_err(|err| internal("verification link check failed", &err))
+}
+
+/// The query parameter the verification page comes back with once its button verified the address.
+pub const EMAIL_VERIFIED: &str = "verified";
+
+/// Verifies the address with the link mailed to it (the page's button posts this; a plain post comes back
+/// to the page saying so).
 #[server(endpoint = "email/verify")]
 pub async fn verify_email(secret: String) -> Result<(), ApiError> {
-    use crate::api::server_context::{internal, reject, service};
+    use crate::api::server_context::{after_plain_post, internal, reject, service};
     use crate::domain::account_links::LinkError;
     use crate::domain::clock::SharedClock;
     let db = service::<sea_orm::DatabaseConnection>()?;
@@ -84,6 +101,7 @@ pub async fn verify_email(secret: String) -> Result<(), ApiError> {
     match crate::domain::accounts::verification::verify(&db, clock.as_ref(), &secret).await {
         Ok(account_id) => {
             tracing::info!(%account_id, "email address verified");
+            after_plain_post(&crate::api::outcome::done_at("/verify-email/used", EMAIL_VERIFIED, "verify-title"));
             Ok(())
         }
         Err(err @ LinkError::Unusable) => Err(reject(ApiError::Conflict { message: err.to_string() })),

@@ -103,8 +103,12 @@ pub async fn lock_until_commit(db: &impl ConnectionTrait, key: i64) -> Result<()
     Ok(())
 }
 
-/// Fails with [`MigrateError::NewerSchema`] when the database records a migration this binary lacks.
-async fn refuse_newer_schema(db: &impl ConnectionTrait) -> Result<(), MigrateError> {
+/// Whether the database records migrations: a database no Latchkey has migrated holds no deployment.
+pub async fn is_migrated(db: &impl ConnectionTrait) -> bool {
+    has_migrations_table(db).await.unwrap_or(false)
+}
+
+async fn has_migrations_table(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
     let present = match backend {
         DatabaseBackend::Postgres => "SELECT to_regclass('seaql_migrations') IS NOT NULL AS present",
@@ -113,7 +117,13 @@ async fn refuse_newer_schema(db: &impl ConnectionTrait) -> Result<(), MigrateErr
         }
     };
     let row = db.query_one_raw(Statement::from_string(backend, present)).await?;
-    if !row.map(|row| row.try_get::<bool>("", "present")).transpose()?.unwrap_or(false) {
+    Ok(row.map(|row| row.try_get::<bool>("", "present")).transpose()?.unwrap_or(false))
+}
+
+/// Fails with [`MigrateError::NewerSchema`] when the database records a migration this binary lacks.
+async fn refuse_newer_schema(db: &impl ConnectionTrait) -> Result<(), MigrateError> {
+    let backend = db.get_database_backend();
+    if !has_migrations_table(db).await? {
         return Ok(());
     }
     let known: Vec<String> = Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect();

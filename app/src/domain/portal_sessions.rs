@@ -247,6 +247,25 @@ pub struct Opened {
     pub return_url: String,
 }
 
+/// Whether a link would open now, without spending it: the page a `GET` of the link answers asks this, so
+/// that a link that cannot work says why at once and a mail scanner's fetch spends nothing.
+pub async fn check(db: &impl ConnectionTrait, clock: &dyn Clock, secret: &str) -> Result<(), OpenError> {
+    if !link_secret::is_well_formed(secret) {
+        return Err(OpenError::Unusable(Unusable::Unknown));
+    }
+    let row = portal_sessions::Entity::find_by_id(link_secret::hash(secret))
+        .one(db)
+        .await?
+        .ok_or(OpenError::Unusable(Unusable::Unknown))?;
+    if row.used_at.is_some() {
+        return Err(OpenError::Unusable(Unusable::Used));
+    }
+    if row.expires_at <= clock.now() {
+        return Err(OpenError::Unusable(Unusable::Expired));
+    }
+    Ok(())
+}
+
 /// Opens a link: marks it used (once, whoever races), applies what the app said, and answers whom to sign in.
 pub async fn open(
     db: &(impl ConnectionTrait + TransactionTrait),

@@ -312,6 +312,19 @@ impl TokenCache {
         result.map_err(AuthenticateError::Rejected)
     }
 
+    /// What is known of `presented` without reading the database: `Some(true)` when it worked a moment
+    /// ago, `Some(false)` when it is malformed or failed a moment ago, `None` when it has not been seen
+    /// lately.
+    pub fn known(&self, prefix: &KeyPrefix, presented: &str) -> Option<bool> {
+        let Ok(hash) = format::hash_presented(prefix, presented) else { return Some(false) };
+        if let Some((result, at)) = self.known.get(&hash)
+            && at.elapsed() < AUTHENTICATION_TTL
+        {
+            return Some(result.is_ok());
+        }
+        self.unknown.get(&hash).filter(|at| at.elapsed() < AUTHENTICATION_TTL).map(|_| false)
+    }
+
     /// How many real (known or revoked) tokens and unknown ones are remembered.
     pub fn len(&self) -> (usize, usize) {
         (self.known.len(), self.unknown.len())

@@ -17,11 +17,10 @@ pub fn SiteHeader() -> impl IntoView {
     let mine = Resource::new(|| (), |_| my_organisations());
     let location = use_location();
     let site = use_site();
-    let product = site.product_name.clone();
     let password_sign_in = site.password_sign_in;
     view! {
         <header class="site-header">
-            <ReturnBar product/>
+            <ReturnBar site=site.clone()/>
             <div class="site-header-inner">
                 <a class="brand" href="/">
                     {match site.logo_url.clone() {
@@ -83,18 +82,18 @@ pub fn SiteHeader() -> impl IntoView {
 
 /// For a person the provider's app sent: a slim bar above the header with the way back to the app.
 #[component]
-fn ReturnBar(product: String) -> impl IntoView {
+fn ReturnBar(site: Site) -> impl IntoView {
     let session = use_session();
     view! {
         <Transition fallback=|| ()>
             {move || {
-                let product = product.clone();
+                let site = site.clone();
                 Suspend::new(async move {
                     let back_to = session.account.await.ok().flatten().and_then(|account| account.back_to);
                     back_to.map(|href| view! {
                         <div class="return-bar">
                             <div class="return-bar-inner">
-                                <a class="back-link" href=href rel="external">{format!("Back to {product}")}</a>
+                                <a class="back-link" href=href.clone() rel="external">{site.back_to(&href)}</a>
                             </div>
                         </div>
                     })

@@ -30,6 +30,7 @@ on_both_databases!(
     a_token_never_outlives_its_key_and_its_lifetime_is_capped,
     after_a_rotation_old_tokens_verify_until_they_expire_and_new_ones_carry_the_new_kid,
     instances_starting_together_make_one_current_key_and_others_follow_a_rotation,
+    with_an_encryption_key_no_stored_row_holds_a_readable_private_key_and_earlier_tokens_still_verify,
 );
 
 const ISSUER: &str = "https://keys.example.com";
@@ -234,7 +235,7 @@ async fn after_a_rotation_old_tokens_verify_until_they_expire_and_new_ones_carry
     let before = instance.signing.jwks(instance.clock.now());
     assert_eq!(before.keys.len(), 2, "the current key and the next one");
 
-    let rotation = rotate(&db, instance.clock.now()).await.expect("rotate");
+    let rotation = rotate(&db, &Default::default(), instance.clock.now()).await.expect("rotate");
     assert_eq!(rotation.retired.as_deref(), Some(old_kid.as_str()));
     assert!(before.find(&rotation.current).is_some(), "the new signing key was published before it signed");
     instance.signing.load(&db).await.expect("load");
@@ -256,7 +257,7 @@ async fn after_a_rotation_old_tokens_verify_until_they_expire_and_new_ones_carry
     assert!(dropped.find(&old_kid).is_none(), "dropped once every token it signed has expired");
     assert_eq!(dropped.keys.len(), 2);
     // Rotating again later deletes retired keys that are no longer published.
-    rotate(&db, instance.clock.now()).await.expect("rotate again");
+    rotate(&db, &Default::default(), instance.clock.now()).await.expect("rotate again");
     assert!(list(&db).await.expect("list").iter().all(|k| k.kid != old_kid));
 }
 
@@ -283,9 +284,60 @@ async fn instances_starting_together_make_one_current_key_and_others_follow_a_ro
         issued_tokens: Arc::new(app::domain::jwt::IssuedTokens::default()),
     };
     let mut b_follows = Follower::start(&db, caches).await.expect("follow");
-    let rotation = rotate(&db, now).await.expect("rotate");
+    let rotation = rotate(&db, &Default::default(), now).await.expect("rotate");
     assert_ne!(signer(&b).await, rotation.current, "B signs with what it loaded until it follows");
     b_follows.catch_up(&db).await.expect("catch up");
     assert_eq!(signer(&b).await, rotation.current, "B signs with the new key after one catch-up");
     assert!(b.signing.jwks(now).find(&rotation.next).is_some(), "and publishes the new next key");
+}
+
+async fn with_an_encryption_key_no_stored_row_holds_a_readable_private_key_and_earlier_tokens_still_verify(
+    db: DatabaseConnection,
+) {
+    use app::domain::sealing::Sealer;
+    use app::domain::storage::signing_keys::Entity;
+    use sea_orm::EntityTrait;
+    // Before the operator set a key: the private halves lie in the database as PKCS#8 DER.
+    let mut instance = Instance::new();
+    let account = customer(&db, instance.clock.as_ref(), "ann@example.com").await;
+    let (_, key) = instance.key(&db, &account, orders_key()).await;
+    let (earlier, _) = instance.exchange(&db, ask(&key)).await.expect("token");
+    let plain: Vec<Vec<u8>> = Entity::find()
+        .all(&db)
+        .await
+        .expect("rows")
+        .into_iter()
+        .filter_map(|row| row.private_key.map(|k| k.0))
+        .collect();
+    assert_eq!(plain.len(), 2);
+    assert!(plain.iter().all(|der| der.first() == Some(&0x30)), "DER, readable by anyone with the file");
+
+    // An instance starts with LATCHKEY_ENCRYPTION_KEY set: the stored keys are sealed in place.
+    let sealer = Sealer::with_key(&[7; 32]);
+    instance.signing = Arc::new(SigningKeys::sealed_with(sealer.clone()));
+    instance.signing.ensure(&db, instance.clock.now()).await.expect("ensure");
+    let rotation = rotate(&db, &sealer, instance.clock.now()).await.expect("rotate");
+    instance.signing.load(&db).await.expect("load");
+    let rows = Entity::find().all(&db).await.expect("rows");
+    let stored: Vec<Vec<u8>> = rows.iter().filter_map(|row| row.private_key.clone().map(|k| k.0)).collect();
+    assert_eq!(stored.len(), 2, "the new current key and the new next key keep their private halves");
+    for bytes in &stored {
+        assert!(bytes.starts_with(b"x1:"), "sealed");
+        for der in &plain {
+            let seed = &der[der.len() - 32..];
+            assert!(!bytes.windows(seed.len()).any(|window| window == seed), "no private seed in the clear");
+        }
+    }
+
+    // Tokens issued before the change still verify, and new ones are signed by the sealed key.
+    let jwks = instance.signing.jwks(instance.clock.now());
+    assert!(verify_with(&jwks, &earlier, ISSUER).is_ok(), "a token issued before the sealing");
+    let (later, _) = instance.exchange(&db, ask(&key)).await.expect("token signed with a sealed key");
+    assert_eq!(decode_header(&later).expect("header").kid.as_deref(), Some(rotation.current.as_str()));
+    assert!(verify_with(&jwks, &later, ISSUER).is_ok());
+
+    // Without the key (or with another), the sealed keys do not open: start-up says so instead of signing.
+    let keyless = SigningKeys::default().load(&db).await.expect_err("no key");
+    assert!(keyless.to_string().contains("LATCHKEY_ENCRYPTION_KEY"), "{keyless}");
+    assert!(SigningKeys::sealed_with(Sealer::with_key(&[8; 32])).load(&db).await.is_err());
 }

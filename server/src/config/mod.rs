@@ -280,6 +280,7 @@ impl Settings {
         };
         let site = app::api::site::Site {
             branded: values.product_name.is_some() || values.product_logo.is_some() || values.accent_color.is_some(),
+            product_named: values.product_name.is_some(),
             product_name: values.product_name.clone().unwrap_or_else(|| "Latchkey".to_owned()),
             logo_url: values.product_logo.as_ref().map(brand::Logo::src),
             support_url: values.support_url.clone(),

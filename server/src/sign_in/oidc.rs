@@ -21,8 +21,8 @@ use openidconnect::core::{
 use openidconnect::{
     AdditionalClaims, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
     CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl,
-    JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
-    StandardErrorResponse, StandardTokenResponse, reqwest,
+    JsonWebKeySet, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, reqwest,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -376,7 +376,7 @@ async fn verified_person(
     .map_err(|err| problem("failed", format!("ID token: {err}")))?;
     let extra = claims.additional_claims();
     let settings = &provider.settings;
-    Ok(VouchedPerson {
+    let mut person = VouchedPerson {
         issuer: claims.issuer().as_str().to_owned(),
         subject: claims.subject().as_str().to_owned(),
         email: claims.email().map(|email| email.as_str().to_owned()),
@@ -384,5 +384,51 @@ async fn verified_person(
         name: claims.name().and_then(|name| name.get(None)).map(|name| name.as_str().to_owned()),
         organisation: settings.organisation_claim.as_deref().and_then(|claim| extra.text(claim)),
         role: settings.role_claim.as_deref().and_then(|claim| extra.text(claim)),
-    })
+    };
+    let lacking = person.email.is_none()
+        || (settings.organisation_claim.is_some() && person.organisation.is_none())
+        || (settings.role_claim.is_some() && person.role.is_none());
+    if lacking {
+        // OpenID Connect's default with the code flow (Keycloak and Okta without a mapper, oidc-provider):
+        // claims asked for by scope come from the userinfo endpoint, not the ID token.
+        let expected = claims.subject().clone();
+        // A provider without a userinfo endpoint: the ID token is all there is, and the sign-in rules say
+        // what it lacks.
+        if let Ok(request) = client.user_info(tokens.access_token().clone(), Some(expected)) {
+            match request.request_async(&provider.http).await {
+                Ok(info) => fill_from_userinfo(&mut person, &info, settings),
+                Err(err) if person.email.is_none() => {
+                    return Err(problem("failed", format!("userinfo: {}", error_chain(&err))));
+                }
+                Err(err) => tracing::warn!(
+                    error = %error_chain(&err),
+                    "the identity provider's userinfo failed; signing in with the ID token's claims alone"
+                ),
+            }
+        }
+    }
+    Ok(person)
+}
+
+/// Fills what the ID token left out from the userinfo answer (whose `sub` the crate has checked against the
+/// ID token's): the address with its verified flag, the name, and the organisation and role claims.
+fn fill_from_userinfo(
+    person: &mut VouchedPerson,
+    info: &openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim>,
+    settings: &OidcSettings,
+) {
+    if person.email.is_none() {
+        person.email = info.email().map(|email| email.as_str().to_owned());
+        person.email_verified = info.email_verified() == Some(true);
+    }
+    if person.name.is_none() {
+        person.name = info.name().and_then(|name| name.get(None)).map(|name| name.as_str().to_owned());
+    }
+    let extra = info.additional_claims();
+    if person.organisation.is_none() {
+        person.organisation = settings.organisation_claim.as_deref().and_then(|claim| extra.text(claim));
+    }
+    if person.role.is_none() {
+        person.role = settings.role_claim.as_deref().and_then(|claim| extra.text(claim));
+    }
 }

@@ -64,7 +64,8 @@ impl ApiError {
         self
     }
 
-    /// 429: this client address had too many 401 answers; `wait` until it may try again.
+    /// 429: credentials that do not work from an address that had too many 401 answers; `wait` until it may
+    /// try again.
     pub fn too_many_failures(wait: std::time::Duration) -> Self {
         Self {
             retry_after: Some(wait.as_secs().max(1)),

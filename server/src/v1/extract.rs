@@ -3,6 +3,7 @@
 
 use super::ApiState;
 use super::error::ApiError;
+use super::unauthorized::Known;
 use app::api::server_context::ClientIp;
 use app::domain::activity::{Client, Origin};
 use app::domain::service_tokens::{AuthenticateError, Permission, ServiceToken, TokenRejection};
@@ -52,12 +53,44 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let ip = parts.extensions.get::<ClientIp>().and_then(|ip| ip.0);
-        if let Some(wait) = ip.and_then(|ip| state.unauthorized.blocked(ip)) {
-            return Err(ApiError::too_many_failures(wait));
+        if let Some((ip, wait)) = ip.and_then(|ip| state.unauthorized.blocked(ip).map(|wait| (ip, wait))) {
+            return Self::authenticate_while_blocked(parts, state, ip, wait).await;
         }
         Self::authenticate(parts, state, ip).await.inspect_err(|err| {
             if let Some(ip) = ip.filter(|_| err.status() == StatusCode::UNAUTHORIZED) {
                 state.unauthorized.failed(ip);
+            }
+        })
+    }
+}
+
+impl Caller {
+    /// For an address blocked for its 401s: a token that works is answered as usual, anything else is
+    /// refused with 429 (see [`super::unauthorized`]).
+    async fn authenticate_while_blocked(
+        parts: &Parts,
+        state: &ApiState,
+        ip: std::net::IpAddr,
+        wait: std::time::Duration,
+    ) -> Result<Self, ApiError> {
+        let Ok(presented) = bearer_credential(&parts.headers) else {
+            return Err(ApiError::too_many_failures(wait));
+        };
+        let verification = &state.verification;
+        let known = match verification.tokens.known(&verification.token_prefix, presented) {
+            Some(true) => Known::Works,
+            Some(false) => Known::Fails,
+            None => Known::Unseen,
+        };
+        if !state.unauthorized.admits_while_blocked(ip, presented, known) {
+            return Err(ApiError::too_many_failures(wait));
+        }
+        Self::authenticate(parts, state, Some(ip)).await.map_err(|err| {
+            if err.status() == StatusCode::UNAUTHORIZED {
+                state.unauthorized.failed_while_blocked(ip, presented);
+                ApiError::too_many_failures(wait)
+            } else {
+                err
             }
         })
     }

@@ -211,7 +211,7 @@ pub struct CreateKeyRequest {
         (status = 201, description = "Created", body = CreatedKeyResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such organisation (or account)", body = ErrorBody),
         (status = 409, description = "The organisation holds as many live keys as allowed", body = ErrorBody),
     ),
@@ -247,7 +247,7 @@ pub async fn create_key(
     responses(
         (status = 200, description = "The key", body = KeyResponse),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -304,7 +304,7 @@ pub struct KeyListResponse {
         (status = 200, description = "One page of keys", body = KeyListResponse),
         (status = 400, description = "No organisation given", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such organisation (or account)", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -371,7 +371,7 @@ pub struct UpdateKeyRequest {
         (status = 200, description = "The changed key", body = KeyResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 409, description = "The key is revoked or rolled", body = ErrorBody),
     ),
@@ -418,7 +418,7 @@ pub struct RollRequest {
         (status = 201, description = "The successor", body = CreatedKeyResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 409, description = "The key is revoked, expired or already rolled", body = ErrorBody),
     ),
@@ -448,7 +448,7 @@ pub async fn roll_key(
     responses(
         (status = 200, description = "The revoked key", body = KeyResponse),
         (status = 401, description = "No service token with `keys:write`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -511,7 +511,7 @@ pub struct UsageResponse {
         (status = 200, description = "Hourly or daily buckets", body = UsageResponse),
         (status = 400, description = "A bad range", body = ErrorBody),
         (status = 401, description = "No service token with `keys:read`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
     ),
     security(("service_token" = []))

@@ -173,7 +173,7 @@ pub struct LeaksResponse {
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `leaks:report`", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB: send large reports in parts", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]

@@ -67,7 +67,7 @@ pub struct CreateOrganisationRequest {
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `organisations:write`", body = ErrorBody),
         (status = 409, description = "Another organisation has this external id", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -111,7 +111,7 @@ pub struct OrganisationListResponse {
         (status = 200, description = "Organisations, by name", body = OrganisationListResponse),
         (status = 400, description = "A bad parameter", body = ErrorBody),
         (status = 401, description = "No service token with `organisations:read`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -143,7 +143,7 @@ pub async fn list_organisations(
         (status = 200, description = "The organisation", body = OrganisationResponse),
         (status = 401, description = "No service token with `organisations:read`", body = ErrorBody),
         (status = 404, description = "No such organisation", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -187,7 +187,7 @@ pub struct UpdateOrganisationRequest {
         (status = 401, description = "No service token with `organisations:write`", body = ErrorBody),
         (status = 404, description = "No such organisation", body = ErrorBody),
         (status = 409, description = "Another organisation has this external id", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -243,7 +243,7 @@ pub struct MemberListResponse {
         (status = 200, description = "Its members", body = MemberListResponse),
         (status = 401, description = "No service token with `organisations:read`", body = ErrorBody),
         (status = 404, description = "No such organisation", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -289,7 +289,7 @@ async fn switch(state: &ApiState, caller: &Caller, id: &str, disabled: bool) -> 
         (status = 200, description = "The organisation, disabled", body = OrganisationResponse),
         (status = 401, description = "No service token with `organisations:write`", body = ErrorBody),
         (status = 404, description = "No such organisation", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -311,7 +311,7 @@ pub async fn disable_organisation(
         (status = 200, description = "The organisation, enabled", body = OrganisationResponse),
         (status = 401, description = "No service token with `organisations:write`", body = ErrorBody),
         (status = 404, description = "No such organisation", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]

@@ -104,7 +104,7 @@ pub struct PortalSessionResponse {
         (status = 400, description = "A field was refused (`field` names it, e.g. `user.email`), or `return_url` is not on an allowed origin", body = ErrorBody),
         (status = 401, description = "No service token with `portal`", body = ErrorBody),
         (status = 409, description = "Another account, not made by your app, has the person's email address", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]

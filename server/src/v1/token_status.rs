@@ -169,7 +169,7 @@ fn no_store(mut response: Response) -> Response {
         (status = 401, description = "`invalid_token`: no service token, or one that is unknown or revoked", body = OAuthError),
         (status = 403, description = "`insufficient_scope`: the service token lacks the `verify` permission", body = OAuthError),
         (status = 413, description = "Body over 64 KiB", body = OAuthError),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = OAuthError),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = OAuthError),
     ),
     security(("service_token" = []))
 )]
@@ -221,7 +221,7 @@ pub async fn introspect_token(
         (status = 400, description = "`invalid_request` (no `token`) or `unauthorized_client` (the token was bought with another key)", body = OAuthError),
         (status = 401, description = "`invalid_token`: no API key, or one that is unknown, revoked, expired or disabled", body = OAuthError),
         (status = 413, description = "Body over 64 KiB", body = OAuthError),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = OAuthError),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = OAuthError),
     ),
     security(("api_key" = []))
 )]
@@ -232,7 +232,7 @@ pub async fn revoke_token(
     body: Bytes,
 ) -> Result<Response, OAuthRefusal> {
     let ip = client.and_then(|Extension(ClientIp(ip))| ip);
-    keyed(&state, ip, revoke_one(&state, &headers, ip, &body)).await
+    keyed(&state, ip, &headers, revoke_one(&state, &headers, ip, &body)).await
 }
 
 async fn revoke_one(
@@ -320,7 +320,7 @@ fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
             headers(("ETag" = String, description = "The same validator"))),
         (status = 400, description = "`after` or `limit` is not valid", body = super::error::ErrorBody),
         (status = 401, description = "Missing, wrong or revoked service token, or no `verify` permission", body = super::error::ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = super::error::ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = super::error::ErrorBody),
     ),
     security(("service_token" = []))
 )]

@@ -4,6 +4,7 @@
 
 use super::ApiState;
 use super::extract::{BearerProblem, bearer_credential, parse_json};
+use super::unauthorized::Known;
 use super::verify::rfc3339;
 use app::api::server_context::ClientIp;
 use app::domain::jwt::{ExchangeError, TokenRequest, exchange};
@@ -202,7 +203,7 @@ fn refusal(code: Code) -> String {
         (status = 200, description = "The token", body = TokenResponse<'static>),
         (status = 400, description = "`invalid_request` (a bad field) or `invalid_scope` (scopes the key lacks)", body = OAuthError),
         (status = 401, description = "`invalid_token`: no key, or a key that is unknown, revoked, expired, disabled or not allowed from this address", body = OAuthError),
-        (status = 429, description = "`rate_limited`: the key is over its rate limit, or this client address got too many 401 answers in the last minute (see `Retry-After`)", body = OAuthError),
+        (status = 429, description = "`rate_limited`: the key is over its rate limit, or a key that does not work from a client address that got too many 401 answers in the last minute (see `Retry-After`)", body = OAuthError),
     ),
     security(("api_key" = []))
 )]
@@ -213,29 +214,48 @@ pub async fn issue_token(
     body: Bytes,
 ) -> Result<Response, OAuthRefusal> {
     let ip = client.and_then(|Extension(ClientIp(ip))| ip);
-    keyed(&state, ip, issue(&state, &headers, ip, &body)).await
+    keyed(&state, ip, &headers, issue(&state, &headers, ip, &body)).await
 }
 
-/// Answers a request authenticated by an API key from `ip` with `answer`, unless `ip` is blocked for too
-/// many 401 answers; a 401 counts towards that block.
+/// Answers a request authenticated by an API key from `ip` with `answer`; a 401 counts towards a block of
+/// the address. While it is blocked, a key that works is answered as usual and anything else is refused with
+/// 429 (see [`super::unauthorized`]).
 pub(super) async fn keyed(
     state: &ApiState,
     ip: Option<IpAddr>,
+    headers: &HeaderMap,
     answer: impl std::future::Future<Output = Result<Response, OAuthRefusal>>,
 ) -> Result<Response, OAuthRefusal> {
-    if let Some(wait) = ip.and_then(|ip| state.unauthorized.blocked(ip)) {
-        return Err(OAuthRefusal {
-            retry_after: i64::try_from(wait.as_secs()).ok(),
-            ..OAuthRefusal::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "Too many requests with keys that do not work came from this address; wait and try again.",
-            )
+    let Some((ip, wait)) = ip.and_then(|ip| state.unauthorized.blocked(ip).map(|wait| (ip, wait))) else {
+        return answer.await.inspect_err(|refusal| {
+            if let Some(ip) = ip.filter(|_| refusal.status == StatusCode::UNAUTHORIZED) {
+                state.unauthorized.failed(ip);
+            }
         });
+    };
+    let too_many = || OAuthRefusal {
+        retry_after: i64::try_from(wait.as_secs().max(1)).ok(),
+        ..OAuthRefusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests with keys that do not work came from this address; wait and try again.",
+        )
+    };
+    let Ok(presented) = bearer_credential(headers) else { return Err(too_many()) };
+    let known = match state.verification.verifier.known(presented) {
+        Some(true) => Known::Works,
+        Some(false) => Known::Fails,
+        None => Known::Unseen,
+    };
+    if !state.unauthorized.admits_while_blocked(ip, presented, known) {
+        return Err(too_many());
     }
-    answer.await.inspect_err(|refusal| {
-        if let Some(ip) = ip.filter(|_| refusal.status == StatusCode::UNAUTHORIZED) {
-            state.unauthorized.failed(ip);
+    answer.await.map_err(|refusal| {
+        if refusal.status == StatusCode::UNAUTHORIZED {
+            state.unauthorized.failed_while_blocked(ip, presented);
+            too_many()
+        } else {
+            refusal
         }
     })
 }

@@ -1,8 +1,16 @@
 //! A per-address limit on 401 answers from `/v1`: a client that keeps presenting tokens or keys that do not
-//! work is answered 429 for the rest of the minute, before any lookup, so guessing stays slow and cheap for
-//! us however fast it is sent. Checked where credentials are read (the service-token extractor and
-//! `/v1/tokens`), not in a layer around every route: a layer cost the verification hot path about 1.8 µs of
-//! CPU per request.
+//! work is answered 429 for the rest of the minute, so guessing stays slow and cheap for us however fast it
+//! is sent. Checked where credentials are read (the service-token extractor and the routes an API key
+//! authenticates), not in a layer around every route: a layer cost the verification hot path about 1.8 µs
+//! of CPU per request.
+//!
+//! The block is on credentials that do not work, never on the address: services share addresses (a NAT
+//! gateway, a cluster's egress, one host's sidecars), and one of them left with an old token must not stop
+//! the others. While an address is blocked, a credential this instance already knows to work is answered as
+//! usual; one it knows not to work, or one that failed during this block, is refused without a lookup; one it
+//! has not seen is looked up at most [`LOOKUPS_WHILE_BLOCKED`] times a second per address, so a guesser
+//! sending new credentials still costs us one indexed read a second. A working credential is refused only
+//! when it is new to this instance and a guesser at its address has just spent that second's look-up.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,6 +25,21 @@ pub const UNAUTHORIZED_PER_WINDOW: u32 = 30;
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// Addresses counted at once; past this, finished windows are dropped (and, if that is not enough, all).
 const MAX_TRACKED: usize = 10_000;
+/// Credentials not seen before that one blocked address may have looked up each second.
+pub const LOOKUPS_WHILE_BLOCKED: u32 = 1;
+/// Credentials that failed during a block, remembered so that they are refused without another look-up.
+const MAX_REFUSED: usize = 10_000;
+
+/// What an instance knows of a presented credential without reading the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// It worked a moment ago.
+    Works,
+    /// It is malformed, or did not work a moment ago.
+    Fails,
+    /// Not seen lately.
+    Unseen,
+}
 
 /// The counts: recent 401s per address, and the addresses refused until a given instant.
 #[derive(Debug, Clone)]
@@ -26,6 +49,12 @@ pub struct UnauthorizedLimit {
     /// When the last block ends, in milliseconds after `since`: while none is in force, a request (the
     /// verification hot path among them) costs one atomic read here, not a cache lookup.
     blocks_end: Arc<AtomicU64>,
+    /// When each blocked address may next have an unseen credential looked up.
+    next_lookup: Arc<quick_cache::sync::Cache<IpAddr, Instant>>,
+    /// Credentials that failed while their address was blocked, by address and fingerprint, until when.
+    refused: Arc<quick_cache::sync::Cache<(IpAddr, u64), Instant>>,
+    /// Seeds the fingerprints, so that nobody outside can make two credentials share one.
+    fingerprints: std::collections::hash_map::RandomState,
     since: Instant,
     allowed: u32,
 }
@@ -36,6 +65,9 @@ impl Default for UnauthorizedLimit {
             counts: Arc::default(),
             blocked: Arc::new(quick_cache::sync::Cache::new(MAX_TRACKED)),
             blocks_end: Arc::default(),
+            next_lookup: Arc::new(quick_cache::sync::Cache::new(MAX_TRACKED)),
+            refused: Arc::new(quick_cache::sync::Cache::new(MAX_REFUSED)),
+            fingerprints: std::collections::hash_map::RandomState::new(),
             since: Instant::now(),
             allowed: UNAUTHORIZED_PER_WINDOW,
         }
@@ -61,6 +93,43 @@ impl UnauthorizedLimit {
     /// Counts a 401 answered to `ip`.
     pub fn failed(&self, ip: IpAddr) {
         self.count(ip, Instant::now());
+    }
+
+    /// Whether a request from `ip`, blocked for now, presenting `credential` (of which this instance knows
+    /// `known`) is answered in full: see the module's comment. When it is and its credential then fails,
+    /// call [`Self::failed_while_blocked`].
+    pub fn admits_while_blocked(&self, ip: IpAddr, credential: &str, known: Known) -> bool {
+        self.admits_at(ip, credential, known, Instant::now())
+    }
+
+    /// Remembers that `credential` failed from `ip` while it was blocked, so that it is refused without a
+    /// look-up until the block ends.
+    pub fn failed_while_blocked(&self, ip: IpAddr, credential: &str) {
+        let now = Instant::now();
+        let until = self.blocked.get(&ip).unwrap_or(now + WINDOW);
+        self.refused.insert((ip, self.fingerprint(credential)), until);
+        self.count(ip, now);
+    }
+
+    fn admits_at(&self, ip: IpAddr, credential: &str, known: Known, now: Instant) -> bool {
+        match known {
+            Known::Works => true,
+            Known::Fails => false,
+            Known::Unseen => {
+                if self.refused.get(&(ip, self.fingerprint(credential))).is_some_and(|until| until > now) {
+                    return false;
+                }
+                if self.next_lookup.get(&ip).is_some_and(|next| next > now) {
+                    return false;
+                }
+                self.next_lookup.insert(ip, now + Duration::from_secs(1) / LOOKUPS_WHILE_BLOCKED);
+                true
+            }
+        }
+    }
+
+    fn fingerprint(&self, credential: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.fingerprints, credential)
     }
 
     fn blocked_for(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
@@ -113,6 +182,24 @@ mod tests {
         assert_eq!(limit.blocked_for(ip, start), Some(WINDOW));
         assert_eq!(limit.blocked_for(other, start), None, "only the address that failed");
         assert_eq!(limit.blocked_for(ip, start + WINDOW), None, "and only until its window ends");
+    }
+
+    #[test]
+    fn a_blocked_address_still_has_working_credentials_answered_and_unseen_ones_looked_up_once_a_second() {
+        let limit = UnauthorizedLimit::allowing(1);
+        let ip: IpAddr = "203.0.113.10".parse().expect("ip");
+        let start = Instant::now();
+        limit.count(ip, start);
+        assert!(limit.blocked_for(ip, start).is_some());
+        assert!(limit.admits_at(ip, "good", Known::Works, start), "a credential known to work");
+        assert!(!limit.admits_at(ip, "stale", Known::Fails, start), "a credential known to fail");
+        assert!(limit.admits_at(ip, "new", Known::Unseen, start), "one unseen credential is looked up");
+        assert!(!limit.admits_at(ip, "newer", Known::Unseen, start), "and no second in the same second");
+        let later = start + Duration::from_secs(1);
+        limit.refused.insert((ip, limit.fingerprint("stale")), start + WINDOW);
+        assert!(!limit.admits_at(ip, "stale", Known::Unseen, later), "one that failed in this block is not again");
+        assert!(limit.admits_at(ip, "newer", Known::Unseen, later), "the next second, the next unseen one");
+        assert!(limit.admits_at(ip, "stale", Known::Unseen, start + WINDOW), "after the block, looked up again");
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
         (status = 200, description = "Every outcome for a well-formed request", body = VerifyResponse<'static>),
         (status = 400, description = "Malformed request body", body = ErrorBody),
         (status = 401, description = "Missing, wrong or revoked service token, or no `verify` permission", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
     ),
     security(("service_token" = []))

@@ -171,7 +171,7 @@ pub struct WebhookWithSecret {
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 409, description = "`limit_reached`: 20 endpoints already", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -211,7 +211,7 @@ pub struct WebhookListResponse {
     responses(
         (status = 200, description = "Every endpoint, oldest first", body = WebhookListResponse),
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -234,7 +234,7 @@ pub async fn list_webhooks(
         (status = 200, description = "The endpoint", body = WebhookResponse),
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -277,7 +277,7 @@ pub struct UpdateWebhookRequest {
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -317,7 +317,7 @@ pub async fn update_webhook(
         (status = 204, description = "Removed"),
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -354,7 +354,7 @@ pub struct RotateSecretRequest {
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -448,7 +448,7 @@ fn attempt_response(attempt: Attempt) -> AttemptResponse {
         (status = 400, description = "A bad parameter", body = ErrorBody),
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -486,7 +486,7 @@ pub struct QueuedResponse {
         (status = 202, description = "Queued; it goes out within a second or two", body = QueuedResponse),
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]
@@ -523,7 +523,7 @@ pub struct ResendRequest {
         (status = 401, description = "No service token with `webhooks:write`", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 404, description = "No such endpoint, or it never had this event", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this client address got too many 401 answers in the last minute; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
 )]

@@ -4,9 +4,16 @@ use latchkey_server::cli::{AccountCommand, ServiceTokenCommand, SigningKeyComman
 use latchkey_server::commands::{account, service_token, signing_key};
 use latchkey_server::config::Settings;
 
-fn settings(dir: &std::path::Path) -> Settings {
+fn unmigrated(dir: &std::path::Path) -> Settings {
     let mut settings = Settings::load(None).expect("defaults");
     settings.database_url = format!("sqlite://{}?mode=rwc", dir.join("latchkey.db").display());
+    settings
+}
+
+/// The settings of a deployment in `dir`, made as an operator makes one (`latchkey migrate`).
+async fn settings(dir: &std::path::Path) -> Settings {
+    let settings = unmigrated(dir);
+    latchkey_server::run::migrate(&settings).await.expect("migrated");
     settings
 }
 
@@ -27,7 +34,7 @@ fn uuid_like() -> String {
 #[tokio::test]
 async fn account_create_prints_only_the_id_and_the_password_from_stdin_works() {
     let dir = temp_dir();
-    let settings = settings(&dir);
+    let settings = settings(&dir).await;
     let mut out = Vec::new();
     let mut stdin = "correct horse battery staple\n".as_bytes();
     let command = AccountCommand::Create { email: "Ops@Example.com".into(), password_stdin: true, operator: true };
@@ -45,7 +52,7 @@ async fn account_create_prints_only_the_id_and_the_password_from_stdin_works() {
 #[tokio::test]
 async fn service_tokens_are_created_listed_and_revoked_from_the_command_line() {
     let dir = temp_dir();
-    let settings = settings(&dir);
+    let settings = settings(&dir).await;
     let mut out = Vec::new();
     let create =
         ServiceTokenCommand::Create { name: "gateway".into(), permissions: vec!["verify".into(), "keys:read".into()] };
@@ -77,7 +84,7 @@ async fn service_tokens_are_created_listed_and_revoked_from_the_command_line() {
 #[tokio::test]
 async fn signing_key_rotate_prints_the_new_key_and_list_shows_each_keys_state() {
     let dir = temp_dir();
-    let settings = settings(&dir);
+    let settings = settings(&dir).await;
     let mut first = Vec::new();
     signing_key(&settings, SigningKeyCommand::Rotate, &mut first).await.expect("rotated");
     let first = String::from_utf8(first).expect("utf8").trim().to_owned();
@@ -95,5 +102,21 @@ async fn signing_key_rotate_prints_the_new_key_and_list_shows_each_keys_state() 
     assert!(line_of(&first).contains("retired (published until"), "{listing}");
     assert_eq!(listing.lines().filter(|line| line.contains("next (published")).count(), 1, "{listing}");
     assert!(!listing.contains("PRIVATE"), "{listing}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_command_run_where_there_is_no_database_says_so_and_creates_none() {
+    let dir = temp_dir();
+    let settings = unmigrated(&dir);
+    let command = AccountCommand::Create { email: "ops@example.com".into(), password_stdin: false, operator: false };
+    let err = account(&settings, command, &mut "".as_bytes(), &mut Vec::new()).await.expect_err("no database");
+    assert!(err.to_string().contains("there is no Latchkey database"), "{err}");
+    assert!(err.to_string().contains("latchkey migrate"), "and how to make one: {err}");
+    let create = ServiceTokenCommand::Create { name: "gateway".into(), permissions: vec!["verify".into()] };
+    assert!(service_token(&settings, create, &mut Vec::new()).await.is_err());
+    assert!(signing_key(&settings, SigningKeyCommand::List, &mut Vec::new()).await.is_err());
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+    assert!(left.is_empty(), "nothing was created: {left:?}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -261,6 +261,70 @@ async fn too_many_401s_from_one_address_are_answered_429_before_any_lookup() {
 }
 
 #[tokio::test]
+async fn a_neighbour_with_an_old_service_token_never_locks_out_a_service_whose_token_works() {
+    use app::domain::service_tokens::Permission;
+    let app = TestApp::new().await;
+    let working = app.service_token(&[Permission::Verify]).await;
+    let old = app::domain::keys::format::generate(&app::domain::keys::format::KeyPrefix::new("lksvc").expect("prefix"))
+        .expect("random");
+    let verify = |token: &str| v1_request("POST", "/v1/keys/verify", token, r#"{"key": "lk_nothing"}"#);
+    let mut refused = 0;
+    for _ in 0..40 {
+        let reply = app.send(verify(old.expose())).await;
+        assert!(matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{}", reply.body);
+        refused += usize::from(reply.status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(refused, 10, "the old token is still slowed: 30 answers of 401, then 429");
+    for n in 0..3 {
+        let reply = app.send(verify(&working)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "request {n} with the working token, from the same address: {}",
+            reply.body
+        );
+    }
+    let again = app.send(verify(old.expose())).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS, "and the old one is refused still: {}", again.body);
+    assert!(again.header("retry-after").is_some());
+    assert_eq!(app.send(verify("not a token at all")).await.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_neighbour_with_a_revoked_api_key_never_locks_out_a_service_whose_key_works() {
+    use app::domain::service_tokens::Permission;
+    let app = TestApp::new().await;
+    let token = app.service_token(&[Permission::KeysWrite]).await;
+    app.customer("customer@example.com").await;
+    let body = serde_json::json!({"account": "customer@example.com", "name": "worker", "scopes": ["orders:read"]});
+    let created = app.v1(axum::http::Method::POST, "/v1/keys", Some(&token), Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let working = created.json()["key"].as_str().expect("key").to_owned();
+    let wrong = app::domain::keys::format::generate(&Default::default()).expect("random");
+    let exchange = |key: &str| v1_request("POST", "/v1/tokens", key, "");
+    let mut refused = 0;
+    for _ in 0..40 {
+        let reply = app.send(exchange(wrong.expose())).await;
+        assert!(matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{}", reply.body);
+        refused += usize::from(reply.status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(refused, 10, "the wrong key is still slowed: 30 answers of 401, then 429");
+    for n in 0..3 {
+        let reply = app.send(exchange(&working)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "exchange {n} with the working key, from the same address: {}",
+            reply.body
+        );
+        assert!(reply.json()["access_token"].is_string(), "{}", reply.body);
+    }
+    let again = app.send(exchange(wrong.expose())).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS, "{}", again.body);
+    assert_eq!(again.json()["error"], "rate_limited", "in OAuth's shape");
+}
+
+#[tokio::test]
 async fn sign_ups_from_one_address_are_limited_per_hour() {
     let app = TestApp::new().await;
     for n in 0..10 {

@@ -6,8 +6,22 @@ use axum::http::{Method, Request, StatusCode, header};
 async fn signed_out_visitors_to_a_private_page_are_sent_to_sign_in_and_told_where_they_were_going() {
     let app = TestApp::new().await;
     let reply = app.get("/", None).await;
-    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(reply.header("location"), Some("/sign-in?next=/"));
+}
+
+#[tokio::test]
+async fn every_private_page_answers_a_signed_out_client_303_on_the_server_whatever_it_accepts() {
+    let app = TestApp::new().await;
+    for page in ["/", "/settings", "/o/org_1/keys", "/o/org_1/keys/new", "/organisations/new", "/operator/usage"] {
+        // A script, a monitor or a crawler: no Accept header, no bundle to run.
+        let request = Request::builder().method(Method::GET).uri(page).header(header::HOST, HOST).body(Body::empty());
+        let reply = app.send(request.expect("request")).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}: {}", reply.body);
+        assert_eq!(reply.header("location"), Some(format!("/sign-in?next={page}").as_str()), "{page}");
+        assert!(reply.body.is_empty(), "{page}: no empty page to leave");
+        assert!(reply.header("serverfnredirect").is_none());
+    }
 }
 
 #[tokio::test]
@@ -16,7 +30,7 @@ async fn home_leads_to_the_keys_of_ones_organisation_which_shows_the_signed_in_e
     let cookie = app.signed_up("ann@example.com").await;
     let org = app.org(&cookie).await;
     let reply = app.get("/", Some(&cookie)).await;
-    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(reply.header("location"), Some(format!("/o/{org}/keys").as_str()));
     let keys = app.get(&format!("/o/{org}/keys"), Some(&cookie)).await;
     assert_eq!(keys.status, StatusCode::OK);
@@ -31,7 +45,7 @@ async fn signed_in_visitors_to_sign_in_or_sign_up_are_sent_home() {
     let cookie = app.signed_up("ann@example.com").await;
     for page in ["/sign-in", "/sign-up"] {
         let reply = app.get(page, Some(&cookie)).await;
-        assert_eq!(reply.status, StatusCode::FOUND, "{page}");
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}");
         assert_eq!(reply.header("location"), Some("/"), "{page}");
     }
 }

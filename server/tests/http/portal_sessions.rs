@@ -29,6 +29,7 @@ fn provider() -> ProviderSetup {
         site: Site {
             product_name: "Acme Cloud".to_owned(),
             branded: true,
+            product_named: true,
             support_url: Some("https://acme.example/support".to_owned()),
             return_home: Some(APP.to_owned()),
             ..Site::default()
@@ -55,6 +56,11 @@ async fn portal_link(app: &TestApp, token: &str, body: Value) -> String {
     let url = reply.json()["url"].as_str().expect("url").to_owned();
     assert!(url.starts_with(&format!("{ORIGIN}/portal/")), "{url}");
     url.trim_start_matches(ORIGIN).to_owned()
+}
+
+/// Uses a portal link as the page it opens does: its form posts the link back.
+async fn open_link(app: &TestApp, path: &str) -> crate::support::Reply {
+    app.post_form(path, &[], None).await
 }
 
 /// The members of the organisation with external id `cus_4711`, as `/v1` lists them.
@@ -89,8 +95,22 @@ async fn a_portal_link_signs_a_new_person_into_their_organisation_once(app: Test
         (StatusCode::OK, None),
         "a HEAD neither signs in nor spends"
     );
-    let opened = app.get(&path, None).await;
-    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    // A mail scanner, a chat preview or a prefetcher fetches the link: a page whose form posts it, and
+    // nothing spent.
+    for _ in 0..2 {
+        let fetched = app.get(&path, None).await;
+        assert_eq!((fetched.status, fetched.session_cookie()), (StatusCode::OK, None), "{}", fetched.body);
+        assert!(
+            fetched.body.contains(&format!(r#"<form id="open" method="post" action="{path}""#)),
+            "{}",
+            fetched.body
+        );
+        assert!(fetched.body.contains("Continue to your API keys"));
+        let policy = fetched.header("content-security-policy").expect("a policy");
+        assert!(policy.contains("script-src 'sha256-") && policy.contains("form-action 'self'"), "{policy}");
+    }
+    let opened = open_link(&app, &path).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "the person's post still signs in: {}", opened.body);
     let landing = opened.header("location").expect("location").to_owned();
     assert!(landing.starts_with("/o/") && landing.ends_with("/keys"), "{landing}");
     let cookie = opened.session_cookie().expect("signed in");
@@ -105,8 +125,15 @@ async fn a_portal_link_signs_a_new_person_into_their_organisation_once(app: Test
     let members = members(&app).await;
     assert_eq!(members["members"][0]["email"], "ada@acme.example");
     assert_eq!(members["members"][0]["role"], "admin");
+    let out = app.post_plain_form("/api/sign_out", &[], &cookie, &landing).await;
+    assert_eq!(
+        out.header("location"),
+        Some(format!("{APP}/settings/api").as_str()),
+        "signing out leads back to the app, not to a sign-in page this person cannot use"
+    );
+    assert!(app.whoami(&cookie).await.is_null(), "and signs out");
 
-    let again = app.get(&path, None).await;
+    let again = open_link(&app, &path).await;
     assert_eq!(again.header("location"), Some("/portal/unusable?reason=used"), "a link works once");
     let page = app.get("/portal/unusable?reason=used", None).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -118,11 +145,11 @@ async fn a_later_session_applies_the_apps_new_role_email_and_names(app: TestApp)
     let app = app.with_provider(provider());
     let token = app.service_token(&[Permission::Portal]).await;
     let first = portal_link(&app, &token, session_body("admin", "ada@acme.example", "Acme Ltd")).await;
-    let cookie = app.get(&first, None).await.session_cookie().expect("signed in");
+    let cookie = open_link(&app, &first).await.session_cookie().expect("signed in");
     let account = app.whoami(&cookie).await["id"].clone();
 
     let second = portal_link(&app, &token, session_body("viewer", "ada.lovelace@acme.example", "Acme Holdings")).await;
-    let reply = app.get(&second, None).await;
+    let reply = open_link(&app, &second).await;
     let cookie = reply.session_cookie().expect("signed in");
     let me = app.whoami(&cookie).await;
     assert_eq!(me["id"], account, "the same person, found by the app's id for them");
@@ -196,7 +223,7 @@ async fn an_expired_or_forged_link_lands_on_a_page_that_says_so_and_leads_back()
     let token = app.service_token(&[Permission::Portal]).await;
     let path = portal_link(&app, &token, session_body("developer", "ada@acme.example", "Acme Ltd")).await;
     app.clock.advance(Duration::minutes(5) + Duration::seconds(1));
-    let reply = app.get(&path, None).await;
+    let reply = open_link(&app, &path).await;
     assert_eq!(reply.header("location"), Some("/portal/unusable?reason=expired"));
     assert!(reply.session_cookie().is_none(), "nobody is signed in");
     for forged in ["/portal/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/portal/short", "/portal/%00%FF"] {
@@ -217,7 +244,8 @@ async fn the_portal_links_secret_never_reaches_the_logs() {
     let token = app.service_token(&[Permission::Portal]).await;
     let path = portal_link(&app, &token, session_body("admin", "ada@acme.example", "Acme Ltd")).await;
     app.get(&path, None).await;
-    app.get(&path, None).await;
+    open_link(&app, &path).await;
+    open_link(&app, &path).await;
 
     let logs = captured.text();
     let secret = path.trim_start_matches("/portal/");
@@ -260,4 +288,24 @@ async fn with_password_sign_in_off_nobody_signs_up_or_in_with_a_password() {
     let page = app.get("/sign-in", None).await;
     assert!(!page.body.contains("type=\"password\"") && !page.body.contains("/sign-up\""), "{}", page.body);
     assert!(page.body.contains("Open the API keys page from Acme Cloud"));
+}
+
+#[tokio::test]
+async fn without_a_product_name_the_way_back_names_the_apps_host_not_latchkey() {
+    let unnamed = ProviderSetup {
+        site: Site { return_home: Some(APP.to_owned()), ..Site::default() },
+        portal: PortalPolicy { return_origins: vec![APP.to_owned()], ..PortalPolicy::default() },
+        brand: BrandAssets::new(None, None),
+        oidc: None,
+    };
+    let app = TestApp::new().await.with_provider(unnamed);
+    let token = app.service_token(&[Permission::Portal]).await;
+    let path = portal_link(&app, &token, session_body("admin", "ada@acme.example", "Acme Ltd")).await;
+    let opened = open_link(&app, &path).await;
+    let cookie = opened.session_cookie().expect("signed in");
+    let keys = app.get(opened.header("location").expect("landing"), Some(&cookie)).await;
+    assert!(keys.body.contains(">Back to app.example.com</a>"), "{}", keys.body);
+    assert!(!keys.body.contains("Back to Latchkey"));
+    let used = app.get("/portal/unusable?reason=used", None).await;
+    assert!(used.body.contains("Back to app.example.com") && used.body.contains("Go back to the app you came from"));
 }

@@ -47,7 +47,7 @@ async fn after_sign_out_the_old_cookie_is_worthless() {
     let reply = app.post_form("/api/sign_out", &[], Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(app.whoami(&cookie).await, serde_json::Value::Null);
-    assert_eq!(app.get("/", Some(&cookie)).await.status, StatusCode::FOUND);
+    assert_eq!(app.get("/", Some(&cookie)).await.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

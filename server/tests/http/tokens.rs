@@ -219,7 +219,7 @@ async fn after_a_rotation_old_tokens_verify_until_they_expire_and_new_ones_carry
     let cached_before = jwks(&app).await;
     let old_kid = decode_header(&old).expect("header").kid.expect("kid");
 
-    let rotation = rotate(&app.db, app.clock.now()).await.expect("rotate");
+    let rotation = rotate(&app.db, &Default::default(), app.clock.now()).await.expect("rotate");
     // What the change feed does for a running instance.
     app.verification.signing_keys.load(&app.db).await.expect("reload");
     let new = exchange(&app, &key, None).await.json()["access_token"].as_str().expect("token").to_owned();

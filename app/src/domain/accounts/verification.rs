@@ -68,6 +68,11 @@ pub async fn resend(
     Ok(())
 }
 
+/// Whether `secret` is a verification link that would verify now, without using it.
+pub async fn link_works(db: &impl ConnectionTrait, clock: &dyn Clock, secret: &str) -> Result<bool, DbErr> {
+    account_links::is_usable(db, secret, Purpose::VerifyEmail, clock.now()).await
+}
+
 /// Uses a verification link: the account's address is verified if it is still the one the link was sent
 /// to. Answers the account's id.
 pub async fn verify(

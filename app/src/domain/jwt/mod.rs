@@ -21,5 +21,5 @@ pub use introspection::{IssuedTokens, RevokedPage, TokenChecks, introspect, revo
 pub use revocation::{Revocation, revoke};
 pub use signing_keys::{
     ALGORITHM, KeyState, MAX_TOKEN_TTL, RETIRED_KEY_PUBLISHED_FOR, Rotation, SigningKeyError, SigningKeyInfo,
-    SigningKeys, list, rotate,
+    SigningKeys, list, rotate, seal_stored,
 };

@@ -5,11 +5,16 @@
 //! new next key. So a verifier holding a JWKS fetched before the rotation already knows the key that
 //! signs after it. A **retired** key loses its private half at once and stays published for
 //! [`RETIRED_KEY_PUBLISHED_FOR`], longer than any token it signed can live; then it is dropped.
+//!
+//! With the operator's key (`LATCHKEY_ENCRYPTION_KEY`) the private halves are stored sealed: a copy of the
+//! database alone cannot mint tokens that the provider's services accept. Keys stored before a key was
+//! configured are sealed when an instance starts with one.
 
 use super::exchange::Claims;
 use crate::domain::changes::{self, Change};
 use crate::domain::database::{begin_write, lock_until_commit};
 use crate::domain::random::{RandomError, secret_bytes};
+use crate::domain::sealing::{SealError, SealedText, Sealer};
 use crate::domain::storage::signing_keys::{ActiveModel, Column, Entity, Model, PrivateKeyDer};
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
@@ -51,9 +56,72 @@ pub enum SigningKeyError {
         /// What is wrong.
         reason: String,
     },
+    /// A sealed private key does not open (no key, another key, or altered data).
+    #[error("signing key {kid}: {source}")]
+    Sealed {
+        /// The key.
+        kid: String,
+        /// Why it does not open.
+        source: SealError,
+    },
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+/// What a private key is sealed for: its own row.
+fn seal_context(kid: &str) -> String {
+    format!("signing-key:{kid}")
+}
+
+/// The stored form of a private key's DER: sealed when `sealer` has a key, as it is without.
+fn store_private(sealer: &Sealer, kid: &str, der: &[u8]) -> Result<PrivateKeyDer, SigningKeyError> {
+    use base64::Engine as _;
+    if !sealer.has_key() {
+        return Ok(PrivateKeyDer(der.to_vec()));
+    }
+    let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(der);
+    let sealed = sealer
+        .seal(&encoded, &seal_context(kid))
+        .map_err(|source| SigningKeyError::Sealed { kid: kid.to_owned(), source })?;
+    Ok(PrivateKeyDer(sealed.0.into_bytes()))
+}
+
+/// Whether a stored private key is sealed text rather than DER (which always begins with a SEQUENCE tag).
+fn is_sealed(stored: &PrivateKeyDer) -> bool {
+    stored.0.starts_with(b"x1:") || stored.0.starts_with(b"p1:")
+}
+
+/// The DER of a stored private key.
+fn open_private(sealer: &Sealer, kid: &str, stored: &PrivateKeyDer) -> Result<Vec<u8>, SigningKeyError> {
+    use base64::Engine as _;
+    if !is_sealed(stored) {
+        return Ok(stored.0.clone());
+    }
+    let sealed = |source| SigningKeyError::Sealed { kid: kid.to_owned(), source };
+    let text = String::from_utf8(stored.0.clone()).map_err(|_| sealed(SealError::Malformed))?;
+    let encoded = sealer.open(&SealedText(text), &seal_context(kid)).map_err(sealed)?;
+    base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded).map_err(|_| sealed(SealError::Malformed))
+}
+
+/// Seals every private key stored as plain DER, when `sealer` has a key; answers how many it sealed.
+/// Safe with several instances doing it at once: each writes a sealing of the same key.
+pub async fn seal_stored(db: &impl ConnectionTrait, sealer: &Sealer) -> Result<usize, SigningKeyError> {
+    if !sealer.has_key() {
+        return Ok(0);
+    }
+    let mut sealed = 0;
+    for row in Entity::find().filter(Column::PrivateKey.is_not_null()).all(db).await? {
+        let Some(stored) = row.private_key.as_ref().filter(|stored| !is_sealed(stored)) else { continue };
+        let stored = store_private(sealer, &row.kid, &stored.0)?;
+        let kid = row.kid.clone();
+        let mut model = row.into_active_model();
+        model.private_key = Set(Some(stored));
+        model.update(db).await?;
+        tracing::info!(kid = %kid, "sealed a stored JWT signing key with LATCHKEY_ENCRYPTION_KEY");
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 /// Where a key stands.
@@ -136,9 +204,15 @@ struct KeyRing {
 pub struct SigningKeys {
     ring: RwLock<Arc<KeyRing>>,
     stale: AtomicBool,
+    sealer: Sealer,
 }
 
 impl SigningKeys {
+    /// Keys whose private halves are sealed with `sealer` (stored as they are when it has no key).
+    pub fn sealed_with(sealer: Sealer) -> Self {
+        Self { sealer, ..Self::default() }
+    }
+
     fn ring(&self) -> Arc<KeyRing> {
         self.ring.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
@@ -173,8 +247,11 @@ impl SigningKeys {
             }
         }
         if let Some(row) = current {
-            let der = row.private_key.as_ref().map(|der| der.0.as_slice()).unwrap_or_default();
-            ring.signer = Some(Arc::new(Signer { kid: row.kid.clone(), key: EncodingKey::from_ed_der(der) }));
+            let der = match row.private_key.as_ref() {
+                Some(stored) => open_private(&self.sealer, &row.kid, stored)?,
+                None => Vec::new(),
+            };
+            ring.signer = Some(Arc::new(Signer { kid: row.kid.clone(), key: EncodingKey::from_ed_der(&der) }));
         }
         ring.published.sort_by(|a, b| a.0.common.key_id.cmp(&b.0.common.key_id));
         *self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(ring);
@@ -207,12 +284,13 @@ impl SigningKeys {
         })
     }
 
-    /// Makes sure the database holds a current and a next key, then loads them. Only a database that lacks
-    /// one takes the write lock.
+    /// Makes sure the database holds a current and a next key, with their private halves sealed when there
+    /// is an operator's key, then loads them. Only a database that lacks one takes the write lock.
     pub async fn ensure<C>(&self, db: &C, now: DateTime<Utc>) -> Result<(), SigningKeyError>
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        seal_stored(db, &self.sealer).await?;
         let live = Entity::find().filter(Column::RetiredAt.is_null()).all(db).await?;
         if has_current_and_next(&live) {
             return self.load(db).await;
@@ -223,9 +301,9 @@ impl SigningKeys {
         let live = Entity::find().filter(Column::RetiredAt.is_null()).all(&txn).await?;
         if !has_current_and_next(&live) {
             if live.iter().any(|row| row.activated_at.is_some()) {
-                generate(&txn, now, None).await?;
+                generate(&txn, &self.sealer, now, None).await?;
             } else {
-                promote_next(&txn, now, &live).await?;
+                promote_next(&txn, &self.sealer, now, &live).await?;
             }
             changes::record(&txn, now, &[Change::SigningKeys]).await?;
             tracing::info!("signing keys generated");
@@ -291,9 +369,9 @@ pub struct Rotation {
 
 /// Retires the current key (erasing its private half), makes the next key current and generates a new
 /// next key; on a database without keys, generates both. Retired keys that are no longer published are
-/// deleted. Every instance follows within its
-/// change poll interval.
-pub async fn rotate<C>(db: &C, now: DateTime<Utc>) -> Result<Rotation, SigningKeyError>
+/// deleted. The new key's private half is sealed with `sealer` when it has a key. Every instance follows
+/// within its change poll interval.
+pub async fn rotate<C>(db: &C, sealer: &Sealer, now: DateTime<Utc>) -> Result<Rotation, SigningKeyError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -308,7 +386,7 @@ where
         old.update(&txn).await?;
         retired = Some(row.kid.clone());
     }
-    let (current, next) = promote_next(&txn, now, &rows).await?;
+    let (current, next) = promote_next(&txn, sealer, now, &rows).await?;
     Entity::delete_many().filter(Column::RetiredAt.lte(now - RETIRED_KEY_PUBLISHED_FOR)).exec(&txn).await?;
     changes::record(&txn, now, &[Change::SigningKeys]).await?;
     txn.commit().await?;
@@ -324,6 +402,7 @@ fn has_current_and_next(live: &[Model]) -> bool {
 /// answers both kids. The caller has retired the current key, if there was one.
 async fn promote_next(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     now: DateTime<Utc>,
     live: &[Model],
 ) -> Result<(String, String), SigningKeyError> {
@@ -333,9 +412,9 @@ async fn promote_next(
             next.activated_at = Set(Some(now));
             next.update(db).await?.kid
         }
-        None => generate(db, now, Some(now)).await?,
+        None => generate(db, sealer, now, Some(now)).await?,
     };
-    Ok((current, generate(db, now, None).await?))
+    Ok((current, generate(db, sealer, now, None).await?))
 }
 
 /// Every stored key, current first, then next, then retired (newest first).
@@ -353,6 +432,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<SigningKeyInfo>, DbEr
 /// Generates and stores a key, signing from `activated_at` (or the next key, for `None`); answers its kid.
 async fn generate(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     now: DateTime<Utc>,
     activated_at: Option<DateTime<Utc>>,
 ) -> Result<String, SigningKeyError> {
@@ -370,7 +450,7 @@ async fn generate(
         kid: Set(kid.clone()),
         algorithm: Set("EdDSA".to_owned()),
         public_jwk: Set(public_jwk),
-        private_key: Set(Some(PrivateKeyDer(der.as_bytes().to_vec()))),
+        private_key: Set(Some(store_private(sealer, &kid, der.as_bytes())?)),
         created_at: Set(now),
         activated_at: Set(activated_at),
         retired_at: Set(None),

@@ -2,7 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
-/// The PKCS#8 DER of a signing key's private half. Never printed.
+/// A signing key's private half as stored: sealed with the operator's key (`LATCHKEY_ENCRYPTION_KEY`) as
+/// the text `x1:…`, or, without a key, its PKCS#8 DER as it is. Never printed.
 #[derive(Clone, PartialEq, Eq, DeriveValueType)]
 pub struct PrivateKeyDer(pub Vec<u8>);
 

@@ -151,6 +151,17 @@ impl Verifier {
         self.check(db, request, Purpose::TokenExchange).await
     }
 
+    /// What the cache knows of a presented key without reading the database: `Some(true)` when it is cached
+    /// and works now, `Some(false)` when it is malformed, known not to exist or does not work now, `None`
+    /// when it is not cached.
+    pub fn known(&self, presented: &str) -> Option<bool> {
+        let Ok(hash) = format::hash_presented(&self.prefix, presented) else { return Some(false) };
+        self.cache.get(&hash).map(|cached| match cached {
+            Cached::Key(record) => works_at(&record, self.clock.now()),
+            Cached::Unknown => false,
+        })
+    }
+
     /// The key with this hash, from the cache or else the database (then cached); `None` if there is none.
     pub async fn record(&self, db: &impl ConnectionTrait, hash: &KeyHash) -> Result<Option<Arc<KeyRecord>>, DbErr> {
         if let Some(cached) = self.cache.get(hash) {

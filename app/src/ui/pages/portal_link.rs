@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 pub fn PortalLinkUnusablePage() -> impl IntoView {
     let site = use_site();
     let reason = use_query_map().get_untracked().get("reason").unwrap_or_default();
-    let product = site.product_name.clone();
+    let app = if site.product_named { site.product_name.clone() } else { "the app you came from".to_owned() };
     let (title, explanation) = match reason.as_str() {
         "used" => {
             ("This link has already been used", "Each sign-in link works once, so that a copy of it is worthless.")
@@ -32,10 +32,10 @@ pub fn PortalLinkUnusablePage() -> impl IntoView {
         <section class="auth-card" aria-labelledby="portal-link-title" data-testid="portal-link-unusable">
             <h1 id="portal-link-title">{title}</h1>
             <p class="lede">{explanation}</p>
-            <p>{format!("Go back to {product} and open “Manage API keys” again for a fresh link.")}</p>
+            <p>{format!("Go back to {app} and open “Manage API keys” again for a fresh link.")}</p>
             {match back {
                 Some(href) => view! {
-                    <a class="button button-primary button-block" href=href rel="external">{format!("Back to {product}")}</a>
+                    <a class="button button-primary button-block" href=href.clone() rel="external">{site.back_to(&href)}</a>
                 }.into_any(),
                 None => view! { <a class="button button-block" href="/sign-in">"Sign in"</a> }.into_any(),
             }}
