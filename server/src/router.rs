@@ -31,7 +31,6 @@ use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -39,8 +38,10 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
-/// Largest request body accepted anywhere; a sign-in form is a few hundred bytes.
+/// Largest request body accepted anywhere but `POST /v1/leaks`; a sign-in form is a few hundred bytes.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// Largest body of `POST /v1/leaks`: its most reports at their longest, however their text is escaped.
+pub const LEAK_REPORT_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 /// Longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -203,8 +204,8 @@ pub fn app(state: AppState) -> Router {
         .merge(portal)
         .layer(axum::middleware::from_fn_with_state(header_policy, add_security_headers))
         .layer(axum::middleware::from_fn_with_state(state.web.trusted_proxies.clone(), record_client_ip))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(LEAK_REPORT_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(limit_bodies))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     with_error_shapes(routes)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), count_answers))
@@ -248,6 +249,22 @@ pub fn with_error_shapes(routes: Router) -> Router {
 
 async fn server_function(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || state.provide_services(), request).await
+}
+
+/// Limits every request body to [`BODY_LIMIT_BYTES`], and a leak report's to [`LEAK_REPORT_LIMIT_BYTES`]:
+/// a body declared larger is answered 413 at once, and one that turns out larger fails when it is read
+/// (answered 413 too).
+async fn limit_bodies(request: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    let limit = if request.uri().path() == "/v1/leaks" { LEAK_REPORT_LIMIT_BYTES } else { BODY_LIMIT_BYTES };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    next.run(Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, limit)))).await
 }
 
 /// A page that redirects while it renders (a signed-out visitor on a page that needs a session, `/` to the

@@ -21,6 +21,8 @@ use utoipa::ToSchema;
 
 /// Most strings in one report.
 const MAX_REPORTS: usize = 1000;
+/// Most reports one `POST /v1/leaks` takes: at their longest, however escaped, they fit its 4 MiB body.
+const MAX_REPORTS_PER_CALL: usize = 100;
 
 /// One string GitHub found, as it sends it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,7 +83,7 @@ async fn act(state: &ApiState, origin: &Origin, source: &str, report: &LeakRepor
     responses(
         (status = 200, description = "A label per string, in order", body = Vec<GithubLabel>),
         (status = 400, description = "Not a list of matches, or more than 1000", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB: send large reports in parts", body = ErrorBody),
+        (status = 413, description = "Body over 4 MiB (never for 100 reports within their lengths)", body = ErrorBody),
         (status = 401, description = "The signature is missing, made by an unknown key, or wrong; nothing was done", body = ErrorBody),
     )
 )]
@@ -132,8 +134,8 @@ pub struct LeakReportBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaksRequest {
-    /// 1 to 1000 strings.
-    #[schema(min_items = 1, max_items = 1000)]
+    /// 1 to 100 strings (send more in several reports).
+    #[schema(min_items = 1, max_items = 100)]
     pub reports: Vec<LeakReportBody>,
 }
 
@@ -172,7 +174,7 @@ pub struct LeaksResponse {
         (status = 200, description = "A result per report, in order", body = LeaksResponse),
         (status = 400, description = "A field was refused", body = ErrorBody),
         (status = 401, description = "No service token with `leaks:report`", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB: send large reports in parts", body = ErrorBody),
+        (status = 413, description = "Body over 4 MiB (never for 100 reports within their lengths)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
     security(("service_token" = []))
@@ -183,8 +185,11 @@ pub async fn report_leaks(
     JsonBody(request): JsonBody<LeaksRequest>,
 ) -> Result<Json<LeaksResponse>, ApiError> {
     caller.require(Permission::LeaksReport)?;
-    if request.reports.is_empty() || request.reports.len() > MAX_REPORTS {
-        return Err(ApiError::invalid(Some("reports"), "Send 1 to 1000 reports."));
+    if request.reports.is_empty() || request.reports.len() > MAX_REPORTS_PER_CALL {
+        return Err(ApiError::invalid(
+            Some("reports"),
+            format!("Send 1 to {MAX_REPORTS_PER_CALL} reports; send more in several calls."),
+        ));
     }
     if let Some(index) = request.reports.iter().position(|report| report.token.chars().count() > 200) {
         return Err(

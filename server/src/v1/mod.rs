@@ -258,10 +258,12 @@ pub fn with_deployment(
 ) -> serde_json::Value {
     let mut json = serde_json::to_value(document).unwrap_or_default();
     if let Some(return_url) = json.pointer_mut("/components/schemas/CreatePortalSessionRequest/properties/return_url") {
-        let origins = return_origins.iter().map(|origin| regex_escape(origin)).collect::<Vec<_>>().join("|");
-        // Nothing matches `[^\s\S]`: with no origin allowed, no return URL is valid.
-        let origins = if origins.is_empty() { "[^\\s\\S]".to_owned() } else { origins };
-        return_url["pattern"] = serde_json::json!(format!("^(?:{origins})(?:/[!#-~]*)?$"));
+        // With no origin allowed, portal sessions are off and the operation answers 404 whatever it is sent
+        // (its description says so): no pattern then, rather than one that matches nothing.
+        if !return_origins.is_empty() {
+            let origins = return_origins.iter().map(|origin| regex_escape(origin)).collect::<Vec<_>>().join("|");
+            return_url["pattern"] = serde_json::json!(format!("^(?:{origins})(?:/[!#-~]*)?$"));
+        }
     }
     let names: Vec<&str> = catalogue.scopes().iter().map(|scope| scope.name.as_str()).collect();
     for schema in ["CreateKeyRequest", "UpdateKeyRequest"] {

@@ -103,6 +103,7 @@ pub struct PortalSessionResponse {
         (status = 201, description = "The link", body = PortalSessionResponse),
         (status = 400, description = "A field was refused (`field` names it, e.g. `user.email`), or `return_url` is not on an allowed origin", body = ErrorBody),
         (status = 401, description = "No service token with `portal`", body = ErrorBody),
+        (status = 404, description = "`not_configured`: portal sessions are off, since no return origin is configured (`LATCHKEY_PORTAL_RETURN_ORIGINS`)", body = ErrorBody),
         (status = 409, description = "Another account, not made by your app, has the person's email address", body = ErrorBody),
         (status = 429, description = "`rate_limited`: credentials that do not work, from a client address that got too many 401 answers in the last minute (working ones are still answered); see `Retry-After`", body = ErrorBody),
     ),
@@ -114,6 +115,13 @@ pub async fn create_portal_session(
     JsonBody(request): JsonBody<CreatePortalSessionRequest>,
 ) -> Result<(StatusCode, Json<PortalSessionResponse>), ApiError> {
     caller.require(Permission::Portal)?;
+    if state.portal.return_origins.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_configured",
+            "Portal sessions are off: set LATCHKEY_PORTAL_RETURN_ORIGINS to your app's origins to turn them on.",
+        ));
+    }
     let new = NewPortalSession {
         organisation_external_id: request.organisation.external_id,
         organisation_name: request.organisation.name,

@@ -30,9 +30,16 @@ pub struct TokenParameter {
     /// The access token (the JWT from `POST /v1/tokens`).
     #[schema(example = "eyJhbGciOiJFZERTQSIs…", min_length = 1)]
     pub token: String,
-    /// `access_token` (the only kind there is); accepted and ignored, as RFC 7009 and RFC 7662 allow.
+    /// `access_token` (the only kind there is); accepted and ignored, as RFC 7009 and RFC 7662 allow. When
+    /// given it is text: `null` or another type is refused.
     #[schema(example = "access_token", nullable = false)]
+    #[serde(default, deserialize_with = "text_when_given")]
     pub token_type_hint: Option<String>,
+}
+
+/// A parameter that may be left out but, when given, is text (not `null`, a number or a list).
+fn text_when_given<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 impl std::fmt::Debug for TokenParameter {
@@ -400,5 +407,9 @@ mod tests {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         assert_eq!(token_parameter(&headers, br#"{"token":"abc"}"#).expect("json").token, "abc");
         assert!(token_parameter(&headers, br#"{"token":1}"#).is_err());
+        assert!(token_parameter(&headers, br#"{"token":"abc","token_type_hint":null}"#).is_err(), "a hint is text");
+        assert!(token_parameter(&headers, br#"{"token":"abc","token_type_hint":7}"#).is_err());
+        let hinted = token_parameter(&headers, br#"{"token":"abc","token_type_hint":"access_token"}"#).expect("json");
+        assert_eq!(hinted.token_type_hint.as_deref(), Some("access_token"));
     }
 }

@@ -38,7 +38,8 @@ pub struct VerifyRequest<'a> {
     #[serde(default)]
     #[schema(example = json!(["orders:read"]))]
     pub scopes: Vec<String>,
-    /// The end client's IP address, checked against the key's allowlist.
+    /// The end client's IP address, checked against the key's allowlist. Leave it out (or send `null`) when
+    /// it is not known; anything but an address is refused with 400.
     #[schema(value_type = Option<super::schema::IpAddress>)]
     #[serde(borrow)]
     pub ip: Option<Cow<'a, str>>,
@@ -166,11 +167,15 @@ pub async fn verify_key(State(state): State<ApiState>, caller: Caller, body: Jso
     let started = std::time::Instant::now();
     let request: VerifyRequest<'_> = body.parse()?;
     caller.require(Permission::Verify)?;
-    let ip = match request.ip.as_deref().map(str::trim).filter(|ip| !ip.is_empty()) {
-        Some(text) => Some(
-            text.parse::<IpAddr>()
-                .map_err(|_| ApiError::invalid(Some("ip"), format!("'{text}' is not an IPv4 or IPv6 address.")))?,
-        ),
+    // Exactly an address, as the document says: an empty or padded one is refused rather than read as none.
+    let ip = match request.ip.as_deref() {
+        Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
+            let shown: String = text.chars().take(64).collect();
+            ApiError::invalid(
+                Some("ip"),
+                format!("'{shown}' is not an IPv4 or IPv6 address: send the client's address, or leave ip out."),
+            )
+        })?),
         None => None,
     };
     let verdict = state

@@ -213,8 +213,12 @@ async fn session_creation_refuses_unknown_roles_disallowed_return_urls_and_missi
     let unconfigured = TestApp::new().await;
     let token = unconfigured.service_token(&[Permission::Portal]).await;
     let reply = unconfigured.v1(Method::POST, "/v1/portal/sessions", Some(&token), Some(good)).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "portal sessions are off without return origins");
+    assert_eq!(reply.json()["error"]["code"], "not_configured");
     assert!(reply.body.contains("LATCHKEY_PORTAL_RETURN_ORIGINS"), "{}", reply.body);
+    let document = unconfigured.v1(Method::GET, "/v1/openapi.json", None, None).await.json();
+    let return_url = &document["components"]["schemas"]["CreatePortalSessionRequest"]["properties"]["return_url"];
+    assert!(return_url.get("pattern").is_none(), "no pattern that matches nothing: {return_url}");
 }
 
 #[tokio::test]
