@@ -89,6 +89,12 @@ export async function signUp(page: Page, email: string, password = PASSWORD): Pr
   await hydrated(page);
 }
 
+/** Opens one of the operator's pages from the header's "Operator" menu, as an operator does on a desktop. */
+export async function openOperatorPage(page: Page, name: string): Promise<void> {
+  await page.locator('.operator-menu > summary').click();
+  await page.locator('.operator-menu-panel').getByRole('link', { name, exact: true }).click();
+}
+
 export async function signOut(page: Page): Promise<void> {
   await page.getByLabel('Account menu').click();
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();

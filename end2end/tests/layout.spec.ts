@@ -1,4 +1,4 @@
-import { expect, newEmail, open, signUp, test } from '../support/fixtures';
+import { HOME, PASSWORD, cli, expect, newEmail, open, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 
 // Screenshots land in test-results/screens for a person to look at; the assertions catch what a person
@@ -67,4 +67,48 @@ test('keyboard focus is visible on form controls', async ({ page }) => {
   await expect(button).toBeFocused();
   const outline = await button.evaluate((el) => getComputedStyle(el).outlineStyle);
   expect(outline).not.toBe('none');
+});
+
+test('a crowded keys table fits its box on a desktop, and an operator's header is one row on a phone', async ({ page }) => {
+  const email = `operator-with-a-long-address-${Date.now()}@example-provider.com`;
+  cli(['account', 'create', '--email', email, '--password-stdin', '--operator'], `${PASSWORD}\n`);
+  await open(page, '/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(HOME);
+  const keys = page.url();
+  await open(page, keys.replace(/keys$/, 'keys/new'));
+  await page.getByLabel('Name').fill('Billing service (production, eu-west-1), nightly reconciliation');
+  for (const scope of await page.locator('.scope-choices input[type="checkbox"]').all()) await scope.check();
+  await page.getByLabel('Expires').selectOption('never');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByTestId('new-key')).toBeVisible();
+
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await open(page, keys);
+  await page.screenshot({ path: path.join(screens, 'desktop_keys-crowded.png'), fullPage: true });
+  const table = await page.locator('.table-wrap').evaluate((wrap) => ({ scroll: wrap.scrollWidth, client: wrap.clientWidth }));
+  expect(table.scroll, 'the keys table scrolls sideways inside its box').toBeLessThanOrEqual(table.client);
+  const status = await page.locator('td[data-label="Status"]').first().boundingBox();
+  const wrap = await page.locator('.table-wrap').boundingBox();
+  expect(status && wrap && status.x + status.width <= wrap.x + wrap.width + 1, 'the status column is inside the box').toBe(true);
+  const created = await page.locator('td[data-label="Created"]').first().evaluate((cell) => {
+    const style = getComputedStyle(cell);
+    return cell.getBoundingClientRect().height - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  });
+  const lineHeight = await page.locator('td[data-label="Created"]').first().evaluate((cell) => parseFloat(getComputedStyle(cell).lineHeight));
+  expect(created, 'a date takes at most two lines').toBeLessThanOrEqual(2 * lineHeight + 1);
+
+  await page.setViewportSize({ width: 375, height: 740 });
+  await open(page, keys);
+  await page.screenshot({ path: path.join(screens, 'phone_header-operator.png') });
+  const header = await page.locator('.site-header-inner').boundingBox();
+  expect(header?.height ?? 999, 'the header is one row').toBeLessThanOrEqual(64);
+  for (const part of ['.brand', '.org-switcher', '.account-menu']) {
+    const box = await page.locator(`.site-header ${part}`).first().boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= 375, `${part} is whole on the screen`).toBe(true);
+  }
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
 });

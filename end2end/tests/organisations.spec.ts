@@ -1,4 +1,4 @@
-import { HOME, PASSWORD, cli, expect, hydrated, newEmail, open, signUp, test } from '../support/fixtures';
+import { cli, expect, HOME, hydrated, newEmail, open, openOperatorPage, PASSWORD, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 
@@ -132,7 +132,7 @@ test('an owner invites a developer and a viewer; roles hold; removal ends access
   await operator.getByLabel('Password').fill(PASSWORD);
   await operator.getByRole('button', { name: 'Sign in' }).click();
   await operator.waitForURL(HOME);
-  await operator.getByRole('link', { name: 'Organisations', exact: true }).click();
+  await openOperatorPage(operator, 'Organisations');
   await hydrated(operator);
   await operator.getByLabel('Search').fill(ownersKey.slice(0, 7));
   await operator.getByRole('button', { name: 'Search' }).click();

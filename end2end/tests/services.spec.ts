@@ -1,4 +1,4 @@
-import { HOME, cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test } from '../support/fixtures';
+import { cli, expect, HOME, hydrated, newEmail, open, openOperatorPage, PASSWORD, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 import type { APIRequestContext, Page } from '@playwright/test';
 
@@ -32,7 +32,7 @@ test('an operator token lets a service manage and verify keys that the customer 
   const operator = newEmail();
   createOperator(operator);
   await signIn(page, operator);
-  await page.getByRole('link', { name: 'Service tokens' }).click();
+  await openOperatorPage(page, 'Service tokens');
   await expect(page.getByRole('heading', { name: 'Service tokens' })).toBeVisible();
   await hydrated(page);
   await page.getByLabel('Name', { exact: true }).fill('billing-backend');

@@ -1,4 +1,4 @@
-import { HOME, cli, expect, hydrated, newEmail, open, PASSWORD, signUp, test, untilUsageTotal, shoot } from '../support/fixtures';
+import { cli, expect, HOME, hydrated, newEmail, open, openOperatorPage, PASSWORD, shoot, signUp, test, untilUsageTotal } from '../support/fixtures';
 import { readFileSync } from 'node:fs';
 
 // Usage as a customer and an operator see it: verifications made through the API show up on the key's
@@ -81,7 +81,7 @@ test('verifications through the API show on the key page, the usage overview, th
   await operatorPage.getByLabel('Password').fill(PASSWORD);
   await operatorPage.getByRole('button', { name: 'Sign in' }).click();
   await operatorPage.waitForURL(HOME);
-  await operatorPage.getByRole('link', { name: 'API usage' }).click();
+  await openOperatorPage(operatorPage, 'API usage');
   await expect(operatorPage.getByRole('heading', { name: 'Top organisations' })).toBeVisible();
   await expect(operatorPage.getByRole('row', { name: new RegExp(`^${customer}`) })).toContainText('7');
   await expect(operatorPage.getByRole('row', { name: new RegExp(`${customer}.*Insufficient scopes`) })).toContainText('4');

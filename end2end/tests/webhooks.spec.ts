@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { HOME, PASSWORD, cli, expect, hydrated, newEmail, open, signUp, test, shoot } from '../support/fixtures';
+import { cli, expect, HOME, hydrated, newEmail, open, openOperatorPage, PASSWORD, shoot, signUp, test } from '../support/fixtures';
 
 const python = process.env.LATCHKEY_TEST_PYTHON ?? path.resolve(__dirname, '../.venv/bin/python');
 const receiver = path.resolve(__dirname, '../support/webhook_receiver.py');
@@ -93,7 +93,7 @@ test('the operator registers an endpoint for every organisation on the operator 
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(HOME);
-  await page.getByRole('link', { name: 'All webhooks' }).click();
+  await openOperatorPage(page, 'All webhooks');
   await page.waitForURL(/\/operator\/webhooks$/);
   await hydrated(page);
   await expect(page.locator('.lede')).toContainText("every organisation's");

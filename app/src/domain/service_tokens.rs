@@ -312,15 +312,18 @@ impl TokenCache {
         result.map_err(AuthenticateError::Rejected)
     }
 
-    /// What is known of `presented` without reading the database: `Some(true)` when it worked a moment
-    /// ago, `Some(false)` when it is malformed or failed a moment ago, `None` when it has not been seen
-    /// lately.
+    /// What is known of `presented` without reading the database: `Some(true)` when it worked when last
+    /// checked (however long ago: a lookup then says whether it still does), `Some(false)` when it is
+    /// malformed or failed a moment ago, `None` when it has not been seen lately.
     pub fn known(&self, prefix: &KeyPrefix, presented: &str) -> Option<bool> {
         let Ok(hash) = format::hash_presented(prefix, presented) else { return Some(false) };
-        if let Some((result, at)) = self.known.get(&hash)
-            && at.elapsed() < AUTHENTICATION_TTL
-        {
-            return Some(result.is_ok());
+        if let Some((result, at)) = self.known.get(&hash) {
+            if result.is_ok() {
+                return Some(true);
+            }
+            if at.elapsed() < AUTHENTICATION_TTL {
+                return Some(false);
+            }
         }
         self.unknown.get(&hash).filter(|at| at.elapsed() < AUTHENTICATION_TTL).map(|_| false)
     }

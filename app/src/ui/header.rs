@@ -42,25 +42,19 @@ pub fn SiteHeader() -> impl IntoView {
                                             .and_then(|id| mine.iter().find(|org| org.id == id))
                                             .or_else(|| mine.first())
                                             .cloned();
+                                        let pages = PageLinks {
+                                            organisation: current.as_ref().map(|org| (org.id.clone(), org.can.manage_webhooks)),
+                                            operator: account.is_operator,
+                                        };
                                         view! {
                                             {current.clone().map(|org| view! { <Switcher current=org mine/> })}
-                                            {current.map(|org| {
-                                                let webhooks = org.can.manage_webhooks;
-                                                let link = move |page: &str| org_path(&org.id, page);
-                                                view! {
-                                                    <a class="nav-link" href=link("keys")>"Keys"</a>
-                                                    <a class="nav-link" href=link("usage")>"Usage"</a>
-                                                    <a class="nav-link" href=link("activity")>"Activity"</a>
-                                                    <a class="nav-link" href=link("members")>"Members"</a>
-                                                    {webhooks.then(|| view! { <a class="nav-link" href=link("webhooks")>"Webhooks"</a> })}
-                                                }
-                                            })}
-                                            {account.is_operator.then(|| view! {
-                                                <a class="nav-link" href="/operator/organisations">"Organisations"</a>
-                                                <a class="nav-link" href="/operator/usage">"API usage"</a>
-                                                <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
-                                                <a class="nav-link" href="/operator/webhooks">"All webhooks"</a>
-                                            })}
+                                            <div class="page-links">{pages.render(false)}</div>
+                                            <details class="nav-menu">
+                                                <summary aria-label="Menu">
+                                                    <span class="nav-menu-icon" aria-hidden="true"></span>
+                                                </summary>
+                                                <div class="account-menu-panel nav-menu-panel">{pages.render(true)}</div>
+                                            </details>
                                             <AccountMenu account/>
                                         }.into_any()
                                     }
@@ -77,6 +71,58 @@ pub fn SiteHeader() -> impl IntoView {
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// The pages of the organisation looked at and, for an operator, the operator's pages. On a desktop they
+/// stand in the header (the operator's folded into a menu of their own); on a phone all of them fold into
+/// one menu. Rendered once for each place: a style rule shows the one that fits.
+#[derive(Debug, Clone)]
+struct PageLinks {
+    /// The organisation's id, and whether its webhooks page is shown.
+    organisation: Option<(String, bool)>,
+    /// Whether to list the operator's pages.
+    operator: bool,
+}
+
+impl PageLinks {
+    fn render(&self, in_menu: bool) -> impl IntoView {
+        let organisation = self.organisation.clone().map(|(id, webhooks)| {
+            let link = move |page: &str| org_path(&id, page);
+            view! {
+                <a class="nav-link" href=link("keys")>"Keys"</a>
+                <a class="nav-link" href=link("usage")>"Usage"</a>
+                <a class="nav-link" href=link("activity")>"Activity"</a>
+                <a class="nav-link" href=link("members")>"Members"</a>
+                {webhooks.then(|| view! { <a class="nav-link" href=link("webhooks")>"Webhooks"</a> })}
+            }
+        });
+        let operator_links = || {
+            view! {
+                <a class="nav-link" href="/operator/organisations">"Organisations"</a>
+                <a class="nav-link" href="/operator/usage">"API usage"</a>
+                <a class="nav-link" href="/operator/service-tokens">"Service tokens"</a>
+                <a class="nav-link" href="/operator/webhooks">"All webhooks"</a>
+            }
+        };
+        let operator = self.operator.then(|| {
+            if in_menu {
+                view! {
+                    <p class="account-menu-label nav-menu-label">"Operator"</p>
+                    {operator_links()}
+                }
+                .into_any()
+            } else {
+                view! {
+                    <details class="operator-menu">
+                        <summary class="nav-link">"Operator"<span class="chevron" aria-hidden="true"></span></summary>
+                        <div class="account-menu-panel operator-menu-panel">{operator_links()}</div>
+                    </details>
+                }
+                .into_any()
+            }
+        });
+        view! { {organisation} {operator} }
     }
 }
 

@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::unauthorized::Known;
 use app::api::server_context::ClientIp;
 use app::domain::activity::{Client, Origin};
+use app::domain::keys::format;
 use app::domain::service_tokens::{AuthenticateError, Permission, ServiceToken, TokenRejection};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -53,11 +54,19 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let ip = parts.extensions.get::<ClientIp>().and_then(|ip| ip.0);
-        if let Some((ip, wait)) = ip.and_then(|ip| state.unauthorized.blocked(ip).map(|wait| (ip, wait))) {
-            return Self::authenticate_while_blocked(parts, state, ip, wait).await;
+        // Only a token that takes a lookup to refuse is a guess: no token, or one of the wrong form, is
+        // answered 401 at no cost, and neither counts towards nor meets the block.
+        let looked_up = bearer_credential(&parts.headers)
+            .ok()
+            .filter(|presented| format::hash_presented(&state.verification.token_prefix, presented).is_ok());
+        let Some((ip, presented)) = ip.zip(looked_up) else {
+            return Self::authenticate(parts, state, ip).await;
+        };
+        if let Some(wait) = state.unauthorized.blocked(ip) {
+            return Self::authenticate_while_blocked(parts, state, (ip, presented), wait).await;
         }
-        Self::authenticate(parts, state, ip).await.inspect_err(|err| {
-            if let Some(ip) = ip.filter(|_| err.status() == StatusCode::UNAUTHORIZED) {
+        Self::authenticate(parts, state, Some(ip)).await.inspect_err(|err| {
+            if err.status() == StatusCode::UNAUTHORIZED {
                 state.unauthorized.failed(ip);
             }
         })
@@ -70,12 +79,9 @@ impl Caller {
     async fn authenticate_while_blocked(
         parts: &Parts,
         state: &ApiState,
-        ip: std::net::IpAddr,
+        (ip, presented): (std::net::IpAddr, &str),
         wait: std::time::Duration,
     ) -> Result<Self, ApiError> {
-        let Ok(presented) = bearer_credential(&parts.headers) else {
-            return Err(ApiError::too_many_failures(wait));
-        };
         let verification = &state.verification;
         let known = match verification.tokens.known(&verification.token_prefix, presented) {
             Some(true) => Known::Works,

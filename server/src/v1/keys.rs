@@ -223,6 +223,7 @@ pub async fn create_key(
     JsonBody(request): JsonBody<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyResponse>), ApiError> {
     caller.require(Permission::KeysWrite)?;
+    exact_networks(request.ip_allowlist.as_deref())?;
     let owner = named_organisation(&state, request.organisation.as_deref(), request.account.as_deref()).await?;
     let new = NewKey {
         name: request.name,
@@ -384,6 +385,7 @@ pub async fn update_key(
     JsonBody(request): JsonBody<UpdateKeyRequest>,
 ) -> Result<Json<KeyResponse>, ApiError> {
     caller.require(Permission::KeysWrite)?;
+    exact_networks(request.ip_allowlist.as_ref().and_then(Option::as_deref))?;
     let key = manage::find_any_key(&state.db, &id).await?;
     let changes = KeyChanges {
         name: request.name,
@@ -564,4 +566,16 @@ pub async fn key_usage(
             })
             .collect(),
     }))
+}
+
+/// Refuses an allowlist entry that is empty or padded with spaces: the document promises an address or a
+/// network, and the portal's one-per-line form is the only place where blank lines are skipped.
+fn exact_networks(entries: Option<&[String]>) -> Result<(), ApiError> {
+    let Some(index) =
+        entries.and_then(|entries| entries.iter().position(|entry| entry.is_empty() || entry.trim() != entry))
+    else {
+        return Ok(());
+    };
+    Err(ApiError::invalid(None, "An allowlist entry is an IP address or a network such as 10.0.0.0/8, without spaces.")
+        .with_field(format!("ip_allowlist.{index}")))
 }

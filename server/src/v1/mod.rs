@@ -265,6 +265,7 @@ pub fn with_deployment(
             return_url["pattern"] = serde_json::json!(format!("^(?:{origins})(?:/[!#-~]*)?$"));
         }
     }
+    optional_empty_bodies(&mut json);
     let names: Vec<&str> = catalogue.scopes().iter().map(|scope| scope.name.as_str()).collect();
     for schema in ["CreateKeyRequest", "UpdateKeyRequest"] {
         if let Some(items) = json.pointer_mut(&format!("/components/schemas/{schema}/properties/scopes/items")) {
@@ -278,6 +279,30 @@ pub fn with_deployment(
         scope["pattern"] = serde_json::json!(pattern);
     }
     json
+}
+
+/// Marks a JSON request body as optional where every field of it is: an empty body reads as `{}`
+/// ([`extract::JsonBody`]), so leaving it out is as valid as sending `{}`.
+fn optional_empty_bodies(document: &mut serde_json::Value) {
+    let schemas = document.pointer("/components/schemas").cloned().unwrap_or_default();
+    let Some(paths) = document.get_mut("paths").and_then(serde_json::Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(serde_json::Value::as_object_mut).flat_map(|path| path.values_mut())
+    {
+        let Some(body) = operation.get_mut("requestBody") else { continue };
+        let Some(schema) = body.pointer("/content/application~1json/schema") else { continue };
+        let resolved = match schema.get("$ref").and_then(serde_json::Value::as_str) {
+            Some(reference) => {
+                schemas.get(reference.trim_start_matches("#/components/schemas/")).cloned().unwrap_or_default()
+            }
+            None => schema.clone(),
+        };
+        let is_object = resolved.get("type").and_then(serde_json::Value::as_str) == Some("object");
+        let requires_nothing =
+            resolved.get("required").and_then(serde_json::Value::as_array).is_none_or(|required| required.is_empty());
+        if is_object && requires_nothing && body.pointer("/content/application~1x-www-form-urlencoded").is_none() {
+            body["required"] = serde_json::json!(false);
+        }
+    }
 }
 
 /// `text` with the characters that mean something in a regular expression escaped.

@@ -226,9 +226,17 @@ pub(super) async fn keyed(
     headers: &HeaderMap,
     answer: impl std::future::Future<Output = Result<Response, OAuthRefusal>>,
 ) -> Result<Response, OAuthRefusal> {
-    let Some((ip, wait)) = ip.and_then(|ip| state.unauthorized.blocked(ip).map(|wait| (ip, wait))) else {
+    // Only a key that takes a lookup to refuse is a guess: no key, or one of the wrong form, is answered 401
+    // at no cost, and neither counts towards nor meets the block.
+    let looked_up = bearer_credential(headers)
+        .ok()
+        .filter(|presented| app::domain::keys::format::hash_presented(&state.keys.prefix, presented).is_ok());
+    let Some((ip, presented)) = ip.zip(looked_up) else {
+        return answer.await;
+    };
+    let Some(wait) = state.unauthorized.blocked(ip) else {
         return answer.await.inspect_err(|refusal| {
-            if let Some(ip) = ip.filter(|_| refusal.status == StatusCode::UNAUTHORIZED) {
+            if refusal.status == StatusCode::UNAUTHORIZED {
                 state.unauthorized.failed(ip);
             }
         });
@@ -241,7 +249,6 @@ pub(super) async fn keyed(
             "Too many requests with keys that do not work came from this address; wait and try again.",
         )
     };
-    let Ok(presented) = bearer_credential(headers) else { return Err(too_many()) };
     let known = match state.verification.verifier.known(presented) {
         Some(true) => Known::Works,
         Some(false) => Known::Fails,

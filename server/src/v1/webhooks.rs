@@ -63,7 +63,7 @@ impl PartialSchema for WebhookUrl {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .min_length(Some(10))
+            .min_length(Some(8))
             .max_length(Some(2048))
             .pattern(Some(URL_PATTERN))
             .description(Some("An http or https URL without credentials or fragment, at most 2048 characters"))

@@ -246,7 +246,8 @@ async fn too_many_401s_from_one_address_are_answered_429_before_any_lookup() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
     assert_eq!(refused.json()["error"]["code"], "rate_limited");
     assert!(refused.header("retry-after").is_some_and(|wait| wait.parse::<u64>().is_ok_and(|s| (1..=60).contains(&s))));
-    let exchange = app.send(v1_request("POST", "/v1/tokens", stranger.expose(), "{}")).await;
+    let unknown_key = app::domain::keys::format::generate(&Default::default()).expect("random");
+    let exchange = app.send(v1_request("POST", "/v1/tokens", unknown_key.expose(), "{}")).await;
     assert_eq!(exchange.status, StatusCode::TOO_MANY_REQUESTS, "the key exchange is refused too: {}", exchange.body);
     assert_eq!(exchange.json()["error"], "rate_limited", "in OAuth's shape");
     let elsewhere = app
@@ -287,7 +288,24 @@ async fn a_neighbour_with_an_old_service_token_never_locks_out_a_service_whose_t
     let again = app.send(verify(old.expose())).await;
     assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS, "and the old one is refused still: {}", again.body);
     assert!(again.header("retry-after").is_some());
-    assert_eq!(app.send(verify("not a token at all")).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // No token, or one of the wrong form, is no guess: refused without a lookup, 401 as ever.
+    assert_eq!(app.send(verify("not a token at all")).await.status, StatusCode::UNAUTHORIZED);
+    let bare = Request::builder().method("POST").uri("/v1/keys/verify").header(header::HOST, HOST);
+    let bare = app.send(bare.body(Body::from("{}")).expect("request")).await;
+    assert_eq!(bare.status, StatusCode::UNAUTHORIZED, "{}", bare.body);
+}
+
+#[tokio::test]
+async fn requests_without_a_token_or_with_a_malformed_one_never_start_a_block() {
+    let app = TestApp::new().await;
+    for n in 0..60 {
+        let malformed = app.send(v1_request("POST", "/v1/keys/verify", "lksvc_not-even-close", "{}")).await;
+        assert_eq!(malformed.status, StatusCode::UNAUTHORIZED, "attempt {n}: {}", malformed.body);
+        let bare = Request::builder().method("GET").uri("/v1/keys").header(header::HOST, HOST);
+        let bare = app.send(bare.body(Body::empty()).expect("request")).await;
+        assert_eq!(bare.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    assert_eq!(app.verification.tokens.len(), (0, 0), "nothing was looked up");
 }
 
 #[tokio::test]

@@ -396,7 +396,9 @@ async fn the_members_page_works_as_plain_form_posts_and_says_what_happened() {
     let removed = app.post_plain_form("/api/organisations/members/remove", &fields, &ann, &page).await;
     assert_eq!(follow(&removed), format!("{page}?done=removed#members"));
     let shown = app.get(&format!("{page}?done=removed"), Some(&ann)).await;
-    assert!(shown.body.contains("Member removed.") && !shown.body.contains("bob@example.com"), "{}", shown.body);
+    // The table breaks addresses with <wbr> after the @: look for the part before it.
+    assert!(asking.body.contains("bob@"), "listed before: {}", asking.body);
+    assert!(shown.body.contains("Member removed.") && !shown.body.contains("bob@"), "{}", shown.body);
     assert_eq!(app.get(&page, Some(&bob)).await.status, StatusCode::NOT_FOUND, "bob's access ended");
     let carol = invited(&app, &ann, &org, "carol@example.com", "viewer").await;
     let left = app.post_plain_form("/api/organisations/leave", &[("org", &org)], &carol, &page).await;

@@ -102,6 +102,13 @@ pub fn check_form(text: &str, giver: Giver, policy: TargetPolicy) -> Result<Url,
     let Some(host) = url.host() else {
         return Err(TargetError("The URL has no host.".into()));
     };
+    // The URL standard reads `https://4` or `https://0x7f.1` as IPv4 addresses; an address is only taken
+    // written out in full, so that what is stored is what was given.
+    if let url::Host::Ipv4(v4) = host
+        && written_host(text) != v4.to_string()
+    {
+        return Err(TargetError(format!("Write the IPv4 address in full, as {v4}.")));
+    }
     if strict {
         let literal = match host {
             url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
@@ -119,6 +126,14 @@ pub fn check_form(text: &str, giver: Giver, policy: TargetPolicy) -> Result<Url,
         }
     }
     Ok(url)
+}
+
+/// The host of `text` as written: between `://` (and any user information) and the port, path or query.
+fn written_host(text: &str) -> &str {
+    let rest = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    host.split(':').next().unwrap_or_default()
 }
 
 fn refused_name(name: &str) -> TargetError {
@@ -218,6 +233,16 @@ mod tests {
         assert!(customer("not a url").is_err());
         assert!(customer("").is_err());
         assert!(customer(&format!("https://example.com/{}", "a".repeat(MAX_URL_LEN))).is_err());
+    }
+
+    #[test]
+    fn an_ipv4_address_is_taken_only_written_in_full() {
+        for url in ["https://4", "https://0x5d.184.215.14/", "https://93.12121294/", "https://93.184.215.014/"] {
+            let refused = check_form(url, Giver::Operator, TargetPolicy::default()).expect_err(url);
+            assert!(refused.0.contains("in full"), "{url}: {}", refused.0);
+        }
+        assert!(check_form("https://93.184.215.14:8443/x", Giver::Operator, TargetPolicy::default()).is_ok());
+        assert!(check_form("https://a@93.184.215.14/x", Giver::Operator, TargetPolicy::default()).is_err());
     }
 
     #[test]

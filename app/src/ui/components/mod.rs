@@ -6,4 +6,5 @@ pub mod guard;
 pub mod icons;
 pub mod keys;
 pub mod org;
+pub mod text;
 pub mod usage;

@@ -8,6 +8,7 @@ use crate::api::keys::{KeyListView, KeyView, SORT_CHOICES, STATUS_CHOICES, list_
 use crate::api::organisations::OrganisationView;
 use crate::ui::components::keys::StatusBadge;
 use crate::ui::components::org::{RequireMember, org_path, use_org};
+use crate::ui::components::text::{Address, When};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -252,10 +253,10 @@ fn KeyTable(org: String, keys: Vec<KeyView>) -> impl IntoView {
                                     <td data-label="Name"><a href=org_path(&org, &format!("keys/{}", key.id))>{key.name}</a></td>
                                     <td data-label="Key"><code>{key.hint}</code></td>
                                     <td data-label="Scopes">{key.scopes.join(", ")}</td>
-                                    <td data-label="Created">{key.created}</td>
-                                    <td data-label="Expires">{key.expires}</td>
-                                    <td data-label="Last used">{key.last_used}</td>
-                                    <td data-label="Created by">{key.created_by}</td>
+                                    <td data-label="Created"><When text=key.created/></td>
+                                    <td data-label="Expires"><When text=key.expires/></td>
+                                    <td data-label="Last used"><When text=key.last_used/></td>
+                                    <td data-label="Created by"><Address email=key.created_by/></td>
                                     <td data-label="Status"><StatusBadge status=key.status/></td>
                                 </tr>
                             }

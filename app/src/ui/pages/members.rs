@@ -12,6 +12,7 @@ use crate::api::organisations::{
 };
 use crate::ui::components::form::{Asked, Field, FormAlert, refusal};
 use crate::ui::components::org::{RequireMember, org_path, use_org};
+use crate::ui::components::text::{Address, When};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -180,9 +181,9 @@ fn member_row(
     };
     view! {
         <tr data-testid="member-row">
-            <td data-label="Member">{member.email.clone()}{member.is_you.then_some(" (you)")}</td>
+            <td data-label="Member"><Address email=member.email.clone()/>{member.is_you.then_some(" (you)")}</td>
             <td data-label="Role"><span class=format!("role-chip role-{}", member.role)>{member.role.clone()}</span></td>
-            <td data-label="Joined">{member.joined.clone()}</td>
+            <td data-label="Joined"><When text=member.joined.clone()/></td>
             <td data-label="Actions" class="member-actions">{actions}</td>
         </tr>
     }
@@ -208,10 +209,10 @@ fn invitations_card(
             let (org, id) = (org.to_owned(), invitation.id.clone());
             view! {
                 <tr data-testid="invitation-row">
-                    <td data-label="Email">{invitation.email.clone()}</td>
+                    <td data-label="Email"><Address email=invitation.email.clone()/></td>
                     <td data-label="Role">{invitation.role.clone()}</td>
-                    <td data-label="Invited by">{invitation.invited_by.clone()}</td>
-                    <td data-label="Expires">{invitation.expires.clone()}</td>
+                    <td data-label="Invited by"><Address email=invitation.invited_by.clone()/></td>
+                    <td data-label="Expires"><When text=invitation.expires.clone()/></td>
                     <td data-label="Actions">
                         {invitation.can_revoke.then(|| view! {
                             <ActionForm action=revoke attr:class="inline-form">
