@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The API contract test: starts the release binary on a throwaway SQLite database with a service token, a
 # customer and an API key carrying every scope of the catalogue, then runs schemathesis against
-# /v1/openapi.json. Fails on any finding: a server error, a schema-valid request refused, or a response
-# (status, content type, body) the document does not describe. CONTRACT_EXAMPLES (40) sets how many
-# requests are generated per operation and phase.
+# /v1/openapi.json with every check it has (see schemathesis.toml), the server at its shipped defaults.
+# Fails on any finding. CONTRACT_EXAMPLES (40) sets how many requests are generated per operation and phase.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -26,9 +25,8 @@ org="$("$binary" account create --email customer@example.com)"
 token="$("$binary" service-token create --name contract --permission verify --permission keys:read --permission keys:write \
   --permission organisations:read --permission organisations:write --permission portal --permission webhooks:write \
   --permission leaks:report)"
-# An operator's webhook endpoint for the /v1/webhooks/{id} operations (nothing listens there: deliveries fail and wait).
-webhook="$("$binary" webhook add --url http://127.0.0.1:9/contract --description contract)"
-webhook_id="${webhook%%$'\n'*}"
+# An operator's webhook endpoint, so that listing finds one (nothing listens there: deliveries fail and wait).
+"$binary" webhook add --url http://127.0.0.1:9/contract --description contract >/dev/null
 # The shipped defaults, the per-address 401 limit among them: the fuzzer's requests without credentials
 # soon get 429, and those with its working token or key are still answered.
 LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn LATCHKEY_PORTAL_RETURN_ORIGINS=https://app.example.com "$binary" serve 2>"$work/server.log" &
@@ -52,7 +50,7 @@ read -r revoke_id _ < <(new_key revoke)
 
 status=0
 LATCHKEY_CONTRACT_ORG="$org" LATCHKEY_CONTRACT_API_KEY="$api_key" LATCHKEY_CONTRACT_KEY_ID="$key_id" LATCHKEY_CONTRACT_ROLL_ID="$roll_id" \
-  LATCHKEY_CONTRACT_REVOKE_ID="$revoke_id" LATCHKEY_CONTRACT_WEBHOOK_ID="$webhook_id" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
+  LATCHKEY_CONTRACT_REVOKE_ID="$revoke_id" PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks \
   "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" \
   --header "Authorization: Bearer $token" --seed 20261201 --workers 1 \
   --max-examples "${CONTRACT_EXAMPLES:-40}" || status=$?

@@ -162,8 +162,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 }
 
 impl JsonBytes {
-    /// The body as `T`, or 400 naming the field that did not fit.
+    /// The body as `T`, or 400 naming the field that did not fit. Every body is a JSON object: serde would
+    /// also read a struct from an array of its fields in order, which the document does not allow.
     pub fn parse<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ApiError> {
+        if !is_json_object(&self.0) {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", NOT_AN_OBJECT));
+        }
         parse_json(&self.0).map_err(|refused| {
             let error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", refused.message);
             match refused.field {
@@ -172,6 +176,14 @@ impl JsonBytes {
             }
         })
     }
+}
+
+/// What a body that is not a JSON object is told.
+pub const NOT_AN_OBJECT: &str = "The request body must be a JSON object ({…}).";
+
+/// Whether `bytes` begins, after white space, a JSON object.
+pub fn is_json_object(bytes: &[u8]) -> bool {
+    bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// Why a JSON body was refused: the message, and the field at fault when serde could tell.

@@ -126,7 +126,11 @@ fn token_parameter(headers: &HeaderMap, body: &[u8]) -> Result<TokenParameter, O
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("application/json"));
     let parsed = if is_json {
-        serde_json::from_slice::<TokenParameter>(body).map_err(|err| err.to_string())
+        if super::extract::is_json_object(body) {
+            serde_json::from_slice::<TokenParameter>(body).map_err(|err| err.to_string())
+        } else {
+            Err("the JSON body is not an object".to_owned())
+        }
     } else {
         serde_urlencoded::from_bytes::<TokenParameter>(body).map_err(|err| err.to_string())
     };
@@ -407,6 +411,7 @@ mod tests {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         assert_eq!(token_parameter(&headers, br#"{"token":"abc"}"#).expect("json").token, "abc");
         assert!(token_parameter(&headers, br#"{"token":1}"#).is_err());
+        assert!(token_parameter(&headers, br#"["abc"]"#).is_err(), "an object, not the fields in a list");
         assert!(token_parameter(&headers, br#"{"token":"abc","token_type_hint":null}"#).is_err(), "a hint is text");
         assert!(token_parameter(&headers, br#"{"token":"abc","token_type_hint":7}"#).is_err());
         let hinted = token_parameter(&headers, br#"{"token":"abc","token_type_hint":"access_token"}"#).expect("json");

@@ -3,7 +3,7 @@
 //! envelope of the rest of `/v1`: OAuth client libraries read them.
 
 use super::ApiState;
-use super::extract::{BearerProblem, bearer_credential, parse_json};
+use super::extract::{BearerProblem, NOT_AN_OBJECT, bearer_credential, is_json_object, parse_json};
 use super::unauthorized::Known;
 use super::verify::rfc3339;
 use app::api::server_context::ClientIp;
@@ -277,6 +277,9 @@ async fn issue(
     let body: TokenRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequestBody::default()
     } else {
+        if !is_json_object(body) {
+            return Err(OAuthRefusal::invalid_request(NOT_AN_OBJECT));
+        }
         parse_json(body).map_err(|refused| OAuthRefusal::invalid_request(refused.message))?
     };
     if let Some(grant) = body.grant_type.as_deref().filter(|grant| *grant != "client_credentials") {

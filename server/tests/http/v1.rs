@@ -172,6 +172,13 @@ async fn bad_bodies_get_400_and_oversized_ones_413_in_the_error_envelope(app: Te
     assert_eq!(typo.status, StatusCode::BAD_REQUEST, "a misspelt field must not silently drop a scope check");
     let bad_ip = send("{\"key\": \"lk_x\", \"ip\": \"not-an-ip\"}".into()).await;
     assert_eq!((bad_ip.status, bad_ip.json()["error"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("ip")));
+    for ip in ["", " 203.0.113.7"] {
+        let body = json!({"key": "lk_x", "ip": ip}).to_string();
+        let refused = send(body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "ip {ip:?} is not an address: {}", refused.body);
+    }
+    let listed = send(r#"["lk_x", []]"#.into()).await;
+    assert_eq!(listed.status, StatusCode::BAD_REQUEST, "the fields in a list are not an object: {}", listed.body);
     let huge = send(format!("{{\"key\": \"{}\"}}", "x".repeat(100 * 1024))).await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(huge.json()["error"]["code"], "payload_too_large");
@@ -320,6 +327,14 @@ async fn keys_can_be_read_listed_changed_and_their_usage_counted(app: TestApp) {
         (bad_net.status, bad_net.json()["error"]["field"].clone()),
         (StatusCode::BAD_REQUEST, json!("ip_allowlist"))
     );
+    let blank = app.v1(Method::PATCH, &path, Some(&token), Some(json!({"ip_allowlist": ["10.0.0.0/8", ""]}))).await;
+    assert_eq!(
+        (blank.status, blank.json()["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("ip_allowlist.1")),
+        "a blank entry is refused, not skipped"
+    );
+    let listed = app.v1(Method::PATCH, &path, Some(&token), Some(json!([null, null]))).await;
+    assert_eq!(listed.status, StatusCode::BAD_REQUEST, "a list is not the object the document asks for");
 
     let key = app.v1(Method::POST, &format!("/v1/keys/{}/roll", ids[1]), Some(&token), Some(json!({}))).await.json();
     for scopes in [json!([]), json!([]), json!(["orders:write"])] {
