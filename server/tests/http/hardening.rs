@@ -261,6 +261,18 @@ async fn too_many_401s_from_one_address_are_answered_429_before_any_lookup() {
     );
 }
 
+/// Sends 40 requests whose credentials do not work from one address; answers how many got 429 (the rest
+/// must get 401).
+async fn refused_of_forty(app: &TestApp, request: impl Fn() -> Request<Body>) -> usize {
+    let mut refused = 0;
+    for _ in 0..40 {
+        let reply = app.send(request()).await;
+        assert!(matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{}", reply.body);
+        refused += usize::from(reply.status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    refused
+}
+
 #[tokio::test]
 async fn a_neighbour_with_an_old_service_token_never_locks_out_a_service_whose_token_works() {
     use app::domain::service_tokens::Permission;
@@ -269,12 +281,7 @@ async fn a_neighbour_with_an_old_service_token_never_locks_out_a_service_whose_t
     let old = app::domain::keys::format::generate(&app::domain::keys::format::KeyPrefix::new("lksvc").expect("prefix"))
         .expect("random");
     let verify = |token: &str| v1_request("POST", "/v1/keys/verify", token, r#"{"key": "lk_nothing"}"#);
-    let mut refused = 0;
-    for _ in 0..40 {
-        let reply = app.send(verify(old.expose())).await;
-        assert!(matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{}", reply.body);
-        refused += usize::from(reply.status == StatusCode::TOO_MANY_REQUESTS);
-    }
+    let refused = refused_of_forty(&app, || verify(old.expose())).await;
     assert_eq!(refused, 10, "the old token is still slowed: 30 answers of 401, then 429");
     for n in 0..3 {
         let reply = app.send(verify(&working)).await;
@@ -320,12 +327,7 @@ async fn a_neighbour_with_a_revoked_api_key_never_locks_out_a_service_whose_key_
     let working = created.json()["key"].as_str().expect("key").to_owned();
     let wrong = app::domain::keys::format::generate(&Default::default()).expect("random");
     let exchange = |key: &str| v1_request("POST", "/v1/tokens", key, "");
-    let mut refused = 0;
-    for _ in 0..40 {
-        let reply = app.send(exchange(wrong.expose())).await;
-        assert!(matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{}", reply.body);
-        refused += usize::from(reply.status == StatusCode::TOO_MANY_REQUESTS);
-    }
+    let refused = refused_of_forty(&app, || exchange(wrong.expose())).await;
     assert_eq!(refused, 10, "the wrong key is still slowed: 30 answers of 401, then 429");
     for n in 0..3 {
         let reply = app.send(exchange(&working)).await;
