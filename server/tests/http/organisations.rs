@@ -51,6 +51,10 @@ async fn invited(app: &TestApp, inviter: &str, org: &str, email: &str, role: &st
     let offer = app.get(&path, None).await;
     assert_eq!(offer.status, StatusCode::OK, "the invitation page opens signed out: {}", offer.body);
     let cookie = app.signed_up(email).await;
+    // Opening the link, signed in as the invited person too (a scanner, a preview, the person looking),
+    // spends nothing: the page offers a button, and the button's post accepts.
+    let looked = app.get(&path, Some(&cookie)).await;
+    assert_eq!(looked.status, StatusCode::OK, "{}", looked.body);
     let accepted = app.post_form("/api/invitations/accept", &[("secret", &secret)], Some(&cookie)).await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     assert_eq!(accepted.json(), json!(format!("/o/{org}/keys")));
