@@ -54,23 +54,26 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let ip = parts.extensions.get::<ClientIp>().and_then(|ip| ip.0);
-        // Only a token that takes a lookup to refuse is a guess: no token, or one of the wrong form, is
-        // answered 401 at no cost, and neither counts towards nor meets the block.
-        let looked_up = bearer_credential(&parts.headers)
-            .ok()
-            .filter(|presented| format::hash_presented(&state.verification.token_prefix, presented).is_ok());
-        let Some((ip, presented)) = ip.zip(looked_up) else {
-            return Self::authenticate(parts, state, ip).await;
-        };
-        if let Some(wait) = state.unauthorized.blocked(ip) {
+        // Asked only when an address is blocked or a token failed: the hot path pays one atomic read here.
+        if let Some((ip, wait)) = ip.and_then(|ip| state.unauthorized.blocked(ip).map(|wait| (ip, wait)))
+            && let Some(presented) = guess(parts, state)
+        {
             return Self::authenticate_while_blocked(parts, state, (ip, presented), wait).await;
         }
-        Self::authenticate(parts, state, Some(ip)).await.inspect_err(|err| {
-            if err.status() == StatusCode::UNAUTHORIZED {
+        Self::authenticate(parts, state, ip).await.inspect_err(|err| {
+            if let Some(ip) = ip.filter(|_| err.status() == StatusCode::UNAUTHORIZED && guess(parts, state).is_some()) {
                 state.unauthorized.failed(ip);
             }
         })
     }
+}
+
+/// The presented token, if refusing it takes a lookup. Only that is a guess: no token, or one of the wrong
+/// form, is answered 401 at no cost, and neither counts towards a block nor meets one.
+fn guess<'a>(parts: &'a Parts, state: &ApiState) -> Option<&'a str> {
+    bearer_credential(&parts.headers)
+        .ok()
+        .filter(|presented| format::hash_presented(&state.verification.token_prefix, presented).is_ok())
 }
 
 impl Caller {

@@ -227,16 +227,17 @@ pub(super) async fn keyed(
     answer: impl std::future::Future<Output = Result<Response, OAuthRefusal>>,
 ) -> Result<Response, OAuthRefusal> {
     // Only a key that takes a lookup to refuse is a guess: no key, or one of the wrong form, is answered 401
-    // at no cost, and neither counts towards nor meets the block.
-    let looked_up = bearer_credential(headers)
-        .ok()
-        .filter(|presented| app::domain::keys::format::hash_presented(&state.keys.prefix, presented).is_ok());
-    let Some((ip, presented)) = ip.zip(looked_up) else {
-        return answer.await;
+    // at no cost, and neither counts towards a block nor meets one.
+    let guess = || {
+        bearer_credential(headers)
+            .ok()
+            .filter(|presented| app::domain::keys::format::hash_presented(&state.keys.prefix, presented).is_ok())
     };
-    let Some(wait) = state.unauthorized.blocked(ip) else {
+    let Some((ip, wait, presented)) =
+        ip.and_then(|ip| Some((ip, state.unauthorized.blocked(ip)?))).and_then(|(ip, wait)| Some((ip, wait, guess()?)))
+    else {
         return answer.await.inspect_err(|refusal| {
-            if refusal.status == StatusCode::UNAUTHORIZED {
+            if let Some(ip) = ip.filter(|_| refusal.status == StatusCode::UNAUTHORIZED && guess().is_some()) {
                 state.unauthorized.failed(ip);
             }
         });
