@@ -89,6 +89,17 @@ export async function signUp(page: Page, email: string, password = PASSWORD): Pr
   await hydrated(page);
 }
 
+/** Makes an operator account with the CLI and signs it in; answers its address. */
+export async function signInAsNewOperator(page: Page, email = newEmail()): Promise<string> {
+  cli(['account', 'create', '--email', email, '--password-stdin', '--operator'], `${PASSWORD}\n`);
+  await open(page, '/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(HOME);
+  return email;
+}
+
 /** Opens one of the operator's pages from the header's "Operator" menu, as an operator does on a desktop. */
 export async function openOperatorPage(page: Page, name: string): Promise<void> {
   await page.locator('.operator-menu > summary').click();

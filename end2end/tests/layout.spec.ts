@@ -1,4 +1,4 @@
-import { HOME, PASSWORD, cli, expect, newEmail, open, signUp, test } from '../support/fixtures';
+import { expect, newEmail, open, signInAsNewOperator, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 
 // Screenshots land in test-results/screens for a person to look at; the assertions catch what a person
@@ -70,13 +70,7 @@ test('keyboard focus is visible on form controls', async ({ page }) => {
 });
 
 test('a crowded keys table fits its box on a desktop, and an operator header is one row on a phone', async ({ page }) => {
-  const email = `operator-with-a-long-address-${Date.now()}@example-provider.com`;
-  cli(['account', 'create', '--email', email, '--password-stdin', '--operator'], `${PASSWORD}\n`);
-  await open(page, '/sign-in');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(HOME);
+  await signInAsNewOperator(page, `operator-with-a-long-address-${Date.now()}@example-provider.com`);
   const keys = page.url();
   await open(page, keys.replace(/keys$/, 'keys/new'));
   await page.getByLabel('Name').fill('Billing service (production, eu-west-1), nightly reconciliation');

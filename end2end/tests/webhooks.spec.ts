@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { cli, expect, HOME, hydrated, newEmail, open, openOperatorPage, PASSWORD, shoot, signUp, test } from '../support/fixtures';
+import { cli, expect, hydrated, newEmail, open, openOperatorPage, shoot, signInAsNewOperator, signUp, test } from '../support/fixtures';
 
 const python = process.env.LATCHKEY_TEST_PYTHON ?? path.resolve(__dirname, '../.venv/bin/python');
 const receiver = path.resolve(__dirname, '../support/webhook_receiver.py');
@@ -86,13 +86,7 @@ test('a key reported as found in public shows a banner on its page and is revoke
 });
 
 test('the operator registers an endpoint for every organisation on the operator page', async ({ page }) => {
-  const operator = newEmail();
-  cli(['account', 'create', '--email', operator, '--password-stdin', '--operator'], `${PASSWORD}\n`);
-  await open(page, '/sign-in');
-  await page.getByLabel('Email').fill(operator);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(HOME);
+  await signInAsNewOperator(page);
   await openOperatorPage(page, 'All webhooks');
   await page.waitForURL(/\/operator\/webhooks$/);
   await hydrated(page);

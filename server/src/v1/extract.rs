@@ -86,11 +86,7 @@ impl Caller {
         wait: std::time::Duration,
     ) -> Result<Self, ApiError> {
         let verification = &state.verification;
-        let known = match verification.tokens.known(&verification.token_prefix, presented) {
-            Some(true) => Known::Works,
-            Some(false) => Known::Fails,
-            None => Known::Unseen,
-        };
+        let known = Known::from(verification.tokens.known(&verification.token_prefix, presented));
         if !state.unauthorized.admits_while_blocked(ip, presented, known) {
             return Err(ApiError::too_many_failures(wait));
         }

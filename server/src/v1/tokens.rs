@@ -250,11 +250,7 @@ pub(super) async fn keyed(
             "Too many requests with keys that do not work came from this address; wait and try again.",
         )
     };
-    let known = match state.verification.verifier.known(presented) {
-        Some(true) => Known::Works,
-        Some(false) => Known::Fails,
-        None => Known::Unseen,
-    };
+    let known = Known::from(state.verification.verifier.known(presented));
     if !state.unauthorized.admits_while_blocked(ip, presented, known) {
         return Err(too_many());
     }

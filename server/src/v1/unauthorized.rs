@@ -33,12 +33,23 @@ const MAX_REFUSED: usize = 10_000;
 /// What an instance knows of a presented credential without reading the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Known {
-    /// It worked a moment ago.
+    /// It worked when last checked.
     Works,
-    /// It is malformed, or did not work a moment ago.
+    /// It did not work a moment ago.
     Fails,
     /// Not seen lately.
     Unseen,
+}
+
+impl From<Option<bool>> for Known {
+    /// The caches' answer (`Some(works)`, or `None` when they have not seen it lately).
+    fn from(seen: Option<bool>) -> Self {
+        match seen {
+            Some(true) => Self::Works,
+            Some(false) => Self::Fails,
+            None => Self::Unseen,
+        }
+    }
 }
 
 /// The counts: recent 401s per address, and the addresses refused until a given instant.
