@@ -1,4 +1,4 @@
-import { cli, expect, HOME, hydrated, newEmail, open, openOperatorPage, PASSWORD, signUp, test } from '../support/fixtures';
+import { cli, expect, HOME, hydrated, mailTo, newEmail, open, openOperatorPage, PASSWORD, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 
@@ -39,28 +39,37 @@ async function invite(owner: Page, email: string, role: string): Promise<string>
   return (await link.textContent()) ?? '';
 }
 
-/** A new person opens the invitation link in a browser of their own, signs up on the way and accepts. */
+/**
+ * A new person opens an invitation link in a browser of their own and signs up on the way: that joins the
+ * organisation, with no organisation of their own. `link` is the one shown to the owner, or the one mailed.
+ */
 async function join(browser: Browser, link: string, email: string): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await open(page, link);
   await expect(page.getByRole('heading', { name: /^Join / })).toBeVisible();
   await page.locator('#main').getByRole('link', { name: 'Sign up' }).click();
+  await page.waitForURL(/\/sign-up\?next=/);
   await hydrated(page);
-  await page.getByLabel('Email').fill(email);
+  await expect(page.getByRole('heading', { name: /^Join / })).toBeVisible();
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+  await expect(page.getByLabel('Organisation (optional)')).toHaveCount(0);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  // By its path: the sign-up page's own address carries the invitation in `?next=`, and matching that would
-  // wait for nothing and click the form before its island has loaded.
-  await page.waitForURL((url) => url.pathname.startsWith('/invitations/'));
-  await hydrated(page);
-  // The form sits in a Suspense that hydrates a moment after the page: once, under load, the click came
-  // first and the browser posted the bare form (the invitation was accepted, but the page stayed put).
-  await page.waitForLoadState('networkidle');
-  await page.getByRole('button', { name: 'Accept invitation' }).click();
+  await page.getByRole('button', { name: 'Sign up and join' }).click();
   await page.waitForURL(HOME);
   await hydrated(page);
+  // The switcher lists the organisation joined and nothing else: no empty one of their own.
+  await expect(page.locator('.org-switcher .org-list a')).toHaveCount(1);
   return page;
+}
+
+/** The invitation link mailed to `email`. */
+async function mailedInvitation(email: string): Promise<string> {
+  const mail = await mailTo(email, '');
+  expect(mail.subject).toMatch(/ invited you to /);
+  const found = /https?:\/\/\S+\/invitations\/[A-Za-z0-9_-]+/.exec(mail.text);
+  if (!found) throw new Error(`no invitation link in:\n${mail.text}`);
+  return found[0];
 }
 
 test('an owner invites a developer and a viewer; roles hold; removal ends access; the operator disables the organisation', async ({ page, browser, request }) => {
@@ -71,12 +80,19 @@ test('an owner invites a developer and a viewer; roles hold; removal ends access
   const orgUrl = page.url();
   const ownersKey = await createKey(page, 'Owner key');
 
+  // The developer joins through the link mailed to them, which also proves their address.
   const developerEmail = newEmail();
   const link = await invite(page, developerEmail, 'developer');
+  await expect(page.getByText(`A message with a link of its own is on its way to ${developerEmail}`)).toBeVisible();
   await page.screenshot({ path: path.join(screens, 'members-invitation.png'), fullPage: true });
-  const developer = await join(browser, link, developerEmail);
+  const developer = await join(browser, await mailedInvitation(developerEmail), developerEmail);
   expect(developer.url()).toBe(orgUrl);
   await expect(developer.getByTestId('current-organisation')).toHaveText(owner);
+  await expect(developer.getByTestId('verify-banner')).toHaveCount(0);
+  // One use between the two links: the one shown to the owner is spent too.
+  await open(developer, link);
+  await expect(developer.getByText('This invitation was already used.')).toBeVisible();
+  await developer.goBack();
   await createKey(developer, 'Developer key');
   await developer.getByRole('link', { name: 'Keys', exact: true }).click();
   await expect(developer.getByRole('row', { name: /Developer key/ })).toContainText(developerEmail);
@@ -96,8 +112,10 @@ test('an owner invites a developer and a viewer; roles hold; removal ends access
   expect(await refused.text()).toContain('Developers may change only the keys they created');
 
   // A viewer reads keys and usage, and is offered no create, roll or revoke.
+  // The viewer joins through the link the owner passed on: the address is still to be verified.
   const viewerEmail = newEmail();
   const viewer = await join(browser, await invite(page, viewerEmail, 'viewer'), viewerEmail);
+  await expect(viewer.getByTestId('verify-banner')).toBeVisible();
   await expect(viewer.getByRole('row', { name: /Owner key/ })).toBeVisible();
   await expect(viewer.getByRole('link', { name: 'Create key' })).toHaveCount(0);
   await viewer.getByRole('link', { name: 'Owner key' }).click();

@@ -70,7 +70,9 @@ pub fn encode_next(path: &str) -> String {
 }
 
 /// Creates an account and an organisation it owns (named `organisation`, or after the email address when
-/// that is left empty), signs it in and answers with the path to go to next.
+/// that is left empty), signs it in and answers with the path to go to next. Through an invitation link
+/// (`next` is `/invitations/…`) for this address, the account joins that organisation instead and goes to
+/// its keys.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
@@ -80,7 +82,7 @@ pub async fn sign_up(
 ) -> Result<String, ApiError> {
     use crate::api::server_context::{client, hashing_busy, internal, reject, service};
     use crate::domain::accounts::{
-        CreateAccountError, create_account_with_organisation,
+        CreateAccountError, create_account_with_organisation, create_invited_account,
         password::{HashingError, Password, PasswordHasher},
     };
     use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
@@ -111,16 +113,31 @@ pub async fn sign_up(
     }
     let session = crate::api::server_context::session().await?;
     let password = Password::new(password.0);
-    let created = create_account_with_organisation(
-        &db,
-        &hasher,
-        clock.as_ref(),
-        &email,
-        &password,
-        false,
-        organisation.as_deref(),
-    )
-    .await;
+    let invitation = next.as_deref().and_then(crate::domain::organisations::invitations::secret_in_path);
+    let mut next = safe_next_path(next.as_deref());
+    let created = match invitation {
+        // Through an invitation link: into its organisation, with none of their own.
+        Some(secret) => create_invited_account(&db, &hasher, clock.as_ref(), &client, &email, &password, secret)
+            .await
+            .map(|invited| {
+                if let Some(organisation) = &invited.joined {
+                    next = format!("/o/{}/keys", organisation.id);
+                }
+                invited.account
+            }),
+        None => {
+            create_account_with_organisation(
+                &db,
+                &hasher,
+                clock.as_ref(),
+                &email,
+                &password,
+                false,
+                organisation.as_deref(),
+            )
+            .await
+        }
+    };
     let account = match created {
         Ok(account) => account,
         Err(CreateAccountError::Email(err)) => return Err(reject(ApiError::invalid("email", err.to_string()))),
@@ -144,7 +161,7 @@ pub async fn sign_up(
             .map_err(|err| internal("activity log failed", &err))?;
     }
     tracing::info!(account_id = %account.id, "account created");
-    Ok(safe_next_path(next.as_deref()))
+    Ok(next)
 }
 
 /// Signs in and answers with the path to go to next.

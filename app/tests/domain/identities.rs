@@ -3,9 +3,10 @@
 //! the person; a portal link opens once and brings the person up to date.
 
 use crate::support::{clock, customer};
+use app::domain::accounts::Account;
 use app::domain::activity::Client;
 use app::domain::changes::{Caches, Follower};
-use app::domain::identities::oidc::{OidcSignInError, VouchedPerson, sign_in};
+use app::domain::identities::oidc::{self, OidcSignInError, VouchedPerson};
 use app::domain::jwt::SigningKeys;
 use app::domain::organisations::{self, Role, access};
 use app::domain::portal_sessions::{self, NewPortalSession, OpenError, PortalPolicy, Unusable};
@@ -19,8 +20,19 @@ on_both_databases!(
     an_identity_providers_verified_address_links_the_password_account_and_an_unverified_one_never_does,
     the_organisation_claim_places_the_person_with_the_claimed_role,
     a_new_person_without_an_organisation_claim_gets_an_organisation_of_their_own,
+    a_new_person_signing_in_from_an_invitation_joins_its_organisation_instead,
     a_portal_link_opens_once_and_later_links_update_the_person,
 );
+
+/// Signs in without an invitation, answering the account.
+async fn sign_in(
+    db: &DatabaseConnection,
+    clock: &dyn app::domain::clock::Clock,
+    client: &Client,
+    vouched: &VouchedPerson,
+) -> Result<Account, OidcSignInError> {
+    oidc::sign_in(db, clock, client, vouched, None).await.map(|signed_in| signed_in.account)
+}
 
 const ISSUER: &str = "https://login.example.com";
 
@@ -81,6 +93,49 @@ async fn a_new_person_without_an_organisation_claim_gets_an_organisation_of_thei
         .expect("signed in");
     assert_eq!(access(&db, &carol.id, &carol.id).await.expect("own").role, Role::Owner);
     assert!(!carol.has_password, "no password");
+}
+
+async fn a_new_person_signing_in_from_an_invitation_joins_its_organisation_instead(db: DatabaseConnection) {
+    let clock = clock();
+    let ann = customer(&db, clock.as_ref(), "ann@example.com").await;
+    let owner = access(&db, &ann, &ann).await.expect("owner");
+    let origin = app::domain::activity::Origin { actor: "ann@example.com".to_owned(), client: Client::default() };
+    let (_, secret) =
+        organisations::invitations::invite(&db, clock.as_ref(), &origin, &owner, "dan@example.com", Role::Admin)
+            .await
+            .expect("invite");
+    let dan = oidc::sign_in(
+        &db,
+        clock.as_ref(),
+        &Client::default(),
+        &vouched("sub-dan", "dan@example.com", true),
+        Some(secret.expose()),
+    )
+    .await
+    .expect("signed in");
+    assert_eq!(dan.joined.map(|org| org.id), Some(ann.clone()));
+    let theirs = organisations::of_account(&db, &dan.account.id).await.expect("list");
+    assert_eq!(
+        theirs.iter().map(|(org, role)| (org.id.as_str(), *role)).collect::<Vec<_>>(),
+        [(ann.as_str(), Role::Admin)]
+    );
+
+    // An invitation for someone else changes nothing for the person signing in.
+    let (_, other) =
+        organisations::invitations::invite(&db, clock.as_ref(), &origin, &owner, "qa@example.com", Role::Viewer)
+            .await
+            .expect("invite");
+    let eve = oidc::sign_in(
+        &db,
+        clock.as_ref(),
+        &Client::default(),
+        &vouched("sub-eve", "eve@example.com", true),
+        Some(other.expose()),
+    )
+    .await
+    .expect("signed in");
+    assert_eq!(eve.joined, None);
+    assert_eq!(access(&db, &eve.account.id, &eve.account.id).await.expect("own").role, Role::Owner);
 }
 
 async fn a_portal_link_opens_once_and_later_links_update_the_person(db: DatabaseConnection) {

@@ -1,11 +1,13 @@
 //! Organisations, members, roles and invitations, on both databases, without HTTP.
 
-use crate::support::{clock, customer, svc};
+use crate::support::{clock, customer, hasher, svc};
+use app::domain::accounts::{create_invited_account, find_account, password::Password};
 use app::domain::activity::{Client, Origin};
-use app::domain::clock::ManualClock;
+use app::domain::clock::{Clock, ManualClock};
 use app::domain::keys::manage::{
     self, Caller, Grace, KeyChanges, KeyError, KeyPolicy, KeyServices, NewKey, create_key, find_key, list_keys,
 };
+use app::domain::mail::{Mail, links, outbox};
 use app::domain::organisations::invitations::{self, InvitationStatus};
 use app::domain::organisations::{self, Access, NewOrganisation, OrganisationError, Role, access, members};
 use app::domain::scopes::ScopeCatalogue;
@@ -22,6 +24,8 @@ on_both_databases!(
     a_non_member_gets_the_same_not_found_as_for_a_missing_organisation,
     an_organisation_always_keeps_an_owner,
     an_invitation_joins_only_the_invited_address_once_within_seven_days,
+    an_invitation_is_mailed_and_either_its_mailed_or_its_shown_link_joins_once,
+    signing_up_through_an_invitation_joins_its_organisation_and_makes_none_of_ones_own,
     removing_a_member_ends_their_access_and_leaves_their_keys_with_the_organisation,
     a_disabled_organisations_keys_answer_disabled_at_once_and_come_back_when_enabled,
     external_ids_are_unique_and_find_their_organisation,
@@ -259,6 +263,119 @@ async fn an_invitation_joins_only_the_invited_address_once_within_seven_days(db:
     let gone = invitations::find_by_secret(&db, fx.clock.as_ref(), cancelled.expose()).await;
     assert!(matches!(gone, Err(OrganisationError::InvitationUnusable(_))), "{gone:?}");
     assert_eq!(revoked.status, InvitationStatus::Open);
+}
+
+/// The invitation message queued for `email`, and the secret of its link, minted as the sender would.
+async fn mailed_invitation(db: &DatabaseConnection, email: &str, now: chrono::DateTime<chrono::Utc>) -> (Mail, String) {
+    let messages = outbox::to_recipient(db, email).await.expect("outbox");
+    let message = messages.iter().rev().find(|m| m.kind == "invitation").unwrap_or_else(|| panic!("none to {email}"));
+    assert_eq!(message.account_id, None, "the invited person may have no account yet");
+    let mail: Mail = serde_json::from_str(&message.params).expect("params");
+    let url = links::mint(db, mail.link().expect("a link"), "https://keys.test", now).await.expect("mint");
+    let url = url.expect("usable");
+    assert!(url.starts_with("https://keys.test/invitations/"), "{url}");
+    let secret = url.rsplit('/').next().expect("secret").to_owned();
+    (mail, secret)
+}
+
+async fn an_invitation_is_mailed_and_either_its_mailed_or_its_shown_link_joins_once(db: DatabaseConnection) {
+    let fx = Fixture::new();
+    let ann = customer(&db, fx.clock.as_ref(), "ann@example.com").await;
+    let owner = access(&db, &ann, &ann).await.expect("owner");
+    let origin = Fixture::origin("ann@example.com");
+    let (_, shown) = invitations::invite(&db, fx.clock.as_ref(), &origin, &owner, "dev@example.com", Role::Admin)
+        .await
+        .expect("invite");
+    let (mail, mailed) = mailed_invitation(&db, "dev@example.com", fx.clock.now()).await;
+    match &mail {
+        Mail::Invitation { organisation, role, invited_by, .. } => {
+            assert_eq!((organisation.as_str(), role.as_str()), ("ann@example.com", "admin"));
+            assert_eq!(invited_by, "ann@example.com");
+        }
+        other => panic!("not an invitation: {other:?}"),
+    }
+    assert_ne!(mailed, shown.expose(), "the mailbox and the inviter hold different links");
+    let stored = stored_invitations::Entity::find().all(&db).await.expect("rows");
+    assert!(!format!("{stored:?}").contains(&mailed), "the mailed secret reached the database");
+    let queued = outbox::to_recipient(&db, "dev@example.com").await.expect("outbox");
+    assert!(!format!("{queued:?}").contains(&mailed), "a queued message holds the secret");
+    for secret in [shown.expose(), mailed.as_str()] {
+        let offer = invitations::find_by_secret(&db, fx.clock.as_ref(), secret).await.expect("both links open it");
+        assert_eq!(offer.invitation.email, "dev@example.com");
+    }
+
+    let dev_id = customer(&db, fx.clock.as_ref(), "dev@example.com").await;
+    let dev = find_account(&db, &dev_id).await.expect("find").expect("dev");
+    invitations::accept(&db, fx.clock.as_ref(), &origin, &mailed, &dev).await.expect("the mailed link joins");
+    assert_eq!(access(&db, &ann, &dev_id).await.expect("member").role, Role::Admin);
+    let shown_after = invitations::accept(&db, fx.clock.as_ref(), &origin, shown.expose(), &dev).await;
+    assert!(
+        matches!(shown_after, Err(OrganisationError::InvitationUnusable(_))),
+        "one use between them: {shown_after:?}"
+    );
+    let resent = links::mint(&db, mail.link().expect("link"), "", fx.clock.now()).await.expect("mint");
+    assert_eq!(resent, None, "a message for an accepted invitation is moot");
+}
+
+async fn signing_up_through_an_invitation_joins_its_organisation_and_makes_none_of_ones_own(db: DatabaseConnection) {
+    let fx = Fixture::new();
+    let ann = customer(&db, fx.clock.as_ref(), "ann@example.com").await;
+    let owner = access(&db, &ann, &ann).await.expect("owner");
+    let origin = Fixture::origin("ann@example.com");
+    let password = || Password::new("correct horse battery".to_owned());
+    let sign_up = |email: &'static str, secret: String| {
+        let (db, clock) = (db.clone(), fx.clock.clone());
+        async move {
+            create_invited_account(&db, hasher(), clock.as_ref(), &Client::default(), email, &password(), &secret)
+                .await
+                .expect("signed up")
+        }
+    };
+    let verification_mails = |email: &'static str| {
+        let db = db.clone();
+        async move {
+            outbox::to_recipient(&db, email).await.expect("outbox").iter().filter(|m| m.kind == "verify_email").count()
+        }
+    };
+
+    // Through the mailed link: a member of ann's organisation only, and the address is proven.
+    invitations::invite(&db, fx.clock.as_ref(), &origin, &owner, "dev@example.com", Role::Developer)
+        .await
+        .expect("invite");
+    let (_, mailed) = mailed_invitation(&db, "dev@example.com", fx.clock.now()).await;
+    let dev = sign_up("dev@example.com", mailed).await;
+    assert_eq!(dev.joined.as_ref().map(|org| org.id.as_str()), Some(ann.as_str()));
+    let theirs = organisations::of_account(&db, &dev.account.id).await.expect("list");
+    assert_eq!(
+        theirs.iter().map(|(org, role)| (org.id.as_str(), *role)).collect::<Vec<_>>(),
+        [(ann.as_str(), Role::Developer)]
+    );
+    assert!(find_account(&db, &dev.account.id).await.expect("read").expect("dev").email_verified);
+    assert_eq!(verification_mails("dev@example.com").await, 0, "no message asks to verify a proven address");
+
+    // Through the link the inviter passed on: joined too, and the address still to be verified.
+    let (_, shown) = invitations::invite(&db, fx.clock.as_ref(), &origin, &owner, "ops@example.com", Role::Viewer)
+        .await
+        .expect("invite");
+    let ops = sign_up("ops@example.com", shown.expose().to_owned()).await;
+    assert_eq!(ops.joined.map(|org| org.id), Some(ann.clone()));
+    assert_eq!(organisations::of_account(&db, &ops.account.id).await.expect("list").len(), 1);
+    assert!(!ops.account.email_verified);
+    assert_eq!(verification_mails("ops@example.com").await, 1);
+
+    // Someone else with the link: an organisation of their own, and the invitation stays open.
+    let (_, other) = invitations::invite(&db, fx.clock.as_ref(), &origin, &owner, "qa@example.com", Role::Viewer)
+        .await
+        .expect("invite");
+    let eve = sign_up("eve@example.com", other.expose().to_owned()).await;
+    assert_eq!(eve.joined, None);
+    let eves = organisations::of_account(&db, &eve.account.id).await.expect("list");
+    assert_eq!(
+        eves.iter().map(|(org, role)| (org.id.as_str(), *role)).collect::<Vec<_>>(),
+        [(eve.account.id.as_str(), Role::Owner)]
+    );
+    let still = invitations::find_by_secret(&db, fx.clock.as_ref(), other.expose()).await.expect("still open");
+    assert_eq!(still.invitation.email, "qa@example.com");
 }
 
 async fn removing_a_member_ends_their_access_and_leaves_their_keys_with_the_organisation(db: DatabaseConnection) {

@@ -313,8 +313,10 @@ pub async fn callback(
         }
     };
     let client = client_from(&extensions, &headers);
-    let account = match sign_in(&state.db, state.clock.as_ref(), &client, &vouched).await {
-        Ok(account) => account,
+    // Started from an invitation link: a new person joins its organisation rather than getting one of their own.
+    let invitation = app::domain::organisations::invitations::secret_in_path(&pending.next);
+    let signed_in = match sign_in(&state.db, state.clock.as_ref(), &client, &vouched, invitation).await {
+        Ok(signed_in) => signed_in,
         Err(OidcSignInError::NoEmail) => return back_to_sign_in("no_email"),
         Err(OidcSignInError::EmailTaken) => {
             tracing::info!("identity provider sign-in refused: address held by an account it does not verify");
@@ -325,12 +327,16 @@ pub async fn callback(
             return back_to_sign_in("failed");
         }
     };
+    let account = &signed_in.account;
     if let Err(err) = sessions::begin(&session, &account.id, now, &client).await {
         tracing::error!(error = %err, "session start failed");
         return back_to_sign_in("failed");
     }
     tracing::info!(account_id = %account.id, "signed in through the identity provider");
-    Redirect::to(&pending.next).into_response()
+    match &signed_in.joined {
+        Some(organisation) => Redirect::to(&format!("/o/{}/keys", organisation.id)).into_response(),
+        None => Redirect::to(&pending.next).into_response(),
+    }
 }
 
 /// Why the callback did not sign anyone in: a code for the sign-in page, and the reason for the log.

@@ -108,11 +108,51 @@ pub async fn create_account_with_organisation(
     let email = Email::parse(email)?;
     password.check_new()?;
     let organisation = organisation.map(crate::domain::organisations::check_name).transpose()?;
-    if find_row_by_email(db, &email).await?.is_some() {
+    let password_hash = new_password_hash(db, hasher, &email, password).await?;
+    let (account, _) = insert_account(db, clock, &email, password_hash, is_operator, Home::Own(organisation)).await?;
+    Ok(account)
+}
+
+/// A password account made through an invitation link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitedAccount {
+    /// The account.
+    pub account: Account,
+    /// The organisation it joined; `None` when the invitation was not usable by it (used, revoked, expired
+    /// or for another address), in which case it got an organisation of its own, as any sign-up does.
+    pub joined: Option<crate::domain::organisations::Organisation>,
+}
+
+/// Creates an account with `email` and `password` for someone who followed the invitation link with
+/// `secret`: it joins the invitation's organisation instead of getting an empty one of its own. Signing up
+/// through the link that was mailed to the address also verifies the address.
+pub async fn create_invited_account(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    client: &crate::domain::activity::Client,
+    email: &str,
+    password: &Password,
+    secret: &str,
+) -> Result<InvitedAccount, CreateAccountError> {
+    let email = Email::parse(email)?;
+    let password_hash = new_password_hash(db, hasher, &email, password).await?;
+    let (account, joined) =
+        insert_account(db, clock, &email, password_hash, false, Home::Invitation { secret, client }).await?;
+    Ok(InvitedAccount { account, joined })
+}
+
+async fn new_password_hash(
+    db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
+    email: &Email,
+    password: &Password,
+) -> Result<String, CreateAccountError> {
+    password.check_new()?;
+    if find_row_by_email(db, email).await?.is_some() {
         return Err(CreateAccountError::EmailTaken);
     }
-    let password_hash = hasher.hash(password).await?;
-    insert_account(db, clock, &email, password_hash, is_operator, organisation).await
+    Ok(hasher.hash(password).await?)
 }
 
 /// Creates an account that cannot sign in to the portal (until it is given a password): for customers
@@ -127,7 +167,16 @@ pub async fn create_account_without_password(
     if find_row_by_email(db, &email).await?.is_some() {
         return Err(CreateAccountError::EmailTaken);
     }
-    insert_account(db, clock, &email, NO_PASSWORD.to_owned(), is_operator, None).await
+    let (account, _) = insert_account(db, clock, &email, NO_PASSWORD.to_owned(), is_operator, Home::Own(None)).await?;
+    Ok(account)
+}
+
+/// Where a new account starts.
+enum Home<'a> {
+    /// In an organisation of its own, named this or after the address.
+    Own(Option<String>),
+    /// In the organisation of the invitation with this link secret, when it is usable by the account.
+    Invitation { secret: &'a str, client: &'a crate::domain::activity::Client },
 }
 
 async fn insert_account(
@@ -136,8 +185,9 @@ async fn insert_account(
     email: &Email,
     password_hash: String,
     is_operator: bool,
-    organisation: Option<String>,
-) -> Result<Account, CreateAccountError> {
+    home: Home<'_>,
+) -> Result<(Account, Option<crate::domain::organisations::Organisation>), CreateAccountError> {
+    use crate::domain::organisations::invitations;
     use sea_orm::TransactionSession;
     let now = clock.now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -157,7 +207,7 @@ async fn insert_account(
         muted_notices: Set(String::new()),
     };
     let txn = crate::domain::database::begin_write(db).await?;
-    let account = match row.insert(&txn).await {
+    let mut account = match row.insert(&txn).await {
         Ok(row) => Account::from(row),
         // Two sign-ups with one address at the same moment: the index decides, the loser hears why.
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -165,13 +215,29 @@ async fn insert_account(
         }
         Err(err) => return Err(err.into()),
     };
-    let name = organisation.unwrap_or_else(|| email.as_str().to_owned());
-    insert_own_organisation(&txn, &id, name, now).await?;
-    if has_password {
+    let (joined, own_name) = match home {
+        Home::Own(name) => (None, name),
+        Home::Invitation { secret, client } => {
+            let origin = crate::domain::activity::Origin { actor: account.email.clone(), client: client.clone() };
+            (invitations::accept_on_sign_up(&txn, clock, &origin, secret, &account).await?, None)
+        }
+    };
+    if joined.is_none() {
+        insert_own_organisation(&txn, &id, own_name.unwrap_or_else(|| email.as_str().to_owned()), now).await?;
+    }
+    if joined.as_ref().is_some_and(|joined| joined.through_mail) {
+        // The link came in a message to this address: it is proven, and a verification message would be noise.
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::EmailVerifiedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(accounts::Column::Id.eq(id.as_str()))
+            .exec(&txn)
+            .await?;
+        account.email_verified = true;
+    } else if has_password {
         verification::send(&txn, now, &id, email.as_str()).await?;
     }
     txn.commit().await?;
-    Ok(account)
+    Ok((account, joined.map(|joined| joined.organisation)))
 }
 
 /// Gives a new account its own organisation, with the account's id, of which it is the owner.

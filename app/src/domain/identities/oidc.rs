@@ -7,7 +7,7 @@ use crate::domain::accounts::email::Email;
 use crate::domain::accounts::{Account, insert_own_organisation};
 use crate::domain::activity::{Client, Origin};
 use crate::domain::clock::Clock;
-use crate::domain::organisations::{Role, check_external_id};
+use crate::domain::organisations::{Organisation, Role, check_external_id, invitations};
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
 /// What a verified ID token says about the person.
@@ -43,14 +43,26 @@ pub enum OidcSignInError {
     Database(#[from] DbErr),
 }
 
-/// Finds, links or makes the person's account, puts them where the organisation claim says (or, for a new
-/// account without one, into an organisation of their own), logs the sign-in, and answers the account.
+/// Someone signed in through the identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// Their account.
+    pub account: Account,
+    /// The organisation a new account joined through the invitation it came with.
+    pub joined: Option<Organisation>,
+}
+
+/// Finds, links or makes the person's account, puts them where the organisation claim says, logs the
+/// sign-in, and answers the account. A new account without an organisation claim joins the organisation of
+/// `invitation` (the secret of the invitation link the sign-in started from) when that is open and for its
+/// address, and otherwise gets an organisation of its own.
 pub async fn sign_in(
     db: &(impl ConnectionTrait + TransactionTrait),
     clock: &dyn Clock,
     client: &Client,
     vouched: &VouchedPerson,
-) -> Result<Account, OidcSignInError> {
+    invitation: Option<&str>,
+) -> Result<SignedIn, OidcSignInError> {
     let email = vouched.email.as_deref().and_then(|email| Email::parse(email).ok()).ok_or(OidcSignInError::NoEmail)?;
     let name = crate::domain::portal_sessions::check_person_name(vouched.name.as_deref()).ok().flatten();
     let organisation = vouched.organisation.as_deref().and_then(|id| check_external_id(id).ok());
@@ -68,16 +80,26 @@ pub async fn sign_in(
         Found::EmailTaken => return Err(OidcSignInError::EmailTaken),
     };
     let origin = Origin { actor: account.email.clone(), client: client.clone() };
+    let mut joined = None;
     match organisation {
         Some(external_id) => {
             let role = vouched.role.as_deref().and_then(Role::parse);
             let membership = Membership { organisation_external_id: &external_id, organisation_name: None, role };
             place::in_organisation(&txn, clock, &origin, &account.id, &membership).await?;
         }
-        None if created => insert_own_organisation(&txn, &account.id, account.email.clone(), now).await?,
+        None if created => {
+            if let Some(secret) = invitation {
+                joined = invitations::accept_on_sign_up(&txn, clock, &origin, secret, &account)
+                    .await?
+                    .map(|joined| joined.organisation);
+            }
+            if joined.is_none() {
+                insert_own_organisation(&txn, &account.id, account.email.clone(), now).await?;
+            }
+        }
         None => {}
     }
     place::record_sign_in(&txn, clock, &origin, &account.id, created).await?;
     txn.commit().await?;
-    Ok(account)
+    Ok(SignedIn { account, joined })
 }

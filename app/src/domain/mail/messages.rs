@@ -147,6 +147,19 @@ pub enum Mail {
         /// Whether Latchkey revoked it.
         revoked: bool,
     },
+    /// An invitation to join an organisation; carries a link of its own, minted when it is sent.
+    Invitation {
+        /// The `invitations` row.
+        invitation_id: String,
+        /// The organisation's name.
+        organisation: String,
+        /// The role it gives.
+        role: String,
+        /// Who invited.
+        invited_by: String,
+        /// When the invitation ends, formatted.
+        expires_at: String,
+    },
     /// A webhook endpoint failed for days and was paused.
     WebhookDisabled {
         /// The organisation's id (for the link).
@@ -176,6 +189,7 @@ impl Mail {
             Self::KeyRevoked { .. } => "key_revoked",
             Self::KeyLeaked { .. } => "key_leaked",
             Self::WebhookDisabled { .. } => "webhook_disabled",
+            Self::Invitation { .. } => "invitation",
         }
     }
 
@@ -191,12 +205,22 @@ impl Mail {
     }
 
     /// The single-use link this message carries, if any.
-    pub fn link_id(&self) -> Option<&str> {
+    pub fn link(&self) -> Option<CarriedLink<'_>> {
         match self {
-            Self::VerifyEmail { link_id } | Self::PasswordReset { link_id } => Some(link_id),
+            Self::VerifyEmail { link_id } | Self::PasswordReset { link_id } => Some(CarriedLink::Account(link_id)),
+            Self::Invitation { invitation_id, .. } => Some(CarriedLink::Invitation(invitation_id)),
             _ => None,
         }
     }
+}
+
+/// A single-use link a message carries, by the row its secret is drawn for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarriedLink<'a> {
+    /// An `account_links` row: verifying an address, resetting a password.
+    Account(&'a str),
+    /// An `invitations` row.
+    Invitation(&'a str),
 }
 
 /// A moment as messages show it.

@@ -141,6 +141,24 @@ fn parts(mail: &Mail, brand: &MailBrand, link: &str) -> Parts {
             after: vec![not_you(brand)],
             why: security_why(brand),
         },
+        Mail::Invitation { organisation, role, invited_by, expires_at, .. } => Parts {
+            subject: format!("{invited_by} invited you to {organisation} on {product}"),
+            paragraphs: vec![format!(
+                "{invited_by} invited you to manage the API keys of {organisation} on {product}, as {role}."
+            )],
+            details: vec![
+                ("Organisation", organisation.clone()),
+                ("Role", role.clone()),
+                ("Invited by", invited_by.clone()),
+            ],
+            action: Some(("Accept the invitation".into(), link.into())),
+            after: vec![format!(
+                "The link works once, until {expires_at}. Sign in with this address, or create an account with it, to accept."
+            )],
+            why: format!(
+                "You receive this because {invited_by} invited this address to {organisation} on {product}. If you did not expect it, ignore this message: nothing happens unless you accept."
+            ),
+        },
         Mail::KeyCreated { key, by, from } => Parts {
             subject: format!("New API key \"{}\" in {}", key.key_name, key.organisation),
             paragraphs: vec![format!("A new API key was created in {}.", key.organisation)],

@@ -5,7 +5,6 @@ use super::messages::Mail;
 use super::outbox;
 use super::render::{MailBrand, render};
 use super::transport::{SendError, Transport, build};
-use crate::domain::account_links;
 use crate::domain::storage::mail_outbox::Model;
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
@@ -77,11 +76,9 @@ async fn deliver(
 ) -> Result<(), SendError> {
     let mail: Mail = serde_json::from_str(&message.params)
         .map_err(|err| SendError::Permanent(format!("the queued message cannot be read: {err}")))?;
-    let link = match mail.link_id() {
-        Some(link_id) => match account_links::mint(db, link_id, now).await {
-            Ok(Some((secret, purpose))) => {
-                Some(format!("{}{}{}", mailer.brand.base_url, purpose.path(), secret.expose()))
-            }
+    let link = match mail.link() {
+        Some(link) => match super::links::mint(db, link, &mailer.brand.base_url, now).await {
+            Ok(Some(url)) => Some(url),
             Ok(None) => {
                 return Err(SendError::Permanent("its link was used or expired before it could be sent".into()));
             }

@@ -1,6 +1,9 @@
-//! Invitations: an owner or admin invites an email address with a role and gets a single-use link to pass
-//! on. The link's secret is 32 bytes from the OS CSPRNG, stored only as its SHA-256; it lasts 7 days, can be
-//! revoked, and joins only the person signed in with the invited address.
+//! Invitations: an owner or admin invites an email address with a role. The invitation is mailed to the
+//! address, and the inviter gets a link of their own to pass on, shown once; either works, once. Each
+//! link's secret is 32 bytes from the OS CSPRNG, stored only as its SHA-256 (the mailed one is drawn as the
+//! message is sent, by [`crate::domain::mail::links`]). An invitation lasts 7 days, can be revoked, and
+//! joins only the person signed in with the invited address. Someone who signs up through one joins its
+//! organisation instead of getting one of their own ([`accept_on_sign_up`]).
 
 use super::members;
 use super::roles::{Action, Role};
@@ -10,6 +13,7 @@ use crate::domain::accounts::email::Email;
 use crate::domain::activity::{self, EventKind, Log, NewEvent, Origin};
 use crate::domain::clock::Clock;
 use crate::domain::link_secret::{self, LinkSecret};
+use crate::domain::mail::{self, Mail};
 use crate::domain::storage::{invitations, memberships};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -75,6 +79,14 @@ fn to_invitation(row: invitations::Model, now: DateTime<Utc>) -> Option<Invitati
     })
 }
 
+/// The invitation whose shown or mailed link has this secret.
+fn with_secret(secret: &str) -> sea_orm::Condition {
+    let hash = link_secret::hash(secret);
+    sea_orm::Condition::any()
+        .add(invitations::Column::TokenHash.eq(hash.as_str()))
+        .add(invitations::Column::MailedTokenHash.eq(hash.as_str()))
+}
+
 fn open(now: DateTime<Utc>) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(invitations::Column::AcceptedAt.is_null())
@@ -119,6 +131,7 @@ pub async fn invite(
         email: Set(email.as_str().to_owned()),
         role: Set(role.as_str().to_owned()),
         token_hash: Set(secret.hash()),
+        mailed_token_hash: Set(None),
         invited_by: Set(origin.actor.chars().take(300).collect()),
         created_at: Set(now),
         expires_at: Set(now + LIFETIME),
@@ -135,6 +148,17 @@ pub async fn invite(
         detail: Some(format!("{} as {}", email.as_str(), role.as_str())),
     };
     activity::record(&txn, clock, origin, event).await?;
+    let message = Mail::Invitation {
+        invitation_id: row.id.clone(),
+        organisation: by.organisation.name.clone(),
+        role: role.as_str().to_owned(),
+        invited_by: row.invited_by.clone(),
+        expires_at: mail::messages::format_time(row.expires_at),
+    };
+    // Queued with the invitation, so it goes exactly when the invitation exists.
+    mail::queue(&txn, now, email.as_str(), None, &message)
+        .await
+        .map_err(|err| sea_orm::DbErr::Custom(err.to_string()))?;
     txn.commit().await?;
     let invitation = to_invitation(row, now).ok_or(OrganisationError::NotFound)?;
     Ok((invitation, secret))
@@ -211,11 +235,8 @@ pub async fn find_by_secret(
     if !link_secret::is_well_formed(secret) {
         return Err(OrganisationError::NotFound);
     }
-    let row = invitations::Entity::find()
-        .filter(invitations::Column::TokenHash.eq(link_secret::hash(secret)))
-        .one(db)
-        .await?
-        .ok_or(OrganisationError::NotFound)?;
+    let row =
+        invitations::Entity::find().filter(with_secret(secret)).one(db).await?.ok_or(OrganisationError::NotFound)?;
     let organisation = super::find(db, &row.organisation_id).await?;
     let invitation = to_invitation(row, clock.now()).ok_or(OrganisationError::NotFound)?;
     usable(&invitation)?;
@@ -242,17 +263,62 @@ pub async fn accept(
     secret: &str,
     account: &Account,
 ) -> Result<Organisation, OrganisationError> {
+    let txn = crate::domain::database::begin_write(db).await?;
+    let joined = accept_in(&txn, clock, origin, secret, account).await?;
+    txn.commit().await?;
+    Ok(joined.organisation)
+}
+
+/// An accepted invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The organisation joined.
+    pub organisation: Organisation,
+    /// Whether the link was the one mailed to the address, which proves that the person receives its mail.
+    pub through_mail: bool,
+}
+
+/// For an account being created through the invitation link with `secret` (the sign-up's `next`), in the
+/// transaction that creates it: accepts the invitation when it is open and for the account's address, and
+/// answers `None` (nothing done) when it is not, so that the account gets an organisation of its own instead.
+pub(crate) async fn accept_on_sign_up(
+    txn: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    origin: &Origin,
+    secret: &str,
+    account: &Account,
+) -> Result<Option<Joined>, sea_orm::DbErr> {
+    match accept_in(txn, clock, origin, secret, account).await {
+        Ok(joined) => Ok(Some(joined)),
+        Err(OrganisationError::Database(err)) => Err(err),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The secret of the invitation link a portal path opens (`/invitations/{secret}`), if it is one.
+pub fn secret_in_path(path: &str) -> Option<&str> {
+    let secret = path.strip_prefix("/invitations/")?;
+    link_secret::is_well_formed(secret).then_some(secret)
+}
+
+async fn accept_in(
+    txn: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    origin: &Origin,
+    secret: &str,
+    account: &Account,
+) -> Result<Joined, OrganisationError> {
     if !link_secret::is_well_formed(secret) {
         return Err(OrganisationError::NotFound);
     }
     let now = clock.now();
-    let txn = crate::domain::database::begin_write(db).await?;
     let row = invitations::Entity::find()
-        .filter(invitations::Column::TokenHash.eq(link_secret::hash(secret)))
+        .filter(with_secret(secret))
         .lock_exclusive()
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(OrganisationError::NotFound)?;
+    let through_mail = row.mailed_token_hash.as_deref() == Some(link_secret::hash(secret).as_str());
     let invitation = to_invitation(row.clone(), now).ok_or(OrganisationError::NotFound)?;
     usable(&invitation)?;
     if invitation.email != account.email {
@@ -261,16 +327,16 @@ pub async fn accept(
             invitation.email
         )));
     }
-    let organisation = super::find(&txn, &invitation.organisation_id).await?;
-    let member = memberships::Entity::find_by_id((organisation.id.clone(), account.id.clone())).one(&txn).await?;
+    let organisation = super::find(txn, &invitation.organisation_id).await?;
+    let member = memberships::Entity::find_by_id((organisation.id.clone(), account.id.clone())).one(txn).await?;
     if member.is_some() {
         return Err(OrganisationError::AlreadyMember(account.email.clone()));
     }
-    members::insert(&txn, &organisation.id, &account.id, invitation.role, now).await?;
+    members::insert(txn, &organisation.id, &account.id, invitation.role, now).await?;
     let mut active: invitations::ActiveModel = row.into();
     active.accepted_at = Set(Some(now));
     active.accepted_by = Set(Some(account.id.clone()));
-    active.update(&txn).await?;
+    active.update(txn).await?;
     let event = NewEvent {
         log: Log::Organisation(&organisation.id),
         kind: EventKind::MemberJoined,
@@ -282,7 +348,7 @@ pub async fn accept(
             invitation.invited_by
         )),
     };
-    activity::record(&txn, clock, origin, event).await?;
+    activity::record(txn, clock, origin, event).await?;
     let change = crate::domain::webhooks::events::MemberChange {
         organisation_id: &organisation.id,
         account_id: &account.id,
@@ -290,7 +356,6 @@ pub async fn accept(
         role: invitation.role.as_str(),
         added: true,
     };
-    crate::domain::webhooks::events::member_changed(&txn, now, origin, change).await?;
-    txn.commit().await?;
-    Ok(organisation)
+    crate::domain::webhooks::events::member_changed(txn, now, origin, change).await?;
+    Ok(Joined { organisation, through_mail })
 }

@@ -1,8 +1,9 @@
-//! The `invitations` table, written only by [`crate::domain::organisations::invitations`].
+//! The `invitations` table, written by [`crate::domain::organisations::invitations`]; the mailed link's hash
+//! is drawn by [`crate::domain::mail::links`] as the message goes.
 
 use sea_orm::entity::prelude::*;
 
-/// One invitation to join an organisation. The link's secret is stored only as its SHA-256.
+/// One invitation to join an organisation. The links' secrets are stored only as their SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
@@ -15,9 +16,12 @@ pub struct Model {
     pub email: String,
     /// The role it gives.
     pub role: String,
-    /// Hex SHA-256 of the link's secret.
+    /// Hex SHA-256 of the secret of the link shown once to the inviter.
     #[sea_orm(unique)]
     pub token_hash: String,
+    /// Hex SHA-256 of the secret of the link mailed to the address, drawn when the message is sent.
+    #[sea_orm(unique)]
+    pub mailed_token_hash: Option<String>,
     /// Who invited, in words.
     pub invited_by: String,
     /// Created.

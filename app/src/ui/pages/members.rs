@@ -312,7 +312,7 @@ fn InvitationShown(link: InvitationLink) -> impl IntoView {
     view! {
         <div class="shown-once" role="status">
             <p><strong>{format!("Invitation for {} as {}", link.email, link.role)}</strong> " · works until " {link.expires.clone()}</p>
-            <p class="field-hint">"Copy this link now and send it to them; it is not shown again."</p>
+            <p class="field-hint">{format!("A message with a link of its own is on its way to {}. To pass the invitation on yourself as well, copy this link now: it is not shown again.", link.email)}</p>
             <code class="secret" data-testid="invitation-link">{move || url.get()}</code>
         </div>
     }
