@@ -260,6 +260,26 @@ const sampler = setInterval(() => {
   }
 }, 5000);
 
+// The usage flushes of one instance, from its /metrics: how many, how long, how many failed.
+const flushes = {};
+async function flushStats(name) {
+  const answer = await get(instances[name].metrics, '/metrics');
+  if (answer.status !== 200) return;
+  const value = (pattern) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(answer.body)?.[1] ?? NaN);
+  const count = value('latchkey_usage_flush_duration_seconds_count');
+  const bucket = (le) => value(`latchkey_usage_flush_duration_seconds_bucket\\{le="${le}"\\}`);
+  flushes[name] = {
+    count,
+    meanMs: (value('latchkey_usage_flush_duration_seconds_sum') / count) * 1000,
+    over100ms: count - bucket('0.1'),
+    over500ms: count - bucket('0.5'),
+    failed: value('latchkey_usage_flush_failures_total'),
+    folds: value('latchkey_usage_fold_duration_seconds_count'),
+    foldMeanMs: (value('latchkey_usage_fold_duration_seconds_sum') / value('latchkey_usage_fold_duration_seconds_count')) * 1000,
+    foldsFailed: value('latchkey_usage_fold_failures_total'),
+  };
+}
+
 const events = {};
 async function faults() {
   await sleep(Math.max(0, started + seconds * 300 - Date.now()));
@@ -272,6 +292,7 @@ async function faults() {
   events.redisStarted = Date.now();
   log('Redis started again');
   await sleep(Math.max(0, started + seconds * 500 - Date.now()));
+  await flushStats('a');
   events.killedAt = Date.now();
   instances.a.child.kill('SIGKILL');
   log('instance a killed with SIGKILL');
@@ -292,6 +313,7 @@ await faulting;
 clearInterval(progress);
 clearInterval(sampler);
 
+await flushStats('b');
 // Both instances stop gracefully: their last counts are written.
 for (const name of ['a', 'b']) {
   const child = instances[name].child;
@@ -362,6 +384,11 @@ for (const name of ['a', 'b']) {
     `(${(lateMax / early).toFixed(2)}x, at most 1.25x; ${samples.length} samples${name === 'a' ? ' since the restart' : ''})`);
 }
 
+for (const [name, f] of Object.entries(flushes)) {
+  console.log(`usage of ${name}${name === 'a' ? ' until it was killed' : ''}: ${f.count} stagings, ` +
+    `${f.meanMs.toFixed(1)} ms on average, ${f.over100ms} over 100 ms, ${f.over500ms} over 500 ms, ${f.failed} failed; ` +
+    `${f.folds} folds, ${f.foldMeanMs.toFixed(1)} ms on average, ${f.foldsFailed} failed`);
+}
 console.log();
 for (const [ok, line] of results) console.log(`${ok ? 'PASS' : 'FAIL'} ${line}`);
 process.exit(results.every(([ok]) => ok) ? 0 : 1);

@@ -21,6 +21,7 @@ mod m20261202_000015_create_access_tokens;
 mod m20261202_000016_index_keys_by_last_use;
 mod m20261202_000017_create_usage_aggregates;
 mod m20261208_000018_mail_invitations;
+mod m20261208_000019_stage_usage;
 
 /// Runs every migration in order; `latchkey migrate` and start-up call it.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_index_keys_by_last_use::Migration),
             Box::new(m20261202_000017_create_usage_aggregates::Migration),
             Box::new(m20261208_000018_mail_invitations::Migration),
+            Box::new(m20261208_000019_stage_usage::Migration),
         ]
     }
 }

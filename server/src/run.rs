@@ -228,6 +228,9 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let (stop_flushing, stop) = tokio::sync::oneshot::channel();
     let flusher =
         tokio::spawn(flush_usage(state.verification.verifier.usage().clone(), db.clone(), state.metrics.clone(), stop));
+    // Folding apart from staging: a slow fold never holds up the staging that keeps counts safe.
+    let (stop_folding, stop) = tokio::sync::oneshot::channel();
+    let folder = tokio::spawn(fold_usage(db.clone(), state.metrics.clone(), stop));
     let metrics = match settings.metrics_addr {
         Some(addr) => {
             let sources =
@@ -268,6 +271,11 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
     let _ = stop_flushing.send(());
     if flusher.await.is_err() {
         tracing::error!("the usage flush task failed; the last second of usage counts may be lost");
+    }
+    // What is staged is safe; folding it now makes it readable at once rather than after the next start.
+    let _ = stop_folding.send(());
+    if folder.await.is_err() {
+        tracing::error!("the usage fold task failed; staged usage is folded after the next start");
     }
     let _ = db.close().await;
     tracing::info!("stopped");
@@ -469,10 +477,10 @@ async fn rate_limits(settings: &Settings) -> Result<RateLimits, RunError> {
     Ok(RateLimits::shared(shared))
 }
 
-/// How often usage counts are written.
+/// How often usage counts are staged in the database: at most this long of a killed process's counts is lost.
 pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Writes usage counts every [`USAGE_FLUSH_INTERVAL`] until told to stop, then once more. A failed write
+/// Stages usage counts every [`USAGE_FLUSH_INTERVAL`] until told to stop, then once more. A failed staging
 /// keeps the counts for the next attempt.
 async fn flush_usage(
     usage: Arc<UsageCounter>,
@@ -486,9 +494,9 @@ async fn flush_usage(
         tokio::select! {
             _ = every.tick() => {
                 let started = std::time::Instant::now();
-                let flushed = usage.flush(&db).await;
-                metrics.usage_flushed(started.elapsed(), flushed.is_ok());
-                if let Err(err) = flushed {
+                let staged = usage.stage(&db).await;
+                metrics.usage_flushed(started.elapsed(), staged.is_ok());
+                if let Err(err) = staged {
                     tracing::warn!(error = %err, unwritten = usage.unwritten(), "could not write usage counts; will retry");
                 }
             }
@@ -496,7 +504,7 @@ async fn flush_usage(
         }
     }
     for attempt in 1..=3 {
-        match usage.flush(&db).await {
+        match usage.stage(&db).await {
             Ok(written) => {
                 tracing::info!(verifications = written, "usage counts written at shutdown");
                 return;
@@ -507,6 +515,35 @@ async fn flush_usage(
             }
         }
     }
+}
+
+/// Folds staged usage (this instance's and any other's) into the usage tables every
+/// [`USAGE_FLUSH_INTERVAL`], a backlog in several folds at once, until told to stop; then once more.
+async fn fold_usage(db: DatabaseConnection, metrics: Arc<Metrics>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let fold_all = || async {
+        loop {
+            let started = std::time::Instant::now();
+            let folded = app::domain::usage::counter::fold(&db).await;
+            metrics.usage_folded(started.elapsed(), folded.is_ok());
+            match folded {
+                Ok(rows) if rows == app::domain::usage::counter::FOLD_BATCH => {}
+                Ok(_) => return,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not fold staged usage counts; they stay staged for the next fold");
+                    return;
+                }
+            }
+        }
+    };
+    let mut every = tokio::time::interval(USAGE_FLUSH_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => fold_all().await,
+            _ = &mut stop => break,
+        }
+    }
+    fold_all().await;
 }
 
 /// How often finished days are rolled up, the usage windows slid and old usage deleted. A day is rolled

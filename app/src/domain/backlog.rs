@@ -1,8 +1,8 @@
-//! How much work waits in the two outboxes (mail and webhook deliveries), for the operator's metrics: a
-//! queue that grows, or whose oldest entry keeps ageing, means a mail server or a receiver is not taking
-//! what is sent.
+//! How much work waits in the two outboxes (mail and webhook deliveries) and in the staged usage counts, for
+//! the operator's metrics: a queue that grows, or whose oldest entry keeps ageing, means a mail server or a
+//! receiver is not taking what is sent, or the database is not keeping up with folding usage.
 
-use crate::domain::storage::{mail_outbox, webhook_deliveries};
+use crate::domain::storage::{mail_outbox, usage_staged, webhook_deliveries};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
@@ -45,6 +45,19 @@ pub async fn webhooks(db: &impl ConnectionTrait) -> Result<Backlog, DbErr> {
         .column_as(webhook_deliveries::Column::CreatedAt.min(), "oldest")
         .filter(webhook_deliveries::Column::DeliveredAt.is_null())
         .filter(webhook_deliveries::Column::FailedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or_default();
+    Ok(Backlog { depth: u64::try_from(depth).unwrap_or(0), oldest })
+}
+
+/// Usage rows staged and not yet folded into the usage tables; the oldest is dated by its last verification.
+pub async fn usage(db: &impl ConnectionTrait) -> Result<Backlog, DbErr> {
+    let (depth, oldest): (i64, Option<DateTime<Utc>>) = usage_staged::Entity::find()
+        .select_only()
+        .column_as(usage_staged::Column::Id.count(), "depth")
+        .column_as(usage_staged::Column::LastUsedAt.min(), "oldest")
         .into_tuple()
         .one(db)
         .await?

@@ -1,6 +1,6 @@
 //! Copying a deployment's data into another database: how a SQLite deployment moves to PostgreSQL.
 //! Accounts, organisations with their members and invitations, the operator audit log, keys, service tokens,
-//! JWT signing keys, activity and usage are copied row for row in one
+//! JWT signing keys, activity and usage (staged counts not yet folded too) are copied row for row in one
 //! transaction on the target, so a failed copy leaves the target as empty as it was. Sessions are not copied
 //! (people sign in again), nor unused portal links, nor sign-in throttles or the key change feed, which only matter to running
 //! instances.
@@ -8,7 +8,7 @@
 use crate::domain::storage::{
     account_identities, accounts, activity_events, api_keys, invitations, key_usage, key_usage_daily,
     key_usage_windows, memberships, operator_events, organisation_usage, organisation_usage_daily, organisations,
-    service_tokens, signing_keys, usage_rollups,
+    service_tokens, signing_keys, usage_rollups, usage_staged,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -75,6 +75,7 @@ pub async fn copy_deployment(from: &DatabaseConnection, to: &DatabaseConnection)
         ("organisation_usage_daily", copy_table::<organisation_usage_daily::Entity>(from, &txn).await?),
         ("key_usage_windows", copy_table::<key_usage_windows::Entity>(from, &txn).await?),
         ("usage_rollups", copy_table::<usage_rollups::Entity>(from, &txn).await?),
+        ("usage_staged", copy_table::<usage_staged::Entity>(from, &txn).await?),
     ];
     sea_orm::TransactionSession::commit(txn).await?;
     Ok(report)

@@ -11,6 +11,7 @@ use app::domain::keys::manage::{
 };
 use app::domain::scopes::ScopeCatalogue;
 use app::domain::storage::{api_keys, key_usage};
+use app::domain::usage::counter::fold;
 use app::domain::usage::{UsageCounter, hourly};
 use app::domain::verification::{Code, KeyCache, Request, Verifier};
 use app::on_both_databases;
@@ -27,6 +28,7 @@ on_both_databases!(
     a_rolled_key_is_valid_and_flagged_until_its_grace_ends_then_expired,
     refused_verifications_do_not_spend_the_rate_limit,
     flushed_usage_counts_every_verification_per_hour_and_code,
+    counts_staged_by_an_instance_that_died_are_folded_exactly_once_by_the_others,
     stored_controls_that_cannot_be_read_refuse_the_key_instead_of_widening_it,
 );
 
@@ -202,6 +204,36 @@ async fn flushed_usage_counts_every_verification_per_hour_and_code(db: DatabaseC
     let stored = find_key(&db, &fx.account, &key.id).await.expect("key");
     assert_eq!(stored.last_used_at, Some(fx.clock.now()));
     assert_eq!(stored.last_used_ip.as_deref(), Some("203.0.113.7"), "the last address given is kept");
+}
+
+async fn counts_staged_by_an_instance_that_died_are_folded_exactly_once_by_the_others(db: DatabaseConnection) {
+    let fx = Fixture::new(&db).await;
+    let (key, _) = fx.key(&db, reading("ci")).await;
+    let id: Arc<str> = Arc::from(key.id.as_str());
+    let ip = "198.51.100.9".parse().ok();
+    // Two instances stage what they counted; the first then dies before folding anything.
+    let (dead, alive) = (UsageCounter::default(), UsageCounter::default());
+    for _ in 0..5 {
+        dead.record(&id, fx.clock.now(), Code::Valid, ip);
+    }
+    for _ in 0..7 {
+        alive.record(&id, fx.clock.now() - Duration::seconds(1), Code::Valid, None);
+    }
+    assert_eq!(dead.stage(&db).await.expect("staged"), 5);
+    drop(dead);
+    assert_eq!(alive.stage(&db).await.expect("staged"), 7);
+    assert_eq!(alive.unwritten(), 0);
+    assert!(key_usage::Entity::find().all(&db).await.expect("rows").is_empty(), "staged, not yet folded");
+
+    // The living instances fold at once: every count lands once.
+    let (first, second) = tokio::join!(fold(&db), fold(&db));
+    assert_eq!(first.expect("fold") + second.expect("fold"), 2, "one staged row per instance");
+    assert_eq!(fold(&db).await.expect("fold"), 0, "nothing left staged");
+    let total: i64 = key_usage::Entity::find().all(&db).await.expect("rows").iter().map(|row| row.count).sum();
+    assert_eq!(total, 12);
+    let stored = find_key(&db, &fx.account, &key.id).await.expect("key");
+    assert_eq!(stored.last_used_at, Some(fx.clock.now()), "the newest use wins, whoever staged it");
+    assert_eq!(stored.last_used_ip.as_deref(), Some("198.51.100.9"));
 }
 
 async fn concurrent_verifications_never_answer_valid_after_a_revoke_returned(db: DatabaseConnection) {

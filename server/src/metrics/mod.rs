@@ -26,6 +26,8 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     usage_flush_seconds: Histogram,
     usage_flush_failures: IntCounter,
+    usage_fold_seconds: Histogram,
+    usage_fold_failures: IntCounter,
     pub(crate) read_at_scrape: scrape::Gauges,
 }
 
@@ -100,12 +102,27 @@ impl Metrics {
             "HTTP requests answered, by route pattern (unmatched for none) and status",
             &["route", "status"],
         );
-        let usage_flush_seconds =
-            histogram(&registry, "latchkey_usage_flush_duration_seconds", "Time to write a usage batch", FLUSH_BUCKETS);
+        let usage_flush_seconds = histogram(
+            &registry,
+            "latchkey_usage_flush_duration_seconds",
+            "Time to stage a second's usage counts in the database",
+            FLUSH_BUCKETS,
+        );
         let usage_flush_failures = counter(
             &registry,
             "latchkey_usage_flush_failures_total",
-            "Usage writes that failed (their counts are kept and written by a later flush)",
+            "Usage stagings that failed (their counts are kept in memory and staged by a later one)",
+        );
+        let usage_fold_seconds = histogram(
+            &registry,
+            "latchkey_usage_fold_duration_seconds",
+            "Time to fold staged usage counts into the usage tables",
+            FLUSH_BUCKETS,
+        );
+        let usage_fold_failures = counter(
+            &registry,
+            "latchkey_usage_fold_failures_total",
+            "Folds of staged usage that failed (the counts stay staged for a later fold)",
         );
         if let Err(err) = registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self())) {
             tracing::warn!(error = %err, "process metrics are not available");
@@ -118,6 +135,8 @@ impl Metrics {
             http_requests,
             usage_flush_seconds,
             usage_flush_failures,
+            usage_fold_seconds,
+            usage_fold_failures,
             read_at_scrape,
         }
     }
@@ -137,11 +156,19 @@ impl Metrics {
         self.http_requests.with_label_values(&[route, status.as_str()]).inc();
     }
 
-    /// Records one usage write: how long it took and whether it failed.
+    /// Records one staging of usage counts: how long it took and whether it failed.
     pub fn usage_flushed(&self, took: Duration, ok: bool) {
         self.usage_flush_seconds.observe(took.as_secs_f64());
         if !ok {
             self.usage_flush_failures.inc();
+        }
+    }
+
+    /// Records one fold of staged usage: how long it took and whether it failed.
+    pub fn usage_folded(&self, took: Duration, ok: bool) {
+        self.usage_fold_seconds.observe(took.as_secs_f64());
+        if !ok {
+            self.usage_fold_failures.inc();
         }
     }
 

@@ -61,7 +61,7 @@ impl Gauges {
             usage_pending: gauge(
                 registry,
                 "latchkey_usage_pending_verifications",
-                "Verifications counted in memory and not yet written to the database",
+                "Verifications counted in memory and not yet staged in the database",
             ),
             feed_lag: float(
                 "latchkey_change_feed_lag_seconds",
@@ -76,7 +76,7 @@ impl Gauges {
             queue_depth: gauge_vec(
                 registry,
                 "latchkey_queue_depth",
-                "Messages (mail) and deliveries (webhooks) waiting to go out",
+                "Messages (mail) and deliveries (webhooks) waiting to go out, and usage counts staged and not yet folded into the usage tables (usage)",
                 &["queue"],
             ),
             queue_oldest: float_vec(
@@ -141,6 +141,7 @@ impl Metrics {
         for (queue, backlog) in [
             ("mail", app::domain::backlog::mail(&sources.db).await),
             ("webhooks", app::domain::backlog::webhooks(&sources.db).await),
+            ("usage", app::domain::backlog::usage(&sources.db).await),
         ] {
             match backlog {
                 Ok(backlog) => {

@@ -15,6 +15,7 @@ use crate::domain::scopes::{ScopeCatalogue, ScopeError};
 use crate::domain::storage::api_keys::{ActiveModel, Column, Entity, Model};
 use crate::domain::verification::KeyCache;
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
@@ -347,24 +348,32 @@ async fn owned_row(db: &impl ConnectionTrait, organisation_id: &str, key_id: &st
     owned(organisation_id, key_id).one(db).await?.ok_or(KeyError::NotFound)
 }
 
-/// The key row, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writers already
-/// take turns), so that a change decided on what it read cannot race another change of the same key.
+/// The key row, locked until the transaction ends (`FOR NO KEY UPDATE` on PostgreSQL; SQLite's writers
+/// already take turns), so that a change decided on what it read cannot race another change of the same key.
+/// No change here alters the key's id or deletes it, and the weaker lock lets rows that refer to the key
+/// (usage being folded) be written meanwhile: `FOR UPDATE` made them wait, and made deadlocks with them.
 async fn locked_row(
     txn: &impl ConnectionTrait,
     caller: Caller<'_>,
     key_id: &str,
     revoking: bool,
 ) -> Result<Model, KeyError> {
-    let row = owned(caller.organisation_id(), key_id).lock_exclusive().one(txn).await?.ok_or(KeyError::NotFound)?;
+    let row = owned(caller.organisation_id(), key_id)
+        .lock(LockType::NoKeyUpdate)
+        .one(txn)
+        .await?
+        .ok_or(KeyError::NotFound)?;
     caller.may_change(&row, revoking)?;
     Ok(row)
 }
 
 /// Locks the organisation's row until the transaction ends, so that creates counting its live keys take
-/// turns on PostgreSQL (on SQLite, writers already do).
+/// turns on PostgreSQL (on SQLite, writers already do). `FOR NO KEY UPDATE`: creates exclude each other, but
+/// not the rows that refer to the organisation (keys, activity, usage), whose foreign-key checks `FOR UPDATE`
+/// would make wait behind every create, and deadlock with a usage fold.
 async fn lock_organisation(db: &impl ConnectionTrait, organisation_id: &str) -> Result<(), KeyError> {
     crate::domain::storage::organisations::Entity::find_by_id(organisation_id.to_owned())
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(db)
         .await?
         .ok_or(KeyError::NotFound)?;

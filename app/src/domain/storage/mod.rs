@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod sign_in_throttles;
 pub mod signing_keys;
 pub mod usage_rollups;
+pub mod usage_staged;
 pub mod webhook_attempts;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;

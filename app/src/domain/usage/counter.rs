@@ -1,14 +1,24 @@
-//! Counting verifications in memory and writing them to the database in batches with
-//! [`UsageCounter::flush`] (the server calls it every second and once more at shutdown). The flush also
-//! records each key's last use and the last client address given.
+//! Counting verifications in memory and writing them to the database in two steps:
+//!
+//! 1. [`UsageCounter::stage`] writes everything counted so far as plain rows into `usage_staged`: inserts
+//!    that wait for no lock, so they take milliseconds however busy the usage tables are. The server calls
+//!    it every second and once more at shutdown; a process that dies loses only what it counted since.
+//! 2. [`fold`] moves staged rows (of any instance, which matters when one died) into the usage tables, the
+//!    daily buckets of days already rolled up, the usage windows and each key's last use and address, in one
+//!    transaction that also deletes them: every count is folded exactly once. Folding can be slow (two
+//!    instances update the same rows; the rollup waits for it or it for the rollup) without putting
+//!    anything at risk.
+//!
+//! [`UsageCounter::flush`] does both, for callers that want the counts readable at once.
 
 use super::{Granularity, day_of, hour_of, rollup, windows};
-use crate::domain::storage::{api_keys, key_usage, organisation_usage};
+use crate::domain::storage::{api_keys, key_usage, organisation_usage, usage_staged};
 use crate::domain::verification::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::sea_query::{CaseStatement, Expr, LockType};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -168,15 +178,14 @@ impl UsageCounter {
         batch
     }
 
-    /// Writes everything counted so far in one transaction and returns how many verifications that was.
-    /// On failure nothing is lost: the counts go back and the next flush tries again. Counts for keys
-    /// deleted in the meantime are dropped.
-    pub async fn flush(&self, db: &impl TransactionTrait) -> Result<u64, DbErr> {
+    /// Writes everything counted so far into `usage_staged` and answers how many verifications that was.
+    /// On failure nothing is lost: the counts go back and the next call tries again.
+    pub async fn stage(&self, db: &impl TransactionTrait) -> Result<u64, DbErr> {
         let batch = self.take_all();
         if batch.is_empty() {
             return Ok(0);
         }
-        match write(db, &batch).await {
+        match stage_batch(db, &batch).await {
             Ok(()) => Ok(batch.total()),
             Err(err) => {
                 self.shards[0].lock().merge(batch);
@@ -184,6 +193,84 @@ impl UsageCounter {
             }
         }
     }
+
+    /// Stages everything counted so far and folds every staged count into the usage tables, so that reads
+    /// see it; answers how many verifications this counter staged. Counts for deleted keys are dropped.
+    pub async fn flush(&self, db: &(impl ConnectionTrait + TransactionTrait)) -> Result<u64, DbErr> {
+        let staged = self.stage(db).await?;
+        while fold(db).await? == FOLD_BATCH {}
+        Ok(staged)
+    }
+}
+
+/// Most staged rows one [`fold`] takes: a long backlog (after an outage) is folded in several transactions
+/// rather than one that holds its locks for long.
+pub const FOLD_BATCH: usize = 5_000;
+
+async fn stage_batch(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
+    let rows: Vec<usage_staged::ActiveModel> = batch
+        .keys
+        .iter()
+        .flat_map(|(key_id, tally)| {
+            tally.counts.iter().map(move |(hour, code, count)| usage_staged::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                key_id: Set(key_id.as_ref().to_owned()),
+                hour: Set(*hour),
+                code: Set(code.as_str().to_owned()),
+                count: Set(saturating(*count)),
+                last_used_at: Set(tally.last.at),
+                last_used_ip: Set(tally.last.ip.map(|ip| ip.to_string())),
+            })
+        })
+        .collect();
+    // One transaction: a batch is staged whole or not at all, so a retry never stages part of it twice.
+    let txn = db.begin().await?;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        usage_staged::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    txn.commit().await
+}
+
+/// Folds up to [`FOLD_BATCH`] staged rows, oldest first, into the usage tables and deletes them, in one
+/// transaction; answers how many rows it folded ([`FOLD_BATCH`] when more may wait). Several instances may
+/// fold at once: on PostgreSQL each takes rows the others have not locked, and SQLite has one writer.
+pub async fn fold(db: &(impl ConnectionTrait + TransactionTrait)) -> Result<usize, DbErr> {
+    use sea_orm::sea_query::LockBehavior;
+    // Most seconds on a quiet deployment stage nothing: a read then spares SQLite's write lock.
+    if usage_staged::Entity::find().one(db).await?.is_none() {
+        return Ok(0);
+    }
+    let txn = crate::domain::database::begin_write(db).await?;
+    let mut staged = usage_staged::Entity::find().order_by_asc(usage_staged::Column::Id).limit(FOLD_BATCH as u64);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        staged = staged.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = staged.all(&txn).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut batch = Pending::default();
+    let mut keys: HashMap<String, Arc<str>> = HashMap::new();
+    for row in &rows {
+        // A code this version does not know (staged by a newer one) stays staged for that version.
+        let Some(code) = Code::parse(&row.code) else { continue };
+        let key_id = keys.entry(row.key_id.clone()).or_insert_with(|| Arc::from(row.key_id.as_str())).clone();
+        let used = LastUse { at: row.last_used_at, ip: row.last_used_ip.as_deref().and_then(|ip| ip.parse().ok()) };
+        batch.add(&key_id, row.hour, code, u64::try_from(row.count).unwrap_or(0), used);
+    }
+    if !batch.is_empty() {
+        write(&txn, &batch).await?;
+    }
+    let folded: Vec<&str> =
+        rows.iter().filter(|row| Code::parse(&row.code).is_some()).map(|row| row.id.as_str()).collect();
+    for chunk in folded.chunks(ROWS_PER_STATEMENT) {
+        usage_staged::Entity::delete_many()
+            .filter(usage_staged::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(folded.len())
 }
 
 /// A count as stored: counts beyond `i64::MAX` (never reached) stay at the maximum.
@@ -191,8 +278,8 @@ fn saturating(count: u64) -> i64 {
     i64::try_from(count).unwrap_or(i64::MAX)
 }
 
-async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr> {
-    let txn = crate::domain::database::begin_write(db).await?;
+/// Adds `batch` to the usage tables inside `txn`.
+async fn write(txn: &impl ConnectionTrait, batch: &Pending) -> Result<(), DbErr> {
     let ids: Vec<&str> = batch.keys.keys().map(|id| id.as_ref()).collect();
     // Key id → organisation id; keys deleted since they were counted are missing, and their counts are dropped.
     let mut existing: HashMap<String, String> = HashMap::new();
@@ -203,7 +290,7 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
             .column(api_keys::Column::OrganisationId)
             .filter(api_keys::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple()
-            .all(&txn)
+            .all(txn)
             .await?;
         existing.extend(found);
     }
@@ -211,7 +298,7 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
     // the daily tables too, or the daily totals would never see them; counts inside a usage window go into
     // it. Reading the boundaries with a shared lock makes a concurrent rollup wait for this flush, or this
     // flush wait for it.
-    let at = rollup::boundaries(&txn, Some(LockType::Share)).await?;
+    let at = rollup::boundaries(txn, Some(LockType::Share)).await?;
     let counted = || {
         batch.keys.iter().filter_map(|(key_id, tally)| Some((key_id, existing.get(key_id.as_ref())?, tally))).flat_map(
             |(key_id, organisation, tally)| {
@@ -239,7 +326,7 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         .collect();
     {
         use key_usage::Column;
-        rollup::add_counts(&txn, rows, [Column::KeyId, Column::Hour, Column::Code], Column::Count).await?;
+        rollup::add_counts(txn, rows, [Column::KeyId, Column::Hour, Column::Code], Column::Count).await?;
     }
     let mut organisation_hours: BTreeMap<(&str, DateTime<Utc>, Code), u64> = BTreeMap::new();
     let mut late_days: BTreeMap<(&str, &str, DateTime<Utc>, Code), u64> = BTreeMap::new();
@@ -268,20 +355,20 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         .collect();
     {
         use organisation_usage::Column;
-        rollup::add_counts(&txn, rows, [Column::OrganisationId, Column::Hour, Column::Code], Column::Count).await?;
+        rollup::add_counts(txn, rows, [Column::OrganisationId, Column::Hour, Column::Code], Column::Count).await?;
     }
     rollup::add_to_days(
-        &txn,
+        txn,
         late_days.into_iter().map(|((key, organisation, day, code), count)| (key, organisation, day, code, count)),
     )
     .await?;
     rollup::add_to_organisation_days(
-        &txn,
+        txn,
         late_organisation_days.into_iter().map(|((organisation, day, code), count)| (organisation, day, code, count)),
     )
     .await?;
     windows::add(
-        &txn,
+        txn,
         in_windows.into_iter().map(|((key, granularity, code), (organisation, count))| windows::Count {
             key_id: key,
             organisation_id: organisation,
@@ -295,25 +382,56 @@ async fn write(db: &impl TransactionTrait, batch: &Pending) -> Result<(), DbErr>
         .keys
         .iter()
         .filter(|(key_id, _)| existing.contains_key(key_id.as_ref()))
-        .map(|(key_id, tally)| (key_id, tally.last))
+        .map(|(key_id, tally)| (key_id.as_ref(), tally.last))
         .collect();
     last_used.sort_unstable_by_key(|(key_id, _)| *key_id);
-    for (key_id, used) in last_used {
-        let mut update = api_keys::Entity::update_many().col_expr(api_keys::Column::LastUsedAt, Expr::value(used.at));
-        if let Some(ip) = used.ip {
-            update = update.col_expr(api_keys::Column::LastUsedIp, Expr::value(ip.to_string()));
-        }
-        update
-            .filter(api_keys::Column::Id.eq(key_id.as_ref()))
-            .filter(
-                Condition::any()
-                    .add(api_keys::Column::LastUsedAt.is_null())
-                    .add(api_keys::Column::LastUsedAt.lte(used.at)),
-            )
-            .exec(&txn)
+    for chunk in last_used.chunks(ROWS_PER_STATEMENT) {
+        record_last_use(txn, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Moves the last use of each key in `uses` forward (never back: another instance may have written a later
+/// one), in one statement: a statement per key made a flush of a few hundred keys take hundreds of round
+/// trips, and a slow flush is counts at risk when the process dies.
+async fn record_last_use(db: &impl ConnectionTrait, uses: &[(&str, LastUse)]) -> Result<(), DbErr> {
+    use api_keys::Column;
+    let ids = || uses.iter().map(|(key_id, _)| *key_id);
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // An UPDATE locks rows in whatever order its plan reads them; two folds (or a fold and a key change)
+        // taking the same keys in different orders deadlock. Locked first in key order, they wait instead.
+        api_keys::Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.is_in(ids()))
+            .order_by_asc(Column::Id)
+            .lock(LockType::NoKeyUpdate)
+            .into_tuple::<String>()
+            .all(db)
             .await?;
     }
-    txn.commit().await
+    let newer = |key_id: &str, at: DateTime<Utc>| {
+        Condition::all()
+            .add(Column::Id.eq(key_id))
+            .add(Condition::any().add(Column::LastUsedAt.is_null()).add(Column::LastUsedAt.lte(at)))
+    };
+    let mut at = CaseStatement::new();
+    let mut ip = CaseStatement::new();
+    let mut any_ip = false;
+    for (key_id, used) in uses {
+        at = at.case(newer(key_id, used.at), Expr::value(used.at));
+        if let Some(address) = used.ip {
+            ip = ip.case(newer(key_id, used.at), Expr::value(address.to_string()));
+            any_ip = true;
+        }
+    }
+    let mut update =
+        api_keys::Entity::update_many().col_expr(Column::LastUsedAt, at.finally(Expr::col(Column::LastUsedAt)).into());
+    if any_ip {
+        update = update.col_expr(Column::LastUsedIp, ip.finally(Expr::col(Column::LastUsedIp)).into());
+    }
+    update.filter(Column::Id.is_in(ids())).exec(db).await?;
+    Ok(())
 }
 
 #[cfg(test)]
