@@ -8,7 +8,6 @@ use super::extract::{Caller, JsonBody, QueryParams};
 use super::verify::rfc3339;
 use super::{numbers, schema};
 use app::domain::accounts::find_account_by_id_or_email;
-use app::domain::bounds;
 use app::domain::keys::controls::RateLimit;
 use app::domain::keys::manage::{self, ApiKey, Caller as KeyCaller, Grace, KeyChanges, KeyServices, KeyStatus, NewKey};
 use app::domain::organisations::{self, Organisation};
@@ -470,10 +469,10 @@ pub async fn revoke_key(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
-    /// Start (RFC 3339, 1970-01-01 to 9999-12-31); default 24 hours (or, by day, 30 days) before `until`.
+    /// Start (RFC 3339); default 24 hours (or, by day, 30 days) before `until`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<DateTime<Utc>>,
-    /// End (RFC 3339, 1970-01-01 to 9999-12-31); default now. No earlier than `since`, and at most 31 days
+    /// End (RFC 3339); default now. No earlier than `since`, and at most 31 days
     /// (by day: 400 days) after it.
     #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<DateTime<Utc>>,
@@ -538,15 +537,25 @@ pub async fn key_usage(
         }
         Some(_) => return Err(ApiError::invalid(Some("granularity"), "'granularity' must be hour or day.")),
     };
+    // Any RFC 3339 instant is answered (one long before the key was made has empty buckets). RFC 3339 writes
+    // years 0000–9999, which an offset moves at most a day either way; the parser also takes chrono's
+    // extended years (±262,143), whose arithmetic would overflow, and which are no RFC 3339.
     for (field, at) in [("since", query.since), ("until", query.until)] {
-        if at.is_some_and(|at| !bounds::instant_in_range(at)) {
-            return Err(ApiError::invalid(Some(field), format!("'{field}' must be {}.", bounds::RANGE_TEXT)));
+        if at.is_some_and(|at| !(-1..=10_000).contains(&chrono::Datelike::year(&at))) {
+            return Err(ApiError::invalid(
+                Some(field),
+                format!("'{field}' must be an RFC 3339 date-time, with a year from 0000 to 9999."),
+            ));
         }
     }
     let key = manage::find_any_key(&state.db, &id).await?;
     let until = query.until.unwrap_or_else(|| state.clock.now());
-    // Both ends are within years 1970–9999, so a span of up to 400 days cannot leave chrono's range.
-    let since = query.since.unwrap_or(until - default_span);
+    let since = match query.since {
+        Some(since) => since,
+        None => until
+            .checked_sub_signed(default_span)
+            .ok_or_else(|| ApiError::invalid(Some("until"), "'until' is out of range."))?,
+    };
     if since > until {
         return Err(ApiError::invalid(Some("since"), "'since' must come before 'until'."));
     }

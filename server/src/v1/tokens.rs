@@ -24,9 +24,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequestBody {
-    /// Scopes for the token, space-separated (a JSON array of names works too); they must all be the key's.
-    /// Left out: all of the key's scopes.
-    #[schema(value_type = Option<String>, example = "orders:read orders:write")]
+    /// Scopes for the token, space-separated (a JSON array of names works too); they must all be the key's,
+    /// and at least one must be named. Left out: all of the key's scopes.
+    #[schema(value_type = Option<String>, example = "orders:read orders:write", pattern = r"[^\t\n\f\r ]")]
     pub scope: Option<ScopeField>,
     /// The `aud` claim: who the token is for, 1 to 256 characters without spaces or control characters (and,
     /// when the operator lists audiences, one of them). Left out: the operator's default audience.
