@@ -1,4 +1,4 @@
-import { cli, expect, HOME, hydrated, mailTo, newEmail, open, openOperatorPage, PASSWORD, signUp, test } from '../support/fixtures';
+import { cli, expect, HOME, hydrated, mailTo, newEmail, open, openOperatorPage, PASSWORD, shoot, signUp, test } from '../support/fixtures';
 import path from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 
@@ -54,6 +54,7 @@ async function join(browser: Browser, link: string, email: string): Promise<Page
   await expect(page.getByRole('heading', { name: /^Join / })).toBeVisible();
   await expect(page.getByLabel('Email')).toHaveValue(email);
   await expect(page.getByLabel('Organisation (optional)')).toHaveCount(0);
+  await shoot(page, 'sign-up-through-invitation');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up and join' }).click();
   await page.waitForURL(HOME);
